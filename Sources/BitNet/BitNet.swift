@@ -1,0 +1,4 @@
+import BitKernels
+
+/// BitNet: tensors, layers, graph executor with early exits, and the model file.
+public enum BitNet {}

@@ -1,0 +1,6 @@
+import XCTest
+@testable import BitKernels
+
+final class BitKernelsSmokeTests: XCTestCase {
+    func testModuleLoads() { _ = BitKernels.self }
+}

@@ -1,0 +1,6 @@
+import XCTest
+@testable import BitNet
+
+final class BitNetSmokeTests: XCTestCase {
+    func testModuleLoads() { _ = BitNet.self }
+}
