@@ -1,6 +1,26 @@
 // swift-tools-version: 6.0
 // BitSpot: low-power text spotting for video on edge boards.
 import PackageDescription
+#if canImport(Foundation)
+import Foundation
+#endif
+
+/// Flags of the tuned x86-64 kernel tier: `-Xcc -mavx2` is what makes swiftc emit AVX2/POPCNT code.
+/// Left out when cross-building for another architecture (BITSPOT_TARGET_ARCH set to anything but x86_64),
+/// where the target's sources compile to nothing.
+let bitKernelsX86Settings: [SwiftSetting] = {
+    #if canImport(Foundation)
+    let arch = ProcessInfo.processInfo.environment["BITSPOT_TARGET_ARCH"] ?? "x86_64"
+    #else
+    let arch = "x86_64"
+    #endif
+    #if arch(x86_64)
+    if arch == "x86_64" || arch == "amd64" {
+        return [.unsafeFlags(["-Xcc", "-mavx2", "-Xcc", "-mpopcnt", "-Xcc", "-mbmi", "-Xcc", "-mbmi2"])]
+    }
+    #endif
+    return []
+}()
 
 let package = Package(
     name: "BitSpot",
@@ -22,8 +42,12 @@ let package = Package(
             providers: [.apt(["libavformat-dev", "libavcodec-dev", "libavutil-dev", "libswscale-dev", "libavdevice-dev"])]
         ),
         .target(name: "VideoIO", dependencies: ["CFFmpeg"]),
+        // BitKernels tiers: portable kernels (no Foundation), the x86-64 tier compiled for AVX2 + POPCNT,
+        // and a C shim for the CPU check. Set BITSPOT_TARGET_ARCH=aarch64 when cross-building for ARM.
+        .target(name: "_BitKernelsShims"),
         .target(name: "BitKernels"),
-        .target(name: "BitNet", dependencies: ["BitKernels", "CFFmpeg"]),
+        .target(name: "BitKernelsX86", dependencies: ["BitKernels"], swiftSettings: bitKernelsX86Settings),
+        .target(name: "BitNet", dependencies: ["BitKernels", "BitKernelsX86", "_BitKernelsShims", "CFFmpeg"]),
         .executableTarget(
             name: "bitspot",
             dependencies: [
@@ -32,7 +56,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "VideoIOTests", dependencies: ["VideoIO"]),
-        .testTarget(name: "BitKernelsTests", dependencies: ["BitKernels"]),
+        .testTarget(name: "BitKernelsTests", dependencies: ["BitKernels", "BitKernelsX86", "_BitKernelsShims"]),
         .testTarget(name: "BitNetTests", dependencies: ["BitNet", "BitKernels"], resources: [.copy("Fixtures")]),
         .testTarget(name: "BitspotCLITests", dependencies: ["bitspot"]),
     ]

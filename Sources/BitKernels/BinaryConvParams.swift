@@ -1,0 +1,95 @@
+/// Per-channel parameters of a shifted PReLU (ReActNet's RPReLU):
+/// `y = prelu(x - shiftIn[c], slope[c]) + shiftOut[c]`.
+public struct ShiftedPReLU: @unchecked Sendable {
+    public var shiftIn: UnsafePointer<Float>
+    public var slope: UnsafePointer<Float>
+    public var shiftOut: UnsafePointer<Float>
+
+    @inlinable
+    public init(shiftIn: UnsafePointer<Float>, slope: UnsafePointer<Float>, shiftOut: UnsafePointer<Float>) {
+        self.shiftIn = shiftIn
+        self.slope = slope
+        self.shiftOut = shiftOut
+    }
+
+    /// Applies the function to `x` for channel `c`.
+    @inlinable @inline(__always)
+    public func apply(_ x: Float, _ c: Int) -> Float {
+        let t = x - shiftIn[c]
+        return (t >= 0 ? t : slope[c] * t) + shiftOut[c]
+    }
+}
+
+/// A real-valued tensor added to a binary convolution's real output (a Bi-Real Net shortcut).
+///
+/// `values` is `height x width x channels` with the convolution's output size; output channel `c`
+/// adds channel `map[c]` of the shortcut, or channel `c` when `map` is nil (pruned layers keep a map).
+public struct Shortcut: @unchecked Sendable {
+    public var values: UnsafePointer<Float>
+    public var channels: Int
+    public var map: UnsafePointer<Int32>?
+
+    @inlinable
+    public init(values: UnsafePointer<Float>, channels: Int, map: UnsafePointer<Int32>? = nil) {
+        self.values = values
+        self.channels = channels
+        self.map = map
+    }
+}
+
+/// What a binary convolution writes.
+public enum BinaryConvOutput: @unchecked Sendable {
+    /// Packed bits: output bit of channel `c` is 1 (value -1) iff `popcount >= thresholds[c]`
+    /// (batch-norm + sign folded into one integer per channel, see docs/model-format.md).
+    case bits(UnsafeMutablePointer<UInt64>, PackedLayout, thresholds: UnsafePointer<Int32>)
+    /// Real values, dense channels-last: `y = scale[c] * dot + bias[c]` with `dot = K - 2 * popcount`,
+    /// then `+ shortcut` when given, then the shifted PReLU when given.
+    case real(UnsafeMutablePointer<Float>, scale: UnsafePointer<Float>, bias: UnsafePointer<Float>,
+              shortcut: Shortcut?, prelu: ShiftedPReLU?)
+}
+
+/// One binary convolution (3x3 with padding 1, or 1x1 without padding; stride 1 or 2).
+///
+/// Weights are `outChannels x kernel x kernel x words(inChannels)` packed words, in the same bit
+/// convention as activations. A binary dense layer is a 1x1 convolution over a 1x1 input.
+public struct BinaryConvParams: @unchecked Sendable {
+    public var input: UnsafePointer<UInt64>
+    public var inLayout: PackedLayout
+    public var weights: UnsafePointer<UInt64>
+    public var outChannels: Int
+    public var kernel: Int
+    public var stride: Int
+    public var output: BinaryConvOutput
+
+    @inlinable
+    public init(input: UnsafePointer<UInt64>, inLayout: PackedLayout, weights: UnsafePointer<UInt64>,
+                outChannels: Int, kernel: Int, stride: Int, output: BinaryConvOutput) {
+        self.input = input
+        self.inLayout = inLayout
+        self.weights = weights
+        self.outChannels = outChannels
+        self.kernel = kernel
+        self.stride = stride
+        self.output = output
+    }
+
+    /// Zero padding rows/columns on each side: 1 for 3x3, 0 for 1x1.
+    @inlinable public var padding: Int { kernel / 2 }
+    @inlinable public var outHeight: Int { convOutputSize(inLayout.height, kernel: kernel, stride: stride, padding: padding) }
+    @inlinable public var outWidth: Int { convOutputSize(inLayout.width, kernel: kernel, stride: stride, padding: padding) }
+    /// Length of the ±1 dot product per output value.
+    @inlinable public var depth: Int { kernel * kernel * inLayout.channels }
+    /// Words per output channel in `weights`.
+    @inlinable public var weightWordsPerChannel: Int { kernel * kernel * inLayout.words }
+
+    /// Whether the shapes fit together (checked once, outside the loops).
+    public var isValid: Bool {
+        guard kernel == 1 || kernel == 3, stride == 1 || stride == 2, outChannels > 0,
+              inLayout.channels > 0, inLayout.height > 0, inLayout.width > 0,
+              inLayout.border >= padding else { return false }
+        if case .bits(_, let l, _) = output {
+            return l.height == outHeight && l.width == outWidth && l.channels == outChannels
+        }
+        return true
+    }
+}

@@ -1,0 +1,28 @@
+/// The implementations of the binary kernels, from slowest and simplest to fastest.
+public enum KernelTier: String, CaseIterable, Sendable {
+    /// One ±1 multiply per bit: the oracle every other tier is tested against.
+    case reference
+    /// Word-wide xor + popcount, blocked over output channels; portable Swift for the baseline CPU.
+    case generic
+    /// The blocked kernel compiled for x86-64 with AVX2 + POPCNT (target BitKernelsX86).
+    case x86AVX2 = "x86-avx2"
+    /// The NEON kernel for aarch64 (BinaryConv+ARM64.swift).
+    case arm64NEON = "arm64-neon"
+}
+
+/// The kernel entry points of one tier. A table of functions (no protocols, no existentials) so it
+/// also works in Embedded Swift; the selector in BitNet fills it once at model load.
+public struct KernelSet: Sendable {
+    public var tier: KernelTier
+    public var binaryConv: @Sendable (BinaryConvParams, Range<Int>) -> Void
+
+    public init(tier: KernelTier, binaryConv: @escaping @Sendable (BinaryConvParams, Range<Int>) -> Void) {
+        self.tier = tier
+        self.binaryConv = binaryConv
+    }
+
+    /// The scalar reference tier.
+    public static let reference = KernelSet(tier: .reference, binaryConv: ReferenceKernels.binaryConv)
+    /// The portable tier.
+    public static let generic = KernelSet(tier: .generic, binaryConv: GenericKernels.binaryConv)
+}

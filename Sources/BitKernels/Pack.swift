@@ -1,0 +1,66 @@
+/// Packing real activations into bits with a per-channel threshold (batch-norm + sign folded),
+/// and unpacking bits back to ±1.
+///
+/// Rule: bit = 1 (value -1) iff `x < threshold[c]`; so `threshold = 0` is plain sign with sign(0) = +1,
+/// and a ReActNet shift `sign(x + b)` is `threshold = -b`.
+public enum Packing {
+    /// Packs `src` (`layout`, dense channels-last Float) into `dst` (`out`, which must have the same
+    /// height, width and channels). Only the interior is written; the border stays as it is (zero).
+    public static func pack(_ src: UnsafePointer<Float>, _ layout: RealLayout, thresholds: UnsafePointer<Float>,
+                            into dst: UnsafeMutablePointer<UInt64>, _ out: PackedLayout, rows: Range<Int>) {
+        let c = layout.channels, words = out.words
+        for y in rows {
+            for x in 0..<layout.width {
+                let s = src + (y * layout.width + x) * c
+                let d = dst + out.offset(y, x)
+                for w in 0..<words {
+                    var word: UInt64 = 0
+                    let lo = w * 64, hi = min(c, lo + 64)
+                    for ch in lo..<hi where s[ch] < thresholds[ch] {
+                        word |= UInt64(1) << UInt64(ch - lo)
+                    }
+                    d[w] = word
+                }
+            }
+        }
+    }
+
+    /// Packs 8-bit activations (e.g. luma), same rule with integer thresholds.
+    public static func pack(_ src: UnsafePointer<UInt8>, _ layout: RealLayout, thresholds: UnsafePointer<Int32>,
+                            into dst: UnsafeMutablePointer<UInt64>, _ out: PackedLayout, rows: Range<Int>) {
+        let c = layout.channels, words = out.words
+        for y in rows {
+            for x in 0..<layout.width {
+                let s = src + (y * layout.width + x) * c
+                let d = dst + out.offset(y, x)
+                for w in 0..<words {
+                    var word: UInt64 = 0
+                    let lo = w * 64, hi = min(c, lo + 64)
+                    for ch in lo..<hi where Int32(s[ch]) < thresholds[ch] {
+                        word |= UInt64(1) << UInt64(ch - lo)
+                    }
+                    d[w] = word
+                }
+            }
+        }
+    }
+
+    /// Writes the ±1 values of packed bits as Float, dense channels-last.
+    public static func unpack(_ src: UnsafePointer<UInt64>, _ layout: PackedLayout, into dst: UnsafeMutablePointer<Float>) {
+        let c = layout.channels
+        for y in 0..<layout.height {
+            for x in 0..<layout.width {
+                let s = src + layout.offset(y, x)
+                let d = dst + (y * layout.width + x) * c
+                for ch in 0..<c {
+                    d[ch] = (s[ch >> 6] >> UInt64(ch & 63)) & 1 == 1 ? -1 : 1
+                }
+            }
+        }
+    }
+
+    /// Zeroes a packed buffer, border included (every packed buffer starts this way).
+    public static func clear(_ dst: UnsafeMutablePointer<UInt64>, _ layout: PackedLayout) {
+        dst.update(repeating: 0, count: layout.count)
+    }
+}
