@@ -1,0 +1,97 @@
+/// Which decoded frames are kept. Dropping happens as early as the stream allows:
+/// key-frames-only tells the decoder to discard other frames (they are never decoded), and the
+/// other modes skip the colour conversion and scaling of the frames they drop.
+public enum SamplingMode: Sendable, Equatable, CustomStringConvertible {
+    /// Every frame.
+    case all
+    /// Every Nth decoded frame (the first, the N+1th, ...).
+    case every(Int)
+    /// About `rate` frames per second of video time: the first frame of each 1/rate-second slot.
+    case rate(Double)
+    /// Key frames only; the decoder never sees the other frames.
+    case keyFrames
+
+    public var description: String {
+        switch self {
+        case .all: return "all frames"
+        case .every(let n): return "every \(n)th frame"
+        case .rate(let r): return "\(Self.format(r)) fps"
+        case .keyFrames: return "key frames only"
+        }
+    }
+
+    /// A short machine-friendly name: `all`, `every:N`, `fps:R`, `keyframes`.
+    public var name: String {
+        switch self {
+        case .all: return "all"
+        case .every(let n): return "every:\(n)"
+        case .rate(let r): return "fps:\(Self.format(r))"
+        case .keyFrames: return "keyframes"
+        }
+    }
+
+    private static func format(_ r: Double) -> String {
+        r == r.rounded() ? String(Int(r)) : String(r)
+    }
+
+    /// Checks the numbers: a stride of at least 1, a positive finite rate.
+    public func validate() throws {
+        switch self {
+        case .every(let n) where n < 1:
+            throw VideoIOError(.badRequest, "--every", "must be 1 or more, got \(n)")
+        case .rate(let r) where !(r > 0 && r.isFinite):
+            throw VideoIOError(.badRequest, "--fps", "must be a positive number of frames per second, got \(r)")
+        default: return
+        }
+    }
+}
+
+/// What each sampling step did, so that a user sees where frames went.
+public struct SamplingCounters: Sendable, Equatable, Codable {
+    /// Packets read from the video stream.
+    public var packetsRead = 0
+    /// Packets of non-key frames never handed to the decoder (key-frames-only mode).
+    public var skippedUndecoded = 0
+    /// Frames the decoder produced.
+    public var decoded = 0
+    /// Decoded frames dropped by the sampling mode (not converted or scaled).
+    public var droppedBySampling = 0
+    /// Frames dropped by the change gate (too similar to the last kept frame).
+    public var droppedByGate = 0
+    /// Frames handed on.
+    public var delivered = 0
+    /// Packets or frames the decoder rejected as corrupt; decoding went on.
+    public var decodeErrors = 0
+
+    public init() {}
+}
+
+/// Decides, frame by frame, which decoded frames the sampling mode keeps.
+struct FrameSampler {
+    let mode: SamplingMode
+    private var lastSlot: Int64?
+
+    init(mode: SamplingMode) { self.mode = mode }
+
+    /// Whether to keep the decoded frame with this 0-based decode index and time in seconds.
+    mutating func keeps(index: Int, time: Double) -> Bool {
+        switch mode {
+        case .all, .keyFrames:
+            return true
+        case .every(let n):
+            return index % n == 0
+        case .rate(let r):
+            // Slot k holds times [k/r, (k+1)/r); keep the first frame of each slot. A small epsilon
+            // absorbs timestamp rounding (a 30 fps stream's frame 15 is at 0.49999...).
+            let slot = Int64((time * r + 1e-6).rounded(.down))
+            if let last = lastSlot, slot == last { return false }
+            if let last = lastSlot, slot < last {
+                // Timestamps went backwards (a stream restart): start counting again.
+                lastSlot = slot
+                return true
+            }
+            lastSlot = slot
+            return true
+        }
+    }
+}

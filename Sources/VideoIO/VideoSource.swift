@@ -1,0 +1,325 @@
+import CFFmpeg
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// How a ``VideoSource`` decodes and samples.
+public struct DecodeOptions: Sendable {
+    /// Decoder threads (1 keeps decoding on the calling thread).
+    public var threads: Int = 1
+    /// Working size of the delivered luma; nil keeps the video's own size.
+    public var size: FrameSize?
+    /// Which decoded frames are kept.
+    public var sampling: SamplingMode = .all
+    /// Change-gate threshold in grey levels; nil disables the gate.
+    public var gateThreshold: Double?
+    /// Camera capture size (`video_size` of libavdevice inputs).
+    public var cameraSize: FrameSize?
+    /// Camera capture rate (`framerate` of libavdevice inputs).
+    public var cameraRate: Double?
+
+    public init(threads: Int = 1, size: FrameSize? = nil, sampling: SamplingMode = .all, gateThreshold: Double? = nil,
+                cameraSize: FrameSize? = nil, cameraRate: Double? = nil) {
+        self.threads = threads
+        self.size = size
+        self.sampling = sampling
+        self.gateThreshold = gateThreshold
+        self.cameraSize = cameraSize
+        self.cameraRate = cameraRate
+    }
+}
+
+/// Demuxes and decodes one video stream into sampled 8-bit luma frames.
+///
+/// ```swift
+/// let source = try VideoSource(input: InputSpec("clip.mp4"), options: DecodeOptions(sampling: .rate(2)))
+/// while let frame = try source.next() { ... }
+/// ```
+/// Corrupt packets are counted in ``counters`` (`decodeErrors`) and decoding goes on.
+public final class VideoSource {
+    public let input: InputSpec
+    public let options: DecodeOptions
+    public let info: StreamInfo
+    public private(set) var counters = SamplingCounters()
+
+    private let handles: Handles
+    private var format: UnsafeMutablePointer<AVFormatContext>? { handles.format }
+    private var decoder: UnsafeMutablePointer<AVCodecContext>? { handles.decoder }
+    private var packet: UnsafeMutablePointer<AVPacket>? { handles.packet }
+    private var frame: UnsafeMutablePointer<AVFrame>? { handles.frame }
+    private let streamIndex: Int32
+    private let timeBase: Double
+    private var startTimestamp: Int64?
+    private let scaler = LumaScaler()
+    private var sampler: FrameSampler
+    private var gate: ChangeGate?
+    private var flushed = false
+    private var finished = false
+    private var lastTime: Double?
+    private var consecutiveReadErrors = 0
+
+    public init(input: InputSpec, options: DecodeOptions = DecodeOptions()) throws {
+        try options.sampling.validate()
+        guard (1...64).contains(options.threads) else {
+            throw VideoIOError(.badRequest, "--threads", "must be between 1 and 64, got \(options.threads)")
+        }
+        self.input = input
+        self.options = options
+        self.sampler = FrameSampler(mode: options.sampling)
+        self.gate = try options.gateThreshold.map { try ChangeGate(threshold: $0) }
+        try input.checkFileExists()
+        let handles = Handles()
+        self.handles = handles
+
+        var ctx: UnsafeMutablePointer<AVFormatContext>? = nil
+        var dict: OpaquePointer? = nil
+        defer { av_dict_free(&dict) }
+        var inputFormat: UnsafePointer<AVInputFormat>? = nil
+        if case .device(let name) = input.kind {
+            inputFormat = av_find_input_format(name)
+            if let s = options.cameraSize { av_dict_set(&dict, "video_size", s.description, 0) }
+            if let r = options.cameraRate { av_dict_set(&dict, "framerate", String(r), 0) }
+        }
+        let openResult = avformat_open_input(&ctx, input.openName, inputFormat, &dict)
+        guard openResult >= 0, let opened = ctx else { throw Self.openError(openResult, input) }
+        handles.format = opened
+
+        // What was opened so far is freed by `handles` if the set-up below throws.
+        do {
+            let infoResult = avformat_find_stream_info(opened, nil)
+            if infoResult < 0 {
+                throw VideoIOError(.inputInvalid, input.original, "cannot read stream information (\(FFmpegCall.message(infoResult)))")
+            }
+            var codec: UnsafePointer<AVCodec>? = nil
+            let best = av_find_best_stream(opened, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0)
+            if best == bitspot_averror_stream_not_found() {
+                throw VideoIOError(.inputInvalid, input.original, "has no video stream")
+            }
+            if best == bitspot_averror_decoder_not_found() || codec == nil {
+                let name = Self.firstVideoCodecName(opened) ?? "unknown"
+                throw VideoIOError(.unsupported, input.original, "no decoder for video codec '\(name)' in this FFmpeg build")
+            }
+            guard best >= 0, let stream = opened.pointee.streams[Int(best)] else {
+                throw VideoIOError(.inputInvalid, input.original, "cannot select a video stream (\(FFmpegCall.message(best)))")
+            }
+            streamIndex = best
+            let tb = stream.pointee.time_base
+            timeBase = tb.den != 0 ? Double(tb.num) / Double(tb.den) : 1.0 / 90000
+            if stream.pointee.start_time != bitspot_nopts_value() { startTimestamp = stream.pointee.start_time }
+
+            guard let dec = avcodec_alloc_context3(codec) else {
+                throw VideoIOError(.readFailed, input.original, "out of memory allocating a decoder")
+            }
+            handles.decoder = dec
+            let par = avcodec_parameters_to_context(dec, stream.pointee.codecpar)
+            if par < 0 { throw VideoIOError(.unsupported, input.original, "decoder rejects stream parameters (\(FFmpegCall.message(par)))") }
+            dec.pointee.thread_count = Int32(options.threads)
+            dec.pointee.pkt_timebase = tb
+            if options.sampling == .keyFrames { dec.pointee.skip_frame = AVDISCARD_NONKEY }
+            let openCodec = avcodec_open2(dec, codec, nil)
+            if openCodec < 0 {
+                throw VideoIOError(.unsupported, input.original, "cannot open the \(String(cString: codec!.pointee.name)) decoder (\(FFmpegCall.message(openCodec)))")
+            }
+            handles.packet = av_packet_alloc()
+            handles.frame = av_frame_alloc()
+            if handles.packet == nil || handles.frame == nil { throw VideoIOError(.readFailed, input.original, "out of memory") }
+            info = Self.describe(opened, stream: stream, decoder: dec)
+            if info.width <= 0 || info.height <= 0 {
+                throw VideoIOError(.inputInvalid, input.original, "video stream has no frame size (damaged header)")
+            }
+        }
+    }
+
+    /// The FFmpeg objects of one source, freed together.
+    private final class Handles {
+        var format: UnsafeMutablePointer<AVFormatContext>?
+        var decoder: UnsafeMutablePointer<AVCodecContext>?
+        var packet: UnsafeMutablePointer<AVPacket>?
+        var frame: UnsafeMutablePointer<AVFrame>?
+
+        deinit {
+            av_frame_free(&frame)
+            av_packet_free(&packet)
+            avcodec_free_context(&decoder)
+            avformat_close_input(&format)
+        }
+    }
+
+    /// The next frame that passes sampling and the change gate, or nil at the end of the stream.
+    public func next() throws -> LumaFrame? {
+        while !finished {
+            if let kept = try receiveFrames() { return kept }
+            if finished { break }
+            try feedDecoder()
+        }
+        return nil
+    }
+
+    /// Pulls decoded frames until one is kept, the decoder wants input, or the stream ends.
+    private func receiveFrames() throws -> LumaFrame? {
+        guard let dec = decoder, let frame else { return nil }
+        while true {
+            let r = avcodec_receive_frame(dec, frame)
+            if r == FFmpegCall.again {
+                if flushed { finished = true }
+                return nil
+            }
+            if r == FFmpegCall.eof { finished = true; return nil }
+            if r < 0 { counters.decodeErrors += 1; if flushed { finished = true; return nil }; continue }
+            defer { av_frame_unref(frame) }
+            counters.decoded += 1
+            if frame.pointee.decode_error_flags != 0 { counters.decodeErrors += 1 }
+            let time = frameTime(frame)
+            let index = options.sampling == .keyFrames ? estimatedIndex(time) : counters.decoded - 1
+            guard sampler.keeps(index: index, time: time) else {
+                counters.droppedBySampling += 1
+                continue
+            }
+            let converted: (pixels: [UInt8], size: FrameSize)
+            do {
+                converted = try scaler.convert(frame, to: options.size)
+            } catch let e as VideoIOError {
+                throw VideoIOError(e.category, input.original, e.cause)
+            }
+            let luma = LumaFrame(width: converted.size.width, height: converted.size.height, pixels: converted.pixels,
+                                 time: time, index: index, isKeyFrame: bitspot_frame_is_key(frame) != 0)
+            if gate != nil, !gate!.admits(luma) {
+                counters.droppedByGate += 1
+                continue
+            }
+            counters.delivered += 1
+            return luma
+        }
+    }
+
+    /// Reads the next packet of the video stream and sends it to the decoder (or flushes at the end).
+    private func feedDecoder() throws {
+        guard let fmt = format, let dec = decoder, let pkt = packet else { finished = true; return }
+        if flushed { finished = true; return }
+        while true {
+            let r = av_read_frame(fmt, pkt)
+            if r == FFmpegCall.eof {
+                avcodec_send_packet(dec, nil)
+                flushed = true
+                return
+            }
+            if r == FFmpegCall.again { usleep(2000); continue }
+            if r == FFmpegCall.invalidData {
+                // Damaged container data: count it and read on, unless nothing readable follows.
+                counters.decodeErrors += 1
+                consecutiveReadErrors += 1
+                if consecutiveReadErrors > 1000 {
+                    throw VideoIOError(.inputInvalid, input.original, "too many consecutive damaged packets")
+                }
+                continue
+            }
+            if r < 0 {
+                throw VideoIOError(.readFailed, input.original,
+                                   "read error after \(counters.decoded) frames (\(FFmpegCall.message(r)))")
+            }
+            consecutiveReadErrors = 0
+            defer { av_packet_unref(pkt) }
+            guard pkt.pointee.stream_index == streamIndex else { continue }
+            counters.packetsRead += 1
+            if options.sampling == .keyFrames, bitspot_packet_is_key(pkt) == 0 {
+                counters.skippedUndecoded += 1
+                continue
+            }
+            let s = avcodec_send_packet(dec, pkt)
+            if s < 0 && s != FFmpegCall.again {
+                if s == bitspot_averror(ENOMEM) {
+                    throw VideoIOError(.readFailed, input.original, "decoder out of memory")
+                }
+                counters.decodeErrors += 1
+            }
+            return
+        }
+    }
+
+    /// Presentation time in seconds from the stream's start.
+    private func frameTime(_ frame: UnsafeMutablePointer<AVFrame>) -> Double {
+        let ts = frame.pointee.best_effort_timestamp
+        if ts == bitspot_nopts_value() {
+            let step = info.frameRate.map { 1 / $0 } ?? (1.0 / 30)
+            let t = lastTime.map { $0 + step } ?? 0
+            lastTime = t
+            return t
+        }
+        if startTimestamp == nil { startTimestamp = ts }
+        let t = Double(ts - startTimestamp!) * timeBase
+        lastTime = t
+        return t
+    }
+
+    /// The frame number a time corresponds to, for key-frames-only mode where others are not decoded.
+    private func estimatedIndex(_ time: Double) -> Int {
+        if let fps = info.frameRate, fps > 0 { return Int((time * fps).rounded()) }
+        return counters.packetsRead - 1
+    }
+
+    private static func describe(_ fmt: UnsafeMutablePointer<AVFormatContext>, stream: UnsafeMutablePointer<AVStream>,
+                                 decoder: UnsafeMutablePointer<AVCodecContext>) -> StreamInfo {
+        let par = stream.pointee.codecpar.pointee
+        let iformat = fmt.pointee.iformat.pointee
+        func rate(_ r: AVRational) -> Double? { r.num > 0 && r.den > 0 ? Double(r.num) / Double(r.den) : nil }
+        var duration: Double? = nil
+        if stream.pointee.duration != bitspot_nopts_value(), stream.pointee.duration > 0 {
+            duration = Double(stream.pointee.duration) * av_q2d(stream.pointee.time_base)
+        } else if fmt.pointee.duration != bitspot_nopts_value(), fmt.pointee.duration > 0 {
+            duration = Double(fmt.pointee.duration) / Double(bitspot_time_base())
+        }
+        let pixName = av_get_pix_fmt_name(AVPixelFormat(rawValue: par.format)).map { String(cString: $0) } ?? "unknown"
+        let fps = rate(stream.pointee.avg_frame_rate) ?? rate(stream.pointee.r_frame_rate)
+        return StreamInfo(
+            container: String(cString: iformat.name),
+            containerLongName: iformat.long_name.map { String(cString: $0) } ?? "",
+            codec: String(cString: avcodec_get_name(par.codec_id)),
+            width: Int(par.width), height: Int(par.height),
+            pixelFormat: pixName,
+            frameRate: fps,
+            duration: duration,
+            frameCount: stream.pointee.nb_frames > 0 ? Int(stream.pointee.nb_frames) : nil,
+            bitRate: par.bit_rate > 0 ? Int(par.bit_rate) : (fmt.pointee.bit_rate > 0 ? Int(fmt.pointee.bit_rate) : nil)
+        )
+    }
+
+    private static func firstVideoCodecName(_ fmt: UnsafeMutablePointer<AVFormatContext>) -> String? {
+        for i in 0..<Int(fmt.pointee.nb_streams) {
+            guard let s = fmt.pointee.streams[i], s.pointee.codecpar.pointee.codec_type == AVMEDIA_TYPE_VIDEO else { continue }
+            let par = s.pointee.codecpar.pointee
+            if par.codec_id != AV_CODEC_ID_NONE { return String(cString: avcodec_get_name(par.codec_id)) }
+            // An unknown tag: show the four characters the container gave.
+            let tag = par.codec_tag
+            let chars = (0..<4).map { UInt8((tag >> (8 * UInt32($0))) & 0xFF) }
+            if chars.allSatisfy({ $0 >= 32 && $0 < 127 }) { return "unknown (tag \(String(decoding: chars, as: UTF8.self)))" }
+            return "unknown"
+        }
+        return nil
+    }
+
+    private static func openError(_ code: Int32, _ input: InputSpec) -> VideoIOError {
+        let name = input.original
+        let isDevice: Bool
+        if case .device = input.kind { isDevice = true } else { isDevice = false }
+        switch code {
+        case FFmpegCall.posix(ENOENT), FFmpegCall.posix(ENODEV), FFmpegCall.posix(ENXIO):
+            return VideoIOError(.inputMissing, name, isDevice ? "no such camera or device (is it plugged in?)" : "no such file or resource")
+        case FFmpegCall.posix(EBUSY):
+            return VideoIOError(.deviceUnavailable, name, "device is busy (another program is using it)")
+        case FFmpegCall.posix(EACCES), FFmpegCall.posix(EPERM):
+            return VideoIOError(.deviceUnavailable, name, "permission denied")
+        case FFmpegCall.eof:
+            return VideoIOError(.inputInvalid, name, input.kind == .standardInput
+                                ? "standard input ended before any video data (empty or closed early)"
+                                : "ended before any video data (empty or truncated)")
+        case FFmpegCall.invalidData:
+            return VideoIOError(.inputInvalid, name, "not a video FFmpeg can read (unknown format, or a damaged or truncated file)")
+        case FFmpegCall.posix(EINVAL) where isDevice:
+            return VideoIOError(.badRequest, name, "the device rejected the request (check the device spec, size and rate)")
+        default:
+            return VideoIOError(isDevice ? .deviceUnavailable : .readFailed, name, "cannot open (\(FFmpegCall.message(code)))")
+        }
+    }
+}

@@ -1,0 +1,99 @@
+import ArgumentParser
+import Foundation
+import VideoIO
+
+/// `bitspot frames`: sampled frames of a video as PNG files.
+struct Frames: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Save sampled frames of a video as PNG files (8-bit grey).",
+        discussion: """
+            Writes OUT/frame-NNNNNN.png (NNNNNN: the frame's index in the stream) and OUT/frames.jsonl \
+            (one line per frame: index, time in seconds, key frame, file). OUT must not exist or be empty; \
+            frames are written to a temporary folder beside it that is renamed into place at the end, so a \
+            failed run leaves nothing behind.
+            """
+    )
+
+    @OptionGroup var source: InputOptions
+
+    @Option(help: "Keep every Nth decoded frame.")
+    var every: Int?
+
+    @Option(help: "Keep about R frames per second of video.")
+    var fps: Double?
+
+    @Flag(help: "Keep key frames only (other frames are never decoded).")
+    var keyframes = false
+
+    @Option(help: ArgumentHelp("Change gate: drop frames whose 32x18 block means differ from the last kept frame by less than T grey levels on average.", valueName: "T"))
+    var gate: Double?
+
+    @Option(help: ArgumentHelp("Output folder.", valueName: "dir"))
+    var out: String
+
+    @Option(name: .customLong("contact-sheet"), help: ArgumentHelp("Also write a PNG grid of thumbnails of the kept frames.", valueName: "file"))
+    var contactSheet: String?
+
+    @Option(help: ArgumentHelp("Working size of the saved frames (default: the video's size).", valueName: "WxH"))
+    var size: String?
+
+    @Option(name: .customLong("max-frames"), help: "Stop after this many kept frames (required for live inputs without an end).")
+    var maxFrames: Int?
+
+    func validate() throws {
+        let chosen = [every != nil, fps != nil, keyframes].filter { $0 }.count
+        guard chosen == 1 else { throw ValidationError("choose exactly one of --every N, --fps R, --keyframes") }
+        if let m = maxFrames, m < 1 { throw ValidationError("--max-frames must be 1 or more") }
+    }
+
+    var sampling: SamplingMode {
+        if let every { return .every(every) }
+        if let fps { return .rate(fps) }
+        return .keyFrames
+    }
+
+    func run() throws {
+        try reportingFailures {
+            let input = try source.inputSpec()
+            let options = try source.decodeOptions(size: try size.map { try FrameSize(parsing: $0) }, sampling: sampling, gate: gate)
+            try options.sampling.validate()
+            try AtomicOutput.checkFolderDestination(out)
+            let video = try VideoSource(input: input, options: options)
+
+            let temporary = AtomicOutput.temporaryPath(for: out)
+            do {
+                try FileManager.default.createDirectory(atPath: temporary, withIntermediateDirectories: false)
+            } catch {
+                throw VideoIOError(.outputFailed, out, "cannot create the output folder (\(error.localizedDescription))")
+            }
+            var committed = false
+            defer { if !committed { try? FileManager.default.removeItem(atPath: temporary) } }
+
+            let png = PNGEncoder()
+            var sheet = ContactSheet()
+            var index = ""
+            var bar = ProgressBar(label: "frames", total: video.info.frameCount)
+            var kept = 0
+            while let frame = try video.next() {
+                let name = String(format: "frame-%06d.png", frame.index)
+                try png.write(Raster(frame), to: temporary + "/" + name)
+                index += String(format: "{\"index\":%d,\"time\":%.6f,\"key\":%@,\"file\":\"%@\"}\n",
+                                frame.index, frame.time, frame.isKeyFrame ? "true" : "false", name)
+                if contactSheet != nil { try sheet.add(frame) }
+                kept += 1
+                bar.update(video.counters.decoded + video.counters.skippedUndecoded)
+                if let maxFrames, kept >= maxFrames { break }
+            }
+            bar.finish()
+            try AtomicOutput.write(Data(index.utf8), to: temporary + "/frames.jsonl")
+            if let contactSheet, let image = sheet.render() {
+                try png.write(image, to: contactSheet)
+            }
+            try AtomicOutput.commit(temporary, to: out)
+            committed = true
+            let c = video.counters
+            print("\(kept) frames written to \(out) (\(options.sampling)): decoded \(c.decoded), not decoded \(c.skippedUndecoded), "
+                  + "dropped by sampling \(c.droppedBySampling), dropped by gate \(c.droppedByGate), decode errors \(c.decodeErrors)")
+        }
+    }
+}

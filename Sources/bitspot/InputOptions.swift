@@ -1,0 +1,69 @@
+import ArgumentParser
+import Foundation
+import VideoIO
+
+/// Options shared by every command that reads video.
+struct InputOptions: ParsableArguments {
+    @Argument(help: ArgumentHelp("Video file, '-' for standard input, a URL, /dev/videoN, or FORMAT:SPEC (e.g. lavfi:testsrc2=size=1280x720:rate=30). Default: the sample video.", valueName: "input"))
+    var input: String?
+
+    @Option(name: .customLong("input-format"), help: ArgumentHelp("Force an FFmpeg input format (e.g. v4l2, lavfi).", valueName: "name"))
+    var inputFormat: String?
+
+    @Option(name: .customLong("camera-size"), help: ArgumentHelp("Capture size for cameras (WxH).", valueName: "WxH"))
+    var cameraSize: String?
+
+    @Option(name: .customLong("camera-rate"), help: ArgumentHelp("Capture rate for cameras, frames per second.", valueName: "fps"))
+    var cameraRate: Double?
+
+    @Option(name: .customLong("decoder-threads"), help: "Decoder threads.")
+    var decoderThreads: Int = 1
+
+    @Flag(name: .customLong("ffmpeg-log"), help: "Show FFmpeg's own warnings and errors.")
+    var ffmpegLog = false
+
+    /// The input to open: what the user gave, or the sample video.
+    func inputSpec() throws -> InputSpec {
+        FFmpegLog.set(verbose: ffmpegLog)
+        if let input { return try InputSpec(input, inputFormat: inputFormat) }
+        guard let sample = ResourceLocator.sampleVideo() else {
+            throw VideoIOError(.inputMissing, "sample video", "not found; give an input, or run from the BitSpot folder (Samples/sample.mp4)")
+        }
+        return try InputSpec(sample)
+    }
+
+    func decodeOptions(size: FrameSize?, sampling: SamplingMode, gate: Double?) throws -> DecodeOptions {
+        if let r = cameraRate, !(r > 0 && r.isFinite) {
+            throw VideoIOError(.badRequest, "--camera-rate", "must be a positive number, got \(r)")
+        }
+        return DecodeOptions(threads: decoderThreads, size: size, sampling: sampling, gateThreshold: gate,
+                             cameraSize: try cameraSize.map { try FrameSize(parsing: $0) }, cameraRate: cameraRate)
+    }
+}
+
+/// Finds files that ship with BitSpot (the sample video, models) without machine paths:
+/// `$BITSPOT_HOME`, then the current folder, then the folders above the executable
+/// (a bundle's `bin/..`, or a `.build/<triple>/<config>/` inside the repository).
+enum ResourceLocator {
+    static func find(_ relative: String) -> String? {
+        var roots: [String] = []
+        if let home = ProcessInfo.processInfo.environment["BITSPOT_HOME"] { roots.append(home) }
+        roots.append(FileManager.default.currentDirectoryPath)
+        var exe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        if let link = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+            exe = URL(fileURLWithPath: link)
+        }
+        var dir = exe.deletingLastPathComponent()
+        for _ in 0..<4 {
+            roots.append(dir.path)
+            dir = dir.deletingLastPathComponent()
+        }
+        for root in roots {
+            let path = URL(fileURLWithPath: root).appendingPathComponent(relative).path
+            if FileManager.default.fileExists(atPath: path) { return path }
+        }
+        return nil
+    }
+
+    static func sampleVideo() -> String? { find("Samples/sample.mp4") }
+}
