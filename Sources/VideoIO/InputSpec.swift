@@ -117,9 +117,11 @@ public struct InputSpec: Sendable, Equatable, CustomStringConvertible {
 public enum VideoIO {
     private static let devicesRegistered: Bool = {
         avdevice_register_all()
+        FFmpegLog.set(verbose: false)
         return true
     }()
 
-    /// Registers libavdevice's inputs once (cameras, lavfi).
+    /// Registers libavdevice's inputs once (cameras, lavfi) and quiets FFmpeg's own log
+    /// (BitSpot reports errors itself; ``FFmpegLog`` turns it back on).
     public static func registerDevices() { _ = devicesRegistered }
 }

@@ -54,6 +54,8 @@ public final class VideoWriter {
             ctx.pointee.framerate = rate
             ctx.pointee.gop_size = Int32(max(1, frameRate.rounded()))
             ctx.pointee.thread_count = 1
+            // No B-frames: no reordering delay, and no MP4 edit list that would hide the last frame.
+            ctx.pointee.max_b_frames = 0
             if encoderName == "libx264" {
                 av_opt_set(ctx.pointee.priv_data, "preset", "veryfast", 0)
                 av_opt_set(ctx.pointee.priv_data, "crf", "23", 0)
@@ -135,6 +137,8 @@ public final class VideoWriter {
             r = avcodec_receive_packet(enc, pkt)
             if r == FFmpegCall.again || r == FFmpegCall.eof { return }
             guard r >= 0 else { throw VideoIOError(.outputFailed, path, "encoding failed (\(FFmpegCall.message(r)))") }
+            // One frame per packet; without a duration the MP4 edit list would end before the last frame.
+            if pkt.pointee.duration <= 0 { pkt.pointee.duration = 1 }
             av_packet_rescale_ts(pkt, enc.pointee.time_base, st.pointee.time_base)
             pkt.pointee.stream_index = st.pointee.index
             r = av_interleaved_write_frame(oc, pkt)

@@ -1,0 +1,125 @@
+import XCTest
+@testable import VideoIO
+
+/// How inputs are recognised, the lavfi camera path, and every bad input.
+final class InputTests: XCTestCase {
+    func testInputKinds() throws {
+        XCTAssertEqual(try InputSpec("-").kind, .standardInput)
+        XCTAssertEqual(try InputSpec("/dev/video0").kind, .device(format: "v4l2"))
+        XCTAssertEqual(try InputSpec("rtsp://127.0.0.1:8554/cam").kind, .url)
+        XCTAssertEqual(try InputSpec("file:clip.mp4").kind, .url)
+        XCTAssertEqual(try InputSpec("lavfi:testsrc2=size=320x240:rate=10").kind, .device(format: "lavfi"))
+        XCTAssertEqual(try InputSpec("lavfi:testsrc2").openName, "testsrc2")
+        XCTAssertEqual(try InputSpec("clip.mp4").kind, .file)
+        XCTAssertEqual(try InputSpec("notaformat:thing.mp4").kind, .file)
+        XCTAssertThrowsError(try InputSpec("x", inputFormat: "no-such-format"))
+    }
+
+    /// The camera path, really started: libavdevice's lavfi input stands in for a camera.
+    func testLavfiCamera() throws {
+        let source = try VideoSource(input: InputSpec("lavfi:testsrc2=size=320x240:rate=25"),
+                                     options: DecodeOptions(size: FrameSize(width: 160, height: 120)))
+        XCTAssertTrue(source.input.isLive)
+        var frames: [LumaFrame] = []
+        while frames.count < 10, let f = try source.next() { frames.append(f) }
+        XCTAssertEqual(frames.count, 10)
+        XCTAssertEqual(frames[9].time, 9.0 / 25, accuracy: 0.002)
+        XCTAssertEqual(frames[0].width, 160)
+    }
+
+    func testCaptureSizeAndRateReachTheInputFormat() throws {
+        // `video_size` and `framerate` are the options a v4l2 camera takes; FFmpeg's rawvideo input
+        // takes the same two, so it shows they reach the input format.
+        let path = Fixtures.folder.appendingPathComponent("three.yuv").path
+        try Data(repeating: 128, count: 64 * 48 * 3 / 2 * 3).write(to: URL(fileURLWithPath: path))
+        let source = try VideoSource(input: InputSpec(path, inputFormat: "rawvideo"),
+                                     options: DecodeOptions(cameraSize: FrameSize(width: 64, height: 48), cameraRate: 10))
+        let f1 = try XCTUnwrap(try source.next())
+        let f2 = try XCTUnwrap(try source.next())
+        XCTAssertEqual(f1.width, 64)
+        XCTAssertEqual(f1.height, 48)
+        XCTAssertEqual(f2.time - f1.time, 0.1, accuracy: 0.001)
+    }
+
+    func expectError(_ input: String, _ category: VideoIOError.Category, _ fragment: String, inputFormat: String? = nil,
+                     file: StaticString = #filePath, line: UInt = #line) {
+        do {
+            let source = try VideoSource(input: InputSpec(input, inputFormat: inputFormat))
+            while try source.next() != nil {}
+            XCTFail("\(input) opened without error", file: file, line: line)
+        } catch let e as VideoIOError {
+            XCTAssertEqual(e.category, category, "\(e)", file: file, line: line)
+            XCTAssertTrue(e.description.contains(fragment), "'\(e)' lacks '\(fragment)'", file: file, line: line)
+            XCTAssertTrue(e.description.hasPrefix(input), "'\(e)' must name the input", file: file, line: line)
+            XCTAssertFalse(e.description.contains("\n"), "one line", file: file, line: line)
+        } catch {
+            XCTFail("unexpected error \(error)", file: file, line: line)
+        }
+    }
+
+    func testMissingFile() { expectError("/no/such/video.mp4", .inputMissing, "no such file") }
+
+    func testDirectory() { expectError(NSTemporaryDirectory(), .inputInvalid, "directory") }
+
+    func testEmptyFile() throws {
+        let path = Fixtures.folder.appendingPathComponent("empty.mp4").path
+        FileManager.default.createFile(atPath: path, contents: Data())
+        expectError(path, .inputInvalid, "empty")
+    }
+
+    func testNotAVideo() throws {
+        let path = Fixtures.folder.appendingPathComponent("notes.mp4").path
+        try Data(String(repeating: "these are not video bytes\n", count: 400).utf8).write(to: URL(fileURLWithPath: path))
+        expectError(path, .inputInvalid, "not a video")
+    }
+
+    func testNoVideoStream() throws {
+        let path = Fixtures.folder.appendingPathComponent("tone.wav").path
+        try Fixtures.run("ffmpeg", ["-y", "-f", "lavfi", "-i", "sine=frequency=440:duration=1", path])
+        expectError(path, .inputInvalid, "no video stream")
+    }
+
+    func testUnsupportedCodec() throws {
+        // An AVI whose video fourcc is one no decoder knows.
+        let path = try Fixtures.mutated(try Fixtures.aviMJPEG(), name: "unknown-codec.avi") { data in
+            for tag in ["MJPG", "mjpg"] {
+                let needle = Data(tag.utf8)
+                var start = data.startIndex
+                while let r = data.range(of: needle, in: start..<data.endIndex) {
+                    data.replaceSubrange(r, with: Data("ZQZQ".utf8))
+                    start = r.upperBound
+                }
+            }
+        }
+        expectError(path, .unsupported, "no decoder")
+    }
+
+    func testTruncatedMP4() throws {
+        // Without +faststart the index (moov) is at the end; cut it off.
+        let path = try Fixtures.mutated(try Fixtures.mp4(), name: "truncated.mp4") { data in
+            data = data.prefix(data.count / 2)
+        }
+        expectError(path, .inputInvalid, "truncated")
+    }
+
+    func testGarbageInTheMiddleIsCountedAndDecodingGoesOn() throws {
+        let path = try Fixtures.mutated(try Fixtures.mpegTS(), name: "garbage.ts") { data in
+            var rng = SystemRandomNumberGenerator()
+            let start = data.count * 2 / 5
+            for i in start..<(start + 6000) { data[data.startIndex + i] = UInt8.random(in: 0...255, using: &rng) }
+        }
+        let source = try VideoSource(input: InputSpec(path))
+        var frames = 0
+        var lastTime = 0.0
+        while let f = try source.next() { frames += 1; lastTime = f.time }
+        XCTAssertGreaterThan(source.counters.decodeErrors, 0)
+        XCTAssertGreaterThan(frames, 30, "decoding goes on past the damage")
+        XCTAssertGreaterThan(lastTime, 1.8, "the end of the stream is still reached")
+    }
+
+    func testAbsentCamera() { expectError("/dev/video97", .inputMissing, "no such camera") }
+
+    func testBadLavfiSpec() {
+        expectError("lavfi:nosuchfilter=1", .badRequest, "device rejected")
+    }
+}

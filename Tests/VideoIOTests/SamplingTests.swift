@@ -1,0 +1,85 @@
+import XCTest
+@testable import VideoIO
+
+/// Frame counts and timestamps of each sampling mode, and the change gate.
+final class SamplingTests: XCTestCase {
+    func decode(_ path: String, _ mode: SamplingMode, gate: Double? = nil) throws -> ([LumaFrame], SamplingCounters) {
+        let source = try VideoSource(input: InputSpec(path), options: DecodeOptions(sampling: mode, gateThreshold: gate))
+        var frames: [LumaFrame] = []
+        while let f = try source.next() { frames.append(f) }
+        return (frames, source.counters)
+    }
+
+    func testEveryNth() throws {
+        let (frames, counters) = try decode(try Fixtures.mp4(), .every(7))
+        XCTAssertEqual(frames.map(\.index), Array(stride(from: 0, to: 50, by: 7)))
+        XCTAssertEqual(counters.decoded, 50)
+        XCTAssertEqual(counters.droppedBySampling, 50 - frames.count)
+        for f in frames { XCTAssertEqual(f.time, Double(f.index) / 25, accuracy: 0.002) }
+    }
+
+    func testTargetRate() throws {
+        let (frames, counters) = try decode(try Fixtures.mp4(), .rate(2))
+        // 2 s of video at 2 fps: slots [0,0.5), [0.5,1), [1,1.5), [1.5,2).
+        XCTAssertEqual(frames.map(\.index), [0, 13, 25, 38])
+        XCTAssertEqual(counters.delivered, 4)
+        let (five, _) = try decode(try Fixtures.mpegTS(), .rate(5))
+        XCTAssertEqual(five.map(\.index), [0, 5, 10, 15, 20, 25, 30, 35, 40, 45])
+    }
+
+    func testKeyFramesOnlyDecodesExactlyTheKeyFrames() throws {
+        for path in [try Fixtures.mp4(), try Fixtures.mpegTS(), try Fixtures.mkvVP9()] {
+            let expected = try Fixtures.keyFrameTimes(path)
+            XCTAssertEqual(expected.count, 5, path)
+            let (frames, counters) = try decode(path, .keyFrames)
+            XCTAssertEqual(frames.count, expected.count, path)
+            for (f, t) in zip(frames, expected) {
+                XCTAssertEqual(f.time, t, accuracy: 0.002, path)
+                XCTAssertTrue(f.isKeyFrame, path)
+            }
+            XCTAssertEqual(frames.map(\.index), [0, 10, 20, 30, 40], path)
+            // The other 45 frames never reached the decoder.
+            XCTAssertEqual(counters.decoded, 5, path)
+            XCTAssertEqual(counters.skippedUndecoded, 45, path)
+        }
+    }
+
+    func testInvalidSamplingIsRefused() {
+        XCTAssertThrowsError(try VideoSource(input: InputSpec(try Fixtures.mp4()), options: DecodeOptions(sampling: .every(0))))
+        XCTAssertThrowsError(try VideoSource(input: InputSpec(try Fixtures.mp4()), options: DecodeOptions(sampling: .rate(-1))))
+        XCTAssertThrowsError(try ChangeGate(threshold: 300))
+    }
+
+    func frame(_ value: UInt8, index: Int, patch: UInt8? = nil) -> LumaFrame {
+        var px = [UInt8](repeating: value, count: 64 * 36)
+        if let patch { for y in 0..<18 { for x in 0..<32 { px[y * 64 + x] = patch } } }
+        return LumaFrame(width: 64, height: 36, pixels: px, time: Double(index), index: index, isKeyFrame: false)
+    }
+
+    func testChangeGate() throws {
+        var gate = try ChangeGate(threshold: 4)
+        XCTAssertTrue(gate.admits(frame(100, index: 0)))           // first frame always passes
+        XCTAssertFalse(gate.admits(frame(102, index: 1)))          // 2 levels: unchanged
+        XCTAssertFalse(gate.admits(frame(103, index: 2)))          // still within 4 of the reference (100)
+        XCTAssertTrue(gate.admits(frame(100, index: 3, patch: 200))) // a quarter of the frame changed by 100: mean 25
+        XCTAssertFalse(gate.admits(frame(100, index: 4, patch: 201)))
+        var open = try ChangeGate(threshold: 0)
+        XCTAssertTrue(open.admits(frame(1, index: 0)))
+        XCTAssertTrue(open.admits(frame(1, index: 1)))
+    }
+
+    func testChangeGateOnVideo() throws {
+        // One second of a still colour, then one second of a moving pattern.
+        let path = Fixtures.folder.appendingPathComponent("still-then-moving.mp4").path
+        if !FileManager.default.fileExists(atPath: path) {
+            try Fixtures.run("ffmpeg", ["-y", "-f", "lavfi", "-i", "color=c=gray:size=320x240:rate=25:duration=1",
+                                        "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=1",
+                                        "-filter_complex", "[0][1]concat=n=2:v=1", "-c:v", "libx264", "-pix_fmt", "yuv420p", path])
+        }
+        let (frames, counters) = try decode(path, .all, gate: 1.0)
+        XCTAssertEqual(counters.decoded, 50)
+        XCTAssertGreaterThanOrEqual(counters.droppedByGate, 24, "the still second is dropped after its first frame")
+        XCTAssertEqual(frames.first?.index, 0)
+        XCTAssertTrue(frames.contains { $0.index == 25 }, "the first moving frame passes")
+    }
+}
