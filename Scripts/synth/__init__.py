@@ -6,7 +6,7 @@ from .words import apply_case, load_dictionary, normalize, random_word, room_cod
 from .render import WordBox, apply_h, crop_word, ink_bbox, render_sign, sign_colors
 from .scene import SCENE_KINDS, add_clutter, homography, list_photos, make_scene, place_on, sign_quad
 from .camera import MOTIONS, camera_path, frame_velocity, pose, project, render_view
-from .degrade import (NoiseBank, contrast, defocus, degrade, gamma, grayscale, jpeg, motion_blur, noise,
+from .degradations import (NoiseBank, contrast, defocus, degrade, gamma, grayscale, jpeg, motion_blur, noise,
                       random_params)
 
 __all__ = [n for n in dir() if not n.startswith("_")]
