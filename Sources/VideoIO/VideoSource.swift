@@ -314,6 +314,8 @@ public final class VideoSource {
             return VideoIOError(.inputInvalid, name, input.kind == .standardInput
                                 ? "standard input ended before any video data (empty or closed early)"
                                 : "ended before any video data (empty or truncated)")
+        case FFmpegCall.invalidData where input.kind == .standardInput:
+            return VideoIOError(.inputInvalid, name, "standard input held no video FFmpeg can read (empty, closed early, or not a video)")
         case FFmpegCall.invalidData:
             return VideoIOError(.inputInvalid, name, "not a video FFmpeg can read (unknown format, or a damaged or truncated file)")
         case FFmpegCall.posix(EINVAL) where isDevice:

@@ -1,0 +1,75 @@
+import Foundation
+import XCTest
+
+/// `bitspot frames`, end to end through the built binary.
+final class FramesCommandTests: XCTestCase {
+    func freshPath(_ name: String) -> String {
+        let path = CLI.folder.appendingPathComponent(name).path
+        try? FileManager.default.removeItem(atPath: path)
+        return path
+    }
+
+    func testEveryNthWithContactSheet() throws {
+        let out = freshPath("every")
+        let sheet = freshPath("sheet.png")
+        let r = try CLI.run(["frames", try CLI.testVideo(), "--every", "10", "--out", out, "--contact-sheet", sheet])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let files = try FileManager.default.contentsOfDirectory(atPath: out).sorted()
+        XCTAssertEqual(files, ["frame-000000.png", "frame-000010.png", "frame-000020.png", "frame-000030.png", "frame-000040.png", "frames.jsonl"])
+        let index = try String(contentsOfFile: out + "/frames.jsonl", encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(index.count, 5)
+        let row = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(index[1].utf8)) as? [String: Any])
+        XCTAssertEqual(row["index"] as? Int, 10)
+        XCTAssertEqual(row["time"] as? Double ?? 0, 0.4, accuracy: 0.002)
+        XCTAssertEqual(row["key"] as? Bool, true)
+        let png = try Data(contentsOf: URL(fileURLWithPath: sheet))
+        XCTAssertEqual(Array(png.prefix(4)), [0x89, 0x50, 0x4E, 0x47])
+        // The PNGs decode back to 320x240 through FFmpeg.
+        let probe = try CLI.run(["probe", out + "/frame-000010.png", "--no-decode"])
+        XCTAssertTrue(probe.stdout.contains("320x240"), probe.stdout)
+    }
+
+    func testKeyFramesAndSize() throws {
+        let out = freshPath("keys")
+        let r = try CLI.run(["frames", try CLI.testVideo(), "--keyframes", "--size", "160x120", "--out", out])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("5 frames written"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("not decoded 45"), r.stdout)
+    }
+
+    func testCameraWithMaxFrames() throws {
+        let out = freshPath("camera")
+        let r = try CLI.run(["frames", "lavfi:testsrc2=size=320x240:rate=25", "--fps", "5", "--max-frames", "3", "--out", out])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: out).count, 4)
+    }
+
+    func testFailuresLeaveNoOutput() throws {
+        let out = freshPath("never")
+        var r = try CLI.run(["frames", "/no/such.mp4", "--every", "2", "--out", out])
+        XCTAssertEqual(r.status, 66)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out))
+        // A camera spec FFmpeg rejects after the output check: still nothing left behind.
+        r = try CLI.run(["frames", "lavfi:nosuchfilter", "--every", "2", "--out", out])
+        XCTAssertEqual(r.status, 64, r.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out))
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: CLI.folder.path).filter { $0.contains("partial") }
+        XCTAssertEqual(leftovers, [])
+    }
+
+    func testRefusesNonEmptyOutputFolder() throws {
+        let out = freshPath("full")
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: out + "/keep.txt", contents: Data("mine".utf8))
+        let r = try CLI.run(["frames", try CLI.testVideo(), "--every", "10", "--out", out])
+        XCTAssertEqual(r.status, 73, r.stderr)
+        XCTAssertTrue(r.stderr.contains("not empty"))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: out), ["keep.txt"])
+    }
+
+    func testSamplingChoiceIsRequired() throws {
+        let r = try CLI.run(["frames", try CLI.testVideo(), "--out", freshPath("x")])
+        XCTAssertEqual(r.status, 64)
+        XCTAssertTrue(r.stderr.contains("exactly one of"), r.stderr)
+    }
+}
