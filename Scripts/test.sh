@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The test command: sets up what is missing, then runs the Swift tests and the Python script tests.
+# Usage: Scripts/test.sh [--swift-only | --python-only]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode=${1:-all}
+Scripts/setup.sh --python
+
+if [ "$mode" != "--python-only" ]; then
+  echo "== swift test" >&2
+  swift build --build-tests
+  swift test --skip-build
+fi
+if [ "$mode" != "--swift-only" ]; then
+  echo "== pytest" >&2
+  dirs=()
+  for d in Scripts/synth/tests Scripts/eval/tests Scripts/golden/tests Scripts/train/tests Scripts/bitnet/tests; do
+    [ -d "$d" ] && dirs+=("$d")
+  done
+  .venv/bin/python -m pytest -q "${dirs[@]}"
+fi
