@@ -51,6 +51,7 @@ public enum NEONKernels {
 
 extension KernelSet {
     /// The aarch64 NEON tier.
-    public static let arm64NEON = KernelSet(tier: .arm64NEON, binaryConv: NEONKernels.binaryConv)
+    public static let arm64NEON = KernelSet(tier: .arm64NEON, binaryConv: NEONKernels.binaryConv,
+                                          xorPopcountLoop: GenericKernels.xorPopcountLoop)
 }
 #endif

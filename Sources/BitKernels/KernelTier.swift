@@ -14,15 +14,25 @@ public enum KernelTier: String, CaseIterable, Sendable {
 /// also works in Embedded Swift; the selector in BitNet fills it once at model load.
 public struct KernelSet: Sendable {
     public var tier: KernelTier
+    /// The weight layout `binaryConv` expects in `BinaryConvParams.weights`.
+    public var weightLayout: WeightLayout
+    /// Runs the given output rows of a binary convolution.
     public var binaryConv: @Sendable (BinaryConvParams, Range<Int>) -> Void
+    /// The roofline loop compiled like this tier (iterations, seed) -> checksum; see `_xorPopcountLoop`.
+    public var xorPopcountLoop: @Sendable (Int, UInt64) -> Int
 
-    public init(tier: KernelTier, binaryConv: @escaping @Sendable (BinaryConvParams, Range<Int>) -> Void) {
+    public init(tier: KernelTier, weightLayout: WeightLayout = .channelMajor, binaryConv: @escaping @Sendable (BinaryConvParams, Range<Int>) -> Void,
+                xorPopcountLoop: @escaping @Sendable (Int, UInt64) -> Int) {
         self.tier = tier
+        self.weightLayout = weightLayout
         self.binaryConv = binaryConv
+        self.xorPopcountLoop = xorPopcountLoop
     }
 
     /// The scalar reference tier.
-    public static let reference = KernelSet(tier: .reference, binaryConv: ReferenceKernels.binaryConv)
+    public static let reference = KernelSet(tier: .reference, binaryConv: ReferenceKernels.binaryConv,
+                                            xorPopcountLoop: GenericKernels.xorPopcountLoop)
     /// The portable tier.
-    public static let generic = KernelSet(tier: .generic, binaryConv: GenericKernels.binaryConv)
+    public static let generic = KernelSet(tier: .generic, binaryConv: GenericKernels.binaryConv,
+                                          xorPopcountLoop: GenericKernels.xorPopcountLoop)
 }

@@ -1,4 +1,2 @@
-import BitKernels
-
-/// BitNet: tensors, layers, graph executor with early exits, and the model file.
+/// BitNet: tensors over a planned arena, the model file, and a graph executor with early exits.
 public enum BitNet {}

@@ -16,7 +16,7 @@ struct BitSpotCommand: ParsableCommand {
             69 device busy or unavailable; 73 output cannot be written; 74 read error; 130 interrupted.
             """,
         version: BitSpotVersion.string,
-        subcommands: [Probe.self, Frames.self]
+        subcommands: [Probe.self, Frames.self, Inspect.self, Bench.self]
     )
 }
 

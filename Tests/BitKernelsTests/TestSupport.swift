@@ -96,9 +96,22 @@ struct ConvCase {
     var outW: Int { convOutputSize(inLayout.width, kernel: k, stride: stride, padding: k / 2) }
     var outLayout: PackedLayout { PackedLayout(height: outH, width: outW, channels: outC, border: 1) }
 
+    /// The weights in the layout `kernels` expects.
+    func prepared(_ kernels: KernelSet) -> [UInt64] {
+        let wpc = k * k * inLayout.words
+        var out = [UInt64](repeating: 0, count: kernels.weightLayout.count(outChannels: outC, wordsPerChannel: wpc))
+        weights.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in
+                kernels.weightLayout.prepare(src.baseAddress!, outChannels: outC, wordsPerChannel: wpc, into: dst.baseAddress!)
+            }
+        }
+        return out
+    }
+
     /// Packed output (border included) from `kernels`, running rows in `chunks` pieces.
     func runBits(_ kernels: KernelSet, chunks: Int = 1) -> [UInt64] {
         var out = [UInt64](repeating: 0, count: outLayout.count)
+        let weights = prepared(kernels)
         input.withUnsafeBufferPointer { i in
             weights.withUnsafeBufferPointer { w in
                 thresholds.withUnsafeBufferPointer { t in
@@ -120,6 +133,7 @@ struct ConvCase {
         var out = [Float](repeating: .nan, count: outH * outW * outC)
         let sc = shortcut ?? [0], mp = map ?? [0]
         let pr = prelu ?? ([0], [0], [0])
+        let weights = prepared(kernels)
         input.withUnsafeBufferPointer { i in
         weights.withUnsafeBufferPointer { w in
         scale.withUnsafeBufferPointer { s in

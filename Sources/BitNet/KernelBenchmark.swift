@@ -1,0 +1,157 @@
+import BitKernels
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Timing of whole binary convolution layers against the popcount roofline measured in the same run.
+public enum KernelBenchmark {
+    /// One convolution layer shape.
+    public struct ConvShape: Sendable, Equatable {
+        public var label: String
+        public var height: Int
+        public var width: Int
+        public var inChannels: Int
+        public var outChannels: Int
+        public var kernel: Int
+        public var stride: Int
+
+        public init(label: String, height: Int, width: Int, inChannels: Int, outChannels: Int, kernel: Int, stride: Int) {
+            self.label = label
+            self.height = height
+            self.width = width
+            self.inChannels = inChannels
+            self.outChannels = outChannels
+            self.kernel = kernel
+            self.stride = stride
+        }
+
+        public var outHeight: Int { convOutputSize(height, kernel: kernel, stride: stride, padding: kernel / 2) }
+        public var outWidth: Int { convOutputSize(width, kernel: kernel, stride: stride, padding: kernel / 2) }
+        /// Binary multiply-accumulates of one run.
+        public var macs: Int { outHeight * outWidth * outChannels * kernel * kernel * inChannels }
+        public var description: String {
+            "\(kernel)x\(kernel) s\(stride) \(inChannels)->\(outChannels) @\(width)x\(height)"
+        }
+    }
+
+    /// The standard set of the issue: 3x3 convolutions 64->64 at 80x45, 128->128 at 40x23, 256->256 at 32x8.
+    public static let standardShapes: [ConvShape] = [
+        ConvShape(label: "std", height: 45, width: 80, inChannels: 64, outChannels: 64, kernel: 3, stride: 1),
+        ConvShape(label: "std", height: 23, width: 40, inChannels: 128, outChannels: 128, kernel: 3, stride: 1),
+        ConvShape(label: "std", height: 8, width: 32, inChannels: 256, outChannels: 256, kernel: 3, stride: 1),
+    ]
+
+    /// Monotonic seconds.
+    public static func now() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+    }
+
+    /// The median of `values`.
+    public static func median(_ values: [Double]) -> Double {
+        let s = values.sorted()
+        guard !s.isEmpty else { return .nan }
+        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+    }
+
+    nonisolated(unsafe) private static var sink = 0
+
+    /// Binary MACs per second of the roofline loop on one thread (median of `repetitions` runs of about
+    /// `seconds` each): 64 MACs per popcounted word.
+    public static func roofline(_ kernels: KernelSet, repetitions: Int, seconds: Double = 0.05) -> Double {
+        var iterations = 1 << 16
+        while true {
+            let t0 = now()
+            sink &+= kernels.xorPopcountLoop(iterations, UInt64(iterations))
+            if now() - t0 > seconds / 4 { break }
+            iterations *= 2
+        }
+        iterations = Int(Double(iterations) * 4)
+        var rates: [Double] = []
+        for r in 0..<repetitions {
+            let t0 = now()
+            sink &+= kernels.xorPopcountLoop(iterations, UInt64(r + 1))
+            let dt = now() - t0
+            rates.append(Double(iterations * xorPopcountLoopWords * 64) / dt)
+        }
+        return median(rates)
+    }
+
+    /// The result of timing one layer.
+    public struct LayerTiming: Sendable {
+        /// Median seconds per layer run.
+        public var seconds: Double
+        /// All repetition times.
+        public var samples: [Double]
+    }
+
+    /// Times one whole layer (binary conv from packed input, thresholds, packed output; rows split over
+    /// `pool`), median of `repetitions`, each repetition long enough to last about `seconds`.
+    public static func timeBinaryConv(_ shape: ConvShape, kernels: KernelSet, pool: WorkerPool,
+                                      repetitions: Int, seconds: Double = 0.05) -> LayerTiming {
+        let inLayout = PackedLayout(height: shape.height, width: shape.width, channels: shape.inChannels)
+        let outLayout = PackedLayout(height: shape.outHeight, width: shape.outWidth, channels: shape.outChannels)
+        var state: UInt64 = 0x1234_5678
+        func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        let input = UnsafeMutablePointer<UInt64>.allocate(capacity: inLayout.count)
+        input.initialize(repeating: 0, count: inLayout.count)
+        let lastMask: UInt64 = shape.inChannels % 64 == 0 ? .max : (UInt64(1) << UInt64(shape.inChannels % 64)) - 1
+        for y in 0..<shape.height {
+            for x in 0..<shape.width {
+                for w in 0..<inLayout.words {
+                    input[inLayout.offset(y, x) + w] = next() & (w == inLayout.words - 1 ? lastMask : .max)
+                }
+            }
+        }
+        let wpc = shape.kernel * shape.kernel * inLayout.words
+        let wCount = shape.outChannels * wpc
+        let fileWeights = UnsafeMutablePointer<UInt64>.allocate(capacity: wCount)
+        defer { fileWeights.deallocate() }
+        for i in 0..<wCount { fileWeights[i] = next() & (i % inLayout.words == inLayout.words - 1 ? lastMask : .max) }
+        let weights = UnsafeMutablePointer<UInt64>.allocate(
+            capacity: kernels.weightLayout.count(outChannels: shape.outChannels, wordsPerChannel: wpc))
+        kernels.weightLayout.prepare(fileWeights, outChannels: shape.outChannels, wordsPerChannel: wpc, into: weights)
+        let thresholds = UnsafeMutablePointer<Int32>.allocate(capacity: shape.outChannels)
+        let depth = shape.kernel * shape.kernel * shape.inChannels
+        for c in 0..<shape.outChannels { thresholds[c] = Int32(depth / 2) }
+        let output = UnsafeMutablePointer<UInt64>.allocate(capacity: outLayout.count)
+        output.initialize(repeating: 0, count: outLayout.count)
+        defer {
+            input.deallocate()
+            weights.deallocate()
+            thresholds.deallocate()
+            output.deallocate()
+        }
+        let p = BinaryConvParams(input: input, inLayout: inLayout, weights: weights, outChannels: shape.outChannels,
+                                 kernel: shape.kernel, stride: shape.stride,
+                                 output: .bits(output, outLayout, thresholds: thresholds))
+        precondition(p.isValid)
+        let rows = p.outHeight
+        func once() { pool.parallelFor(rows) { r in kernels.binaryConv(p, r) } }
+        once()
+        var iterations = 1
+        while true {
+            let t0 = now()
+            for _ in 0..<iterations { once() }
+            if now() - t0 > seconds / 4 { break }
+            iterations *= 2
+        }
+        iterations *= 4
+        var samples: [Double] = []
+        for _ in 0..<repetitions {
+            let t0 = now()
+            for _ in 0..<iterations { once() }
+            samples.append((now() - t0) / Double(iterations))
+        }
+        return LayerTiming(seconds: median(samples), samples: samples)
+    }
+}

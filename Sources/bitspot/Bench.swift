@@ -1,0 +1,149 @@
+import ArgumentParser
+import BitKernels
+import BitNet
+import Foundation
+
+/// `bitspot bench`: benchmarks. `kernels` times the binary convolution kernels.
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Benchmarks (kernels: binary convolutions against the popcount roofline and onnxruntime).",
+        subcommands: [BenchKernels.self]
+    )
+}
+
+/// `bitspot bench kernels`: every layer shape of the models in Models/ plus the standard set.
+struct BenchKernels: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kernels",
+        abstract: "Time whole binary conv layers; print % of the popcount roofline and the speed-up over onnxruntime float32.",
+        discussion: """
+            A layer is timed from packed input to packed output (popcounts, thresholds and output packing \
+            included). The roofline is a register-resident xor+popcount loop compiled like the kernel tier, \
+            measured in the same run. Every figure is the median of --repetitions runs. With --onnx, the same \
+            convolution in float32 runs in onnxruntime (one thread) through Scripts/bench/onnx_conv.py.
+            """
+    )
+
+    @Option(help: "Worker threads for the kernels (1 is always measured too).")
+    var threads: Int = 1
+
+    @Option(help: "Force a kernel tier (reference, generic, x86-avx2, arm64-neon); default: the best available.")
+    var tier: String?
+
+    @Option(help: "Repetitions per figure (the median is reported).")
+    var repetitions: Int = 7
+
+    @Option(help: "Folder whose *.bitnet model files contribute their layer shapes.")
+    var models: String = "Models"
+
+    @Flag(help: "Also time the same convolutions in onnxruntime float32 (one thread) and print the speed-up.")
+    var onnx = false
+
+    @Option(help: "Python with onnxruntime for --onnx.")
+    var python: String = ".venv-bench/bin/python"
+
+    @Option(help: "The onnxruntime script for --onnx.")
+    var onnxScript: String = "Scripts/bench/onnx_conv.py"
+
+    @Flag(help: "Only the standard shapes, not those of Models/.")
+    var standardOnly = false
+
+    @Flag(help: "Print JSON lines instead of a table.")
+    var json = false
+
+    func run() throws {
+        try reportingFailures {
+            let forced: KernelTier? = try tier.map { name in
+                guard let t = KernelTier(rawValue: name) else { throw ValidationError("unknown tier \(name)") }
+                return t
+            }
+            let kernels = try KernelSelector.kernels(forced: forced)
+            var shapes = KernelBenchmark.standardShapes
+            if !standardOnly { shapes += BenchModels.layerShapes(in: models) }
+            let one = WorkerPool(threads: 1)
+            let many = threads > 1 ? WorkerPool(threads: threads) : nil
+            var onnxResults: [[Int]: Double] = [:]
+            if onnx { onnxResults = try OnnxBaseline.run(shapes, python: python, script: onnxScript, repetitions: repetitions) }
+            let roof = KernelBenchmark.roofline(kernels, repetitions: repetitions)
+            if !json {
+                print("tier \(kernels.tier.rawValue); roofline (register-resident xor+popcount, 1 thread): "
+                      + String(format: "%.1f G binary MAC/s", roof / 1e9) + "; median of \(repetitions) runs")
+                var header = "layer                              ms(1t)   GMAC/s  %roof"
+                if many != nil { header += "   ms(\(threads)t)  \(threads)t/1t" }
+                if onnx { header += "  onnx GMAC/s  speed-up" }
+                print(header)
+            }
+            for shape in shapes {
+                let r1 = KernelBenchmark.timeBinaryConv(shape, kernels: kernels, pool: one, repetitions: repetitions)
+                let rate = Double(shape.macs) / r1.seconds
+                var rN: KernelBenchmark.LayerTiming?
+                if let many { rN = KernelBenchmark.timeBinaryConv(shape, kernels: kernels, pool: many, repetitions: repetitions) }
+                let onnxSeconds = onnxResults[OnnxBaseline.key(shape)]
+                if json {
+                    var obj: [String: Any] = [
+                        "layer": shape.description, "source": shape.label, "tier": kernels.tier.rawValue,
+                        "macs": shape.macs, "seconds_1t": r1.seconds, "gmacs_1t": rate / 1e9,
+                        "binary_gops_1t": 2 * rate / 1e9, "roofline_gmacs": roof / 1e9,
+                        "roofline_fraction": rate / roof, "repetitions": repetitions,
+                    ]
+                    if let rN { obj["threads"] = threads; obj["seconds_nt"] = rN.seconds; obj["scaling"] = r1.seconds / rN.seconds }
+                    if let onnxSeconds { obj["onnx_seconds"] = onnxSeconds; obj["speedup_vs_onnx"] = onnxSeconds / r1.seconds }
+                    let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
+                    print(String(decoding: data, as: UTF8.self))
+                } else {
+                    var line = (shape.label + " " + shape.description).padding(toLength: 33, withPad: " ", startingAt: 0)
+                    line += String(format: "%8.3f %8.1f %5.0f%%", r1.seconds * 1e3, rate / 1e9, 100 * rate / roof)
+                    if let rN { line += String(format: "  %8.3f  %6.2fx", rN.seconds * 1e3, r1.seconds / rN.seconds) }
+                    if let onnxSeconds {
+                        line += String(format: "  %11.1f  %7.2fx", Double(shape.macs) / onnxSeconds / 1e9, onnxSeconds / r1.seconds)
+                    }
+                    print(line)
+                }
+            }
+        }
+    }
+}
+
+/// Runs Scripts/bench/onnx_conv.py for the shapes and returns median seconds per shape key.
+enum OnnxBaseline {
+    static func key(_ s: KernelBenchmark.ConvShape) -> [Int] {
+        [s.inChannels, s.outChannels, s.height, s.width, s.kernel, s.stride]
+    }
+
+    static func run(_ shapes: [KernelBenchmark.ConvShape], python: String, script: String, repetitions: Int) throws -> [[Int]: Double] {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: python)
+        var args = [script, "--repetitions", String(repetitions), "--threads", "1"]
+        for s in shapes { args += ["--shape"] + key(s).map(String.init) }
+        process.arguments = args
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        do { try process.run() } catch {
+            throw BenchError("cannot run \(python) \(script): \(error.localizedDescription) (see Scripts/bench/requirements.txt)")
+        }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw BenchError("\(script) failed with status \(process.terminationStatus)") }
+        var out: [[Int]: Double] = [:]
+        for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
+            guard let obj = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  let shape = obj["shape"] as? [Int], let seconds = obj["seconds"] as? Double else { continue }
+            out[shape] = seconds
+        }
+        return out
+    }
+}
+
+struct BenchError: ReportableError {
+    var message: String
+    init(_ message: String) { self.message = message }
+    var description: String { message }
+    var exitCode: Int32 { 69 }
+}
+
+/// Layer shapes of the binary convolutions in Models/*.bitnet.
+enum BenchModels {
+    static func layerShapes(in folder: String) -> [KernelBenchmark.ConvShape] {
+        []
+    }
+}
