@@ -117,25 +117,42 @@ class RapidOCRRunner:
             self._engine(np.full((64, 256, 3), 255, np.uint8))   # warm-up outside the timing
         return self._engine
 
+    GAP = 1.5   # a character-centre step this many times the line's median step is a word break
+
     @staticmethod
     def split_words(line) -> list[dict]:
-        """Words of one RapidOCR result line, boxes from its character boxes when present."""
+        """Words of one RapidOCR result line, boxes from its character boxes when present.
+
+        The PP-OCRv4 recognizer in the wheel (a Chinese+English model) often drops the space between
+        English words ("SHUFFLERGANTLETS"); a step between character centres larger than GAP x the
+        line's median step is taken as a word break, as well as explicit spaces."""
         box, text, score = line[0], line[1], line[2]
         xs, ys = [p[0] for p in box], [p[1] for p in box]
         lb = [min(xs), min(ys), max(xs), max(ys)]
         words = []
         if len(line) >= 5 and line[3] and len(line[4]) == len(line[3]):
+            chars = list(zip(line[4], line[3]))
+            cx = [(min(p[0] for p in b) + max(p[0] for p in b)) / 2 for _, b in chars]
+            steps = sorted(cx[i + 1] - cx[i] for i in range(len(chars) - 1)
+                           if chars[i][0].strip() and chars[i + 1][0].strip())
+            med = steps[len(steps) // 2] if steps else 0.0
             cur, cb = "", []
-            for ch, cbox in list(zip(line[4], line[3])) + [(" ", None)]:
+
+            def flush():
+                if cur:
+                    bx = [min(p[0] for q in cb for p in q), min(p[1] for q in cb for p in q),
+                          max(p[0] for q in cb for p in q), max(p[1] for q in cb for p in q)]
+                    words.append({"text": cur, "bbox": [float(v) for v in bx], "conf": round(float(score) * 100, 1)})
+
+            for i, (ch, cbox) in enumerate(chars):
                 if ch.strip() == "":
-                    if cur:
-                        bx = [min(p[0] for q in cb for p in q), min(p[1] for q in cb for p in q),
-                              max(p[0] for q in cb for p in q), max(p[1] for q in cb for p in q)]
-                        words.append({"text": cur, "bbox": [float(v) for v in bx], "conf": round(float(score) * 100, 1)})
-                    cur, cb = "", []
-                else:
-                    cur += ch
-                    cb.append(cbox)
+                    flush(); cur, cb = "", []
+                    continue
+                if cur and med > 0 and cx[i] - cx[i - 1] > RapidOCRRunner.GAP * med:
+                    flush(); cur, cb = "", []
+                cur += ch
+                cb.append(cbox)
+            flush()
             if words:
                 return words
         # fallback: split the line box in proportion to character counts

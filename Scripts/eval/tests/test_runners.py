@@ -104,3 +104,11 @@ def test_report_renders_unavailable_rows():
     md = report.markdown(res)
     assert "| A (x) | 0.500 | 0.400 | 0.300 |" in md and "not available yet" in md
     assert "<circle" in report.svg(res) or "<rect" in report.svg(res)
+
+
+def test_rapidocr_missing_spaces_split_at_wide_steps():
+    boxes = [[[x, 0], [x + 10, 0], [x + 10, 20], [x, 20]] for x in (0, 10, 20, 50, 60)]
+    line = [[[0, 0], [70, 0], [70, 20], [0, 20]], "ABCDE", 0.9, boxes, list("ABCDE"), [0.9] * 5]
+    w = runners.RapidOCRRunner.split_words(line)
+    assert [x["text"] for x in w] == ["ABC", "DE"]
+    assert w[1]["bbox"] == [50, 0, 70, 20]
