@@ -1,0 +1,1 @@
+"""BitSpot's binary network model file (see docs/model-format.md)."""
