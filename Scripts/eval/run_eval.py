@@ -134,11 +134,13 @@ def run_system(runner, item: dict, pred_path: Path, reuse: bool, frames_dir: Pat
     return pred
 
 
-def score(item: dict, pred: dict) -> tuple[metrics.Tally, float, int]:
+def score(item: dict, pred: dict, per_frame: list | None = None) -> tuple[metrics.Tally, float, int]:
     t = metrics.Tally()
     boxes = item["video"] is not None
     for gt, fr in zip(item["gt"], pred["frames"]):
-        t.add(gt, fr["words"], boxes=boxes)
+        m = t.add(gt, fr["words"], boxes=boxes)
+        if per_frame is not None:
+            per_frame.append({"item": item["name"], "frame": fr["frame"], **m})
     qs_sum, qs_n = 0.0, 0
     for qs, truth, frame_ks in item["qa"]:
         answers = metrics.answer_questions(qs, [pred["frames"][k]["words"] for k in frame_ks])
@@ -156,10 +158,10 @@ def evaluate(items, runners, out: Path, profile: str, reuse: bool, frames_dir: P
             log(f"[{set_name}] {r.label}: {why}")
             continue
         total = metrics.Tally()
-        qsum, qn, cpu, processed, per_video = 0.0, 0, 0.0, 0, {}
+        qsum, qn, cpu, processed, per_video, per_frame = 0.0, 0, 0.0, 0, {}, []
         for item in items:
             pred = run_system(r, item, out / "pred" / set_name / r.name / f"{item['name']}.json", reuse, frames_dir)
-            t, s, n = score(item, pred)
+            t, s, n = score(item, pred, per_frame)
             total.merge(t)
             qsum += s; qn += n; cpu += pred["cpu_s"]; processed += pred["frames_processed"]
             sv = t.summary()
@@ -177,6 +179,8 @@ def evaluate(items, runners, out: Path, profile: str, reuse: bool, frames_dir: P
                  energy_wh_total=e_total / 3600, lpcv_score=energy.lpcv_score(s["accuracy"], e_total),
                  qa_accuracy=(1 - qsum / qn) if qn else None, qa_words=qn, per_item=per_video)
         rows[r.name] = s
+        with open(out / f"frames-{set_name}-{r.name}.jsonl", "w") as f:
+            f.writelines(json.dumps(x) + "\n" for x in per_frame)
     return rows
 
 
