@@ -79,19 +79,23 @@ def test_tesseract_reads_a_clean_sign(tmp_path):
     assert {"EXIT", "314", "LIBRARY"} <= got and cpu > 0
 
 
-@pytest.mark.skipif(shutil.which("ffmpeg") is None or shutil.which("tesseract") is None, reason="needs ffmpeg and tesseract")
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="apt-get install ffmpeg")
 def test_end_to_end_on_a_tiny_suite(tmp_path):
     subprocess.run([sys.executable, str(HERE.parent / "gen_videos.py"), "--small", "--videos", "1", "--seconds", "2",
                     "--out", str(tmp_path / "suite")], check=True, capture_output=True)
-    run_eval.main(["--suite", str(tmp_path / "suite"), "--out", str(tmp_path / "res"), "--systems", "tesseract,bitspot",
-                   "--no-real"])
+    have_tess = shutil.which("tesseract") is not None
+    systems = "tesseract,bitspot" if have_tess else "bitspot"
+    run_eval.main(["--suite", str(tmp_path / "suite"), "--out", str(tmp_path / "res"), "--systems", systems, "--no-real"])
     res = json.loads((tmp_path / "res" / "results.json").read_text())
     rows = res["sets"]["synthetic"]["rows"]
     assert res["sets"]["synthetic"]["frames"] == 2
-    assert rows["tesseract"]["available"] and rows["tesseract"]["frames"] == 2
-    assert rows["tesseract"]["cpu_ms_per_frame"] > 0
-    md = (tmp_path / "res" / "results.md").read_text()
-    assert "| Tesseract 5" in md
+    assert len(list((tmp_path / "res" / "frames" / "v00_180p" / "every30").glob("*.png"))) == 2
+    if have_tess:
+        assert rows["tesseract"]["available"] and rows["tesseract"]["frames"] == 2
+        assert rows["tesseract"]["cpu_ms_per_frame"] > 0
+        assert "| Tesseract 5" in (tmp_path / "res" / "results.md").read_text()
+    if not rows["bitspot"]["available"]:
+        assert "not available yet" in (tmp_path / "res" / "results.md").read_text()
     assert (tmp_path / "res" / "accuracy_vs_energy.svg").read_text().startswith("<svg")
 
 
