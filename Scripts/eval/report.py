@@ -65,9 +65,10 @@ def svg(results: dict, w: int = 640, h: int = 400) -> str:
     out.append(f'<line x1="{L}" y1="{h - B}" x2="{w - R}" y2="{h - B}" stroke="black"/>')
     out.append(f'<line x1="{L}" y1="{T}" x2="{L}" y2="{h - B}" stroke="black"/>')
     for e in range(lo, hi + 1):
-        x = X(10 ** e)
-        out.append(f'<line x1="{x:.1f}" y1="{h - B}" x2="{x:.1f}" y2="{h - B + 5}" stroke="black"/>')
-        out.append(f'<text x="{x:.1f}" y="{h - B + 18}" text-anchor="middle">{10 ** e:g}</text>')
+        for m in ((1, 2, 5) if e < hi else (1,)):
+            x = X(m * 10 ** e)
+            out.append(f'<line x1="{x:.1f}" y1="{h - B}" x2="{x:.1f}" y2="{h - B + 5}" stroke="black"/>')
+            out.append(f'<text x="{x:.1f}" y="{h - B + 18}" text-anchor="middle">{m * 10 ** e:g}</text>')
     for a in (0, 0.25, 0.5, 0.75, 1.0):
         y = Y(a)
         out.append(f'<line x1="{L - 5}" y1="{y:.1f}" x2="{w - R}" y2="{y:.1f}" stroke="#ddd"/>')

@@ -85,12 +85,13 @@ def render_sign(rng, lines: list[list[str]], font: str, size: int | None = None,
                 polarity: str | None = None, fg=None, bg=None, padding: float | None = None,
                 line_spacing: float | None = None, word_spacing: float | None = None,
                 align: str | None = None, border: bool | None = None, line_scales: list[float] | None = None,
-                rounded: float | None = None, sign_index: int = 0):
+                rounded: float | None = None, sign_index: int = 0, plate: bool = True):
     """Draw `lines` (lists of words) with the font file `font` on a plate.
 
     Every parameter left as None is drawn from `rng` (a numpy Generator), so the call is a pure
     function of (rng state, arguments). Returns (image, words): an RGBA PIL image whose alpha is the
-    plate, and a list of WordBox in image pixels, in reading order.
+    plate (or, with plate=False, only the text and border: lettering painted straight on a wall), and a
+    list of WordBox in image pixels, in reading order.
     """
     size = int(size or rng.integers(28, 72))
     if fg is None or bg is None:
@@ -144,6 +145,15 @@ def render_sign(rng, lines: list[list[str]], font: str, size: int | None = None,
             box = d.textbbox(pos, w, font=f, anchor="ls")
             words.append(WordBox(w, quad_of(box), line=li, sign=sign_index))
         y += heights[li]
+    if not plate:
+        # alpha = how far each pixel is from the plate colour (text and border only)
+        a = np.asarray(img, dtype=np.int32)
+        diff = np.abs(a[..., :3] - np.array(bg, dtype=np.int32)[None, None, :3]).max(-1)
+        span = max(1, int(np.abs(np.array(fg, dtype=np.int32) - np.array(bg, dtype=np.int32)).max()))
+        alpha = np.clip(diff * 255 // span, 0, 255).astype(np.uint8)
+        rgb = np.empty(a.shape[:2] + (3,), np.uint8)
+        rgb[:] = np.array(fg, dtype=np.uint8)[None, None, :3]
+        img = Image.fromarray(np.dstack([rgb, alpha]), "RGBA")
     return img, words
 
 

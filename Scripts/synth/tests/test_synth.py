@@ -192,3 +192,15 @@ def test_crop_word_is_rectified_to_height():
     (img, words), _ = _render(2)
     crop = synth.crop_word(img, words[0], height=32)
     assert crop.size[1] == 32 and crop.size[0] >= 8
+
+
+def test_plateless_text_keeps_boxes_and_only_letters_are_opaque():
+    font = any_font()
+    a, wa = synth.render_sign(np.random.default_rng(8), [["PUSH"], ["Door"]], font, size=40, border=False)
+    b, wb = synth.render_sign(np.random.default_rng(8), [["PUSH"], ["Door"]], font, size=40, border=False, plate=False)
+    assert [w.to_json() for w in wa] == [w.to_json() for w in wb]
+    alpha = np.asarray(b.getchannel("A"))
+    assert alpha.max() == 255 and (alpha == 0).mean() > 0.5
+    for w in wb:   # the letters are opaque somewhere inside every box
+        x0, y0, x1, y1 = [int(v) for v in w.bbox]
+        assert alpha[y0:y1, x0:x1].max() > 200
