@@ -14,7 +14,7 @@ shot with no text. Per video the folder holds:
     gt.jsonl        one line per frame: {"frame", "t", "words": [{"text", "norm", "bbox", "quad", "sign",
                     "line", "visible", "height_px", "care"}]}
     meta.json       the spec (seed, shots, degradations, fonts) and the signs' text
-    questions.txt   LPCV 2020 style: one question word per sign, ';'-separated
+    questions.txt   LPCV 2020 style: one question word per sign readable for 2 s, ";"-separated
     answers.txt     LPCV 2020 style: "QUESTION: the sign's other words;"
 
 A word is "care" when at least 90 % of its box is in the frame and it is at least 9 px tall; others
@@ -174,9 +174,10 @@ def iter_frames(spec: dict):
     yield None, all_signs, None
 
 
-def questions_answers(rng, signs: list[dict], seen: dict[int, int]) -> tuple[list[str], dict[str, list[str]]]:
-    """One question per sign seen (as 'care' in at least 3 frames): a word of the sign unique in the
-    video if possible; the answer is the sign's other words in reading order (as printed)."""
+def questions_answers(rng, signs: list[dict], seen: dict[int, int], min_frames: int) -> tuple[list[str], dict[str, list[str]]]:
+    """One question per sign readable (some word 'care') in at least `min_frames` frames (2 s, so
+    that a 1-fps sampling sees it): a word of the sign that is unique in the video; the answer is the
+    sign's other words in reading order (as printed)."""
     counts = {}
     for s in signs:
         for line in s["lines"]:
@@ -184,7 +185,7 @@ def questions_answers(rng, signs: list[dict], seen: dict[int, int]) -> tuple[lis
                 counts[synth.normalize(w)] = counts.get(synth.normalize(w), 0) + 1
     qs, ans = [], {}
     for s in signs:
-        if seen.get(s["sign"], 0) < 3:
+        if seen.get(s["sign"], 0) < min_frames:
             continue
         flat = [w for line in s["lines"] for w in line]
         if len(flat) < 2:
@@ -197,6 +198,22 @@ def questions_answers(rng, signs: list[dict], seen: dict[int, int]) -> tuple[lis
         qs.append(q)
         ans[q] = [w for k, w in enumerate(flat) if k != j]
     return qs, ans
+
+
+def write_qa(spec: dict, d: Path, signs: list[dict], seen: dict[int, int]) -> None:
+    qs, ans = questions_answers(np.random.default_rng([spec["seed"], spec["index"], 99]), signs, seen, 2 * spec["fps"])
+    (d / "questions.txt").write_text(write_questions(qs))
+    (d / "answers.txt").write_text(write_answers(ans))
+
+
+def rewrite_qa(d: Path) -> None:
+    """Re-derive questions.txt/answers.txt of a rendered video from its meta.json and gt.jsonl."""
+    meta = json.loads((d / "meta.json").read_text())
+    seen: dict[int, int] = {}
+    for line in (d / "gt.jsonl").read_text().splitlines():
+        for sid in {w["sign"] for w in json.loads(line)["words"] if w["care"]}:
+            seen[sid] = seen.get(sid, 0) + 1
+    write_qa(meta["spec"], d, meta["signs"], seen)
 
 
 def encode_cmd(spec: dict, path: Path) -> list[str]:
@@ -239,9 +256,7 @@ def render_video(spec: dict, out_dir: Path, encode: bool = True, progress=None) 
         if proc.wait() != 0:
             raise RuntimeError(f"ffmpeg failed for {spec['name']}")
     os.replace(d / "gt.jsonl.tmp", d / "gt.jsonl")
-    qs, ans = questions_answers(np.random.default_rng([spec["seed"], spec["index"], 99]), signs, seen)
-    (d / "questions.txt").write_text(write_questions(qs))
-    (d / "answers.txt").write_text(write_answers(ans))
+    write_qa(spec, d, signs, seen)
     summary = {"frames": spec["frames"], "frames_with_text": n_text, "render_s": round(time.time() - t0, 1),
                "frames_sha256": h.hexdigest()}
     (d / "meta.json").write_text(json.dumps({"spec": spec, "signs": signs, "summary": summary}, indent=1))
@@ -258,7 +273,13 @@ def main(argv=None):
     ap.add_argument("--only", nargs="*", help="render only these video names")
     ap.add_argument("--small", action="store_true", help="320x180 frames (tests and quick looks)")
     ap.add_argument("--no-encode", action="store_true", help="ground truth only, no mp4")
+    ap.add_argument("--qa-only", action="store_true", help="only re-derive questions/answers of rendered videos")
     args = ap.parse_args(argv)
+    if args.qa_only:
+        for d in sorted(p.parent for p in Path(args.out).glob("*/meta.json")):
+            if not args.only or d.name in args.only:
+                rewrite_qa(d)
+        return
     sizes = ((320, 180),) if args.small else ((1280, 720), (1280, 720), (1920, 1080))
     specs = suite_specs(args.seed, args.videos, args.seconds, args.fps, sizes)
     out = Path(args.out)

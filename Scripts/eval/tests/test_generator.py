@@ -99,3 +99,23 @@ def test_cli_output_is_reproducible(tmp_path):
                                 "-of", "json", str(tmp_path / "a" / v / "video.mp4")], capture_output=True, text=True, check=True)
         st = json.loads(probe.stdout)["streams"][0]
         assert (st["width"], st["height"], int(st["nb_read_frames"])) == (320, 180, 30)
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="apt-get install ffmpeg")
+def test_qa_only_rederives_the_same_files(tmp_path):
+    cmd = [sys.executable, str(HERE.parent / "gen_videos.py"), "--small", "--videos", "1", "--seconds", "4", "--seed", "9",
+           "--out", str(tmp_path)]
+    subprocess.run(cmd, check=True, capture_output=True)
+    v = tmp_path / "v00_180p"
+    before = [(v / f).read_bytes() for f in ("questions.txt", "answers.txt")]
+    (v / "questions.txt").unlink()
+    subprocess.run(cmd + ["--qa-only"], check=True, capture_output=True)
+    assert [(v / f).read_bytes() for f in ("questions.txt", "answers.txt")] == before
+    # every question's sign is readable for at least 2 s
+    qs = metrics.read_questions(before[0].decode())
+    meta = json.loads((v / "meta.json").read_text())
+    gts = [json.loads(l) for l in (v / "gt.jsonl").read_text().splitlines()]
+    for q in qs:
+        sign = next(s["sign"] for s in meta["signs"] if q in [w for line in s["lines"] for w in line])
+        frames = sum(any(w["sign"] == sign and w["care"] for w in g["words"]) for g in gts)
+        assert frames >= 2 * meta["spec"]["fps"]
