@@ -1,0 +1,48 @@
+"""Shared helpers for the training scripts: paths, the synth import, charset, checkpoints, logging."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]          # repo root
+SCRIPTS = ROOT / "Scripts"
+if str(SCRIPTS) not in sys.path:
+    sys.path.insert(0, str(SCRIPTS))
+REAL_DEV = ROOT.parent / "shared" / "data" / "real-dev"
+
+# CTC charset: index 0 is the blank, then 0-9 and A-Z (LPCV 2020: case-insensitive, no punctuation).
+CHARSET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+BLANK = 0
+NUM_CLASSES = len(CHARSET) + 1
+
+
+def encode(text: str) -> list[int]:
+    return [CHARSET.index(c) + 1 for c in text if c in CHARSET]
+
+
+def greedy_decode(ids) -> str:
+    """Collapse repeats, drop blanks."""
+    out, prev = [], BLANK
+    for i in ids:
+        i = int(i)
+        if i != prev and i != BLANK:
+            out.append(CHARSET[i - 1])
+        prev = i
+    return "".join(out)
+
+
+def log(path: Path | None, msg: str) -> None:
+    line = f"{time.strftime('%H:%M:%S')} {msg}"
+    print(line, flush=True)
+    if path is not None:
+        with open(path, "a") as f:
+            f.write(line + "\n")
+
+
+def write_json(path: Path, obj) -> None:
+    tmp = Path(str(path) + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=2, sort_keys=True))
+    os.replace(tmp, path)

@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""Recognizer evaluation on held-out-font crops (fonts of Scripts/synth/fonts_eval.txt, never trained on).
+
+The set is made by `data_rec.make_crop(rng, split='eval')` from a fixed seed (cached under data/),
+each crop run at its own width (crops grouped by equal width, no padding), greedy CTC decoding.
+Reported: word accuracy (exact match after LPCV normalisation), the LPCV referee score
+(1 - mean min(lev/len, 1)), character error rate, per head; and the early exit: confidence =
+min over time steps of the exit head's top probability; at threshold t a crop is answered by the
+exit when confidence >= t, otherwise by the final head.
+
+  .venv-train/bin/python Scripts/train/eval_rec.py checkpoints/rec/student/best.pt [--n 1000]
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from common import ROOT, greedy_decode
+import data_rec
+
+sys.path.insert(0, str(ROOT / "Scripts" / "eval"))
+from metrics import levenshtein  # noqa: E402
+
+EVAL_SEED = 20201
+
+
+def load_eval_set(n=1000, seed=EVAL_SEED, cache=True):
+    path = ROOT / "data" / f"rec_eval_s{seed}_n{n}.npz"
+    if cache and path.exists():
+        z = np.load(path, allow_pickle=False)
+        imgs = [z[f"i{k}"] for k in range(n)]
+        return imgs, [str(s) for s in z["labels"]]
+    rng = np.random.default_rng(seed)
+    imgs, labels = [], []
+    while len(imgs) < n:
+        a, l = data_rec.make_crop(rng, "eval", p_empty=0.0)
+        if l:
+            imgs.append(data_rec.normalize_crop(a))
+            labels.append(l)
+    if cache:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(path, labels=np.array(labels), **{f"i{k}": a for k, a in enumerate(imgs)})
+    return imgs, labels
+
+
+def score(preds, labels):
+    exact = np.mean([p == l for p, l in zip(preds, labels)])
+    dist = [min(levenshtein(l, p) / max(len(l), 1), 1.0) for p, l in zip(preds, labels)]
+    cer = sum(levenshtein(l, p) for p, l in zip(preds, labels)) / max(1, sum(len(l) for l in labels))
+    return dict(word_acc=float(exact), lpcv_score=float(1 - np.mean(dist)), cer=float(cer), n=len(labels))
+
+
+@torch.no_grad()
+def run(model, imgs, dev="cpu", batch=64):
+    """Predictions and exit confidences, per crop, in order."""
+    by_w = defaultdict(list)
+    for i, a in enumerate(imgs):
+        by_w[a.shape[1]].append(i)
+    pred = {"final": [None] * len(imgs), "exit": [None] * len(imgs)}
+    conf = np.zeros(len(imgs))
+    for w, idx in by_w.items():
+        for s in range(0, len(idx), batch):
+            ii = idx[s:s + batch]
+            x = torch.from_numpy(np.stack([imgs[i] for i in ii])).unsqueeze(1).float().to(dev)
+            out = model(x)
+            for head in ("final", "exit"):
+                ids = out[head].argmax(1).cpu().numpy()
+                for j, i in enumerate(ii):
+                    pred[head][i] = greedy_decode(ids[j])
+            c = F.softmax(out["exit"], 1).amax(1).amin(1).cpu().numpy()
+            conf[ii] = c
+    return pred, conf
+
+
+def evaluate(model, eval_set, dev="cpu", thresholds=(0.5, 0.6, 0.7, 0.8, 0.9, 0.95)):
+    imgs, labels = eval_set
+    was = model.training
+    model.eval()
+    pred, conf = run(model, imgs, dev)
+    model.train(was)
+    r = {h: score(pred[h], labels) for h in ("final", "exit")}
+    ex = []
+    for t in thresholds:
+        use = conf >= t
+        comb = [pe if u else pf for pe, pf, u in zip(pred["exit"], pred["final"], use)]
+        s = score(comb, labels)
+        ex.append(dict(threshold=t, exit_rate=float(use.mean()), **s))
+    r["early_exit"] = ex
+    return r
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("checkpoint", type=Path)
+    ap.add_argument("--n", type=int, default=1000)
+    ap.add_argument("--threads", type=int, default=1)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    import json
+    import models
+    ck = torch.load(args.checkpoint, map_location="cpu", weights_only=False)
+    cfg = ck["cfg"]
+    m = models.Recognizer(binary=cfg["binary"], stem=cfg["stem"], blocks=cfg["blocks"], exit_after=cfg["exit_after"])
+    m.load_state_dict(ck["model"])
+    r = evaluate(m, load_eval_set(args.n))
+    r["params_bytes"] = models.param_bytes(m)
+    r["ops"] = m.op_counts()
+    r["binary_channels"] = m.binary_channels()
+    print(json.dumps(r, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,223 @@
+#!/usr/bin/env python3
+"""Export a trained binary recognizer checkpoint to a BitSpot model file (Scripts/bitnet/modelfile.py,
+docs/model-format.md) and golden fixtures; check the file against the PyTorch model.
+
+Folding (per kept channel; pruned channels are dropped, their +1 binary inputs folded into the bias):
+  first layer   int8 weights w_q = round(w / s), s = max|w| / 127 per output channel, zero point 128;
+                real output scale = s / 64 * g / sqrt(var + eps), bias = beta - g * mean / sqrt(var + eps)
+  sign_pack     threshold = -shift (bit 1 = -1 iff x < threshold; torch: +1 iff x + shift >= 0)
+  binary conv   weights sign(W); real output scale = alpha * g / sqrt(var + eps), bias as above plus
+                scale * (sum of the pruned input channels' weight signs) ; + shortcut ; RPReLU
+  heads         real 1x1 convolutions after average pooling over the remaining rows
+
+  .venv-train/bin/python Scripts/train/export.py checkpoints/rec/finetune/best.pt --out Models/recognizer.bitnet \
+      --golden Models/golden/recognizer
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from common import CHARSET, ROOT
+import models
+
+sys.path.insert(0, str(ROOT / "Scripts"))
+sys.path.insert(0, str(ROOT / "Scripts" / "golden"))
+from bitnet import modelfile as mf  # noqa: E402
+import make_golden as ref  # noqa: E402
+
+F32 = np.float32
+
+
+def _bn(bn):
+    g = bn.weight.detach().double().numpy()
+    b = bn.bias.detach().double().numpy()
+    mu = bn.running_mean.double().numpy()
+    var = bn.running_var.double().numpy()
+    inv = g / np.sqrt(var + bn.eps)
+    return inv, b - mu * inv
+
+
+def _prelu(act, keep):
+    return (act.shift_in.detach().numpy()[keep].astype(F32), act.slope.detach().numpy()[keep].astype(F32),
+            act.shift_out.detach().numpy()[keep].astype(F32))
+
+
+def export_recognizer(model: models.Recognizer, width: int = 128, meta_extra=None):
+    """ModelWriter for `model` (binary, eval mode) on 32 x `width` crops."""
+    assert model.binary, "only the binary student is exported"
+    model.eval()
+    masks = [m.bool().numpy() for m in model.masks()]
+    keeps = [np.nonzero(m)[0] for m in masks]
+    so = model.stage_of
+    w = mf.ModelWriter(32, width, 1)
+    # first layer
+    st = model.stem
+    wq_f, s = st.qweight()
+    s = s.detach().double().numpy().reshape(-1)
+    wint = torch.round(st.conv.weight.detach() / torch.from_numpy(s).float().view(-1, 1, 1, 1)).clamp(-127, 127)
+    wint = wint.numpy().astype(np.int8).transpose(0, 2, 3, 1)
+    inv, bias = _bn(st.bn)
+    k0 = keeps[0]
+    scale = (s / st.IN_SCALE) * inv
+    x = w.add_first_conv(wint[k0], stride=st.stride, zero_point=st.ZERO_POINT, scale=scale[k0].astype(F32),
+                         bias=bias[k0].astype(F32), orig_c=len(masks[0]))
+    x = w.add_prelu(x, *_prelu(st.act, k0))
+    exit_node = final_node = None
+    for i, (b, (c, stride, pool)) in enumerate(zip(model.blocks, model.cfg["blocks"])):
+        kin, kout = keeps[so[i]], keeps[so[i + 1]]
+        pruned_in = np.nonzero(~masks[so[i]])[0]
+        bits = w.add_sign_pack(x, (-b.shift.detach().numpy()[kin]).astype(F32))
+        W = b.weight.detach().numpy()
+        Wb = np.where(W >= 0, 1, -1).astype(np.int8)                 # out, in, 3, 3
+        alpha = np.abs(W).mean(axis=(1, 2, 3)).astype(np.float64)
+        inv, bias = _bn(b.bn)
+        sc = alpha * inv
+        const = Wb[:, pruned_in].sum(axis=(1, 2, 3)).astype(np.float64) if len(pruned_in) else 0.0
+        bias = bias + sc * const
+        wts = Wb[kout][:, kin].transpose(0, 2, 3, 1)
+        short = x
+        if stride == 2:
+            short = w.add_avg_pool(short, 2, 2)
+        if b.proj is not None:
+            pw = b.proj.weight.detach().numpy()[:, :, 0, 0][kout][:, kin].astype(F32)
+            pb = b.proj.bias.detach().numpy()[kout].astype(F32)
+            short = w.add_real_conv1x1(short, pw, pb)
+        x = w.add_binary_conv(bits, wts, 3, stride, scale=sc[kout].astype(F32), bias=bias[kout].astype(F32),
+                              shortcut=short, prelu=_prelu(b.act, kout), orig_c=c)
+        if pool > 1:
+            x = w.add_avg_pool(x, pool, 1)
+        if i == model.exit_after:
+            h = w.shapes[x][0]
+            e = w.add_avg_pool(x, h, 1)
+            hw = model.exit_head.weight.detach().numpy()[:, :, 0, 0][:, kout].astype(F32)
+            exit_node = w.add_real_conv1x1(e, hw, model.exit_head.bias.detach().numpy().astype(F32))
+    h = w.shapes[x][0]
+    f = w.add_avg_pool(x, h, 1)
+    kl = keeps[so[-1]]
+    hw = model.head.weight.detach().numpy()[:, :, 0, 0][:, kl].astype(F32)
+    final_node = w.add_real_conv1x1(f, hw, model.head.bias.detach().numpy().astype(F32))
+    w.add_head(exit_node, "exit", exit=True)
+    w.add_head(final_node, "final", exit=False)
+    return w
+
+
+def run_reference(model_dict, img):
+    """Runs a parsed model file (modelfile.read) with the golden numpy ops; returns {node: output}."""
+    out = {0: img}
+    for idx, n in enumerate(model_dict["nodes"], start=1):
+        p, a, ins = n["params"], n["attrs"], n["inputs"]
+        op = n["op_name"]
+        if op == "first_conv":
+            wt = p["weights"].reshape(n["shape"][2], 3, 3, img.shape[2])
+            y = ref.first_conv(img, wt, a[0], a[1], scale=p.get("scale"), bias=p.get("bias")) if a[2] == 1 else \
+                ref.first_conv(img, wt, a[0], a[1], thresholds=p["thresholds"])
+        elif op == "sign_pack":
+            y = np.where(out[ins[0]] < p["thresholds"], -1, 1).astype(np.int8)
+        elif op == "binary_conv":
+            src = out[ins[0]]
+            k, stride = a[0], a[1]
+            wt = mf.unpack_bits(p["weights"].reshape(n["shape"][2], k, k, -1), src.shape[2])
+            if a[2] == 0:
+                y = ref.binary_conv(src, wt, k, stride, thresholds=p["thresholds"])
+            else:
+                pr = (p["prelu_shift_in"], p["prelu_slope"], p["prelu_shift_out"]) if n["flags"] & 1 else None
+                sc = out[ins[1]] if ins[1] is not None else None
+                y = ref.binary_conv(src, wt, k, stride, scale=p["scale"], bias=p["bias"], shortcut=sc,
+                                    smap=p.get("shortcut_map"), pr=pr)
+        elif op == "avg_pool":
+            y = ref.avg_pool(out[ins[0]], a[0], a[1])
+        elif op == "real_conv1x1":
+            y = ref.real_conv1x1(out[ins[0]], p["weights"].reshape(n["shape"][2], -1), p["bias"], max(1, a[0]))
+        elif op == "prelu":
+            y = ref.prelu(out[ins[0]], p["prelu_shift_in"], p["prelu_slope"], p["prelu_shift_out"])
+        elif op == "add":
+            b = out[ins[1]]
+            y = (out[ins[0]] + (b if "shortcut_map" not in p else b[..., p["shortcut_map"]])).astype(F32)
+        elif op == "global_avg_pool":
+            y = ref.global_avg_pool(out[ins[0]])
+        elif op == "unpack":
+            y = out[ins[0]].astype(F32)
+        elif op == "bit_maxpool":
+            y = ref.bit_maxpool(out[ins[0]], a[0], a[1])
+        else:
+            raise ValueError(op)
+        out[idx] = y
+    return out
+
+
+def load_model(path):
+    ck = torch.load(path, map_location="cpu", weights_only=False)
+    cfg = ck["cfg"]
+    m = models.Recognizer(binary=cfg["binary"], stem=cfg["stem"], blocks=cfg["blocks"], exit_after=cfg["exit_after"])
+    m.load_state_dict(ck["model"])
+    m.eval()
+    return m, ck
+
+
+def check(model, writer, meta, imgs):
+    """Max |torch - reference| of both heads' logits, and greedy-decoded agreement, over `imgs` (H x W uint8)."""
+    md = mf.read(writer.to_bytes(meta))
+    heads = {h["name"]: h["node"] for h in md["heads"]}
+    worst, agree = 0.0, 0
+    for img in imgs:
+        out = run_reference(md, img[..., None])
+        with torch.no_grad():
+            t = model(torch.from_numpy(img).float()[None, None])
+        for name in ("exit", "final"):
+            r = out[heads[name]][0]               # W' x C
+            tt = t[name][0].numpy().T
+            worst = max(worst, float(np.abs(r - tt).max()))
+            agree += int((r.argmax(1) == tt.argmax(1)).all())
+    return worst, agree / (2 * len(imgs)), md
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("checkpoint", type=Path)
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--width", type=int, default=128, help="input width written in the file (crops vary)")
+    ap.add_argument("--golden", type=Path, help="write fixtures PREFIX.bitnet/.golden.bin/.golden.json (32 x 48 input)")
+    ap.add_argument("--check-n", type=int, default=8)
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    model, ck = load_model(args.checkpoint)
+    import data_rec
+    from eval_rec import load_eval_set
+    meta = {"name": "bitspot-recognizer", "task": "recognizer", "charset": CHARSET, "blank": 0,
+            "input": {"height": 32, "width": args.width, "channels": 1, "variable_width": True,
+                      "normalisation": "per crop: u8 = clip(round(128 + 50 * (x - mean) / max(std, 8)), 0, 255)"},
+            "output": "logits (W/4 time steps x 37 classes), CTC greedy decoding; class 0 = blank, 1.. = charset",
+            "heads": {"exit": "early-exit CTC head after block %d; confidence = min over steps of max softmax" % model.exit_after,
+                      "final": "final CTC head"},
+            "provenance": {"checkpoint": str(args.checkpoint), "stage": ck.get("stage"), "step": ck.get("step"),
+                           "eval": ck.get("eval", {}).get("final")}}
+    writer = export_recognizer(model, args.width)
+    imgs, labels = load_eval_set(200)
+    sample = [a for a in imgs if a.shape[1] <= 96][: args.check_n]
+    worst, agree, md = check(model, writer, meta, sample)
+    print(f"reference vs torch: max |logit diff| {worst:.2e}, argmax agreement {agree:.3f} over {len(sample)} crops")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    n = writer.write(args.out, meta)
+    print(f"wrote {args.out}: {n} bytes, {len(md['nodes'])} nodes")
+    if args.golden:
+        g = export_recognizer(model, 48)
+        img = next(a for a in imgs if a.shape[1] == 48) if any(a.shape[1] == 48 for a in imgs) else \
+            data_rec.resize_to_height(imgs[0], 32, 48)[:, :48]
+        if img.shape[1] != 48:
+            img = np.pad(img, ((0, 0), (0, 48 - img.shape[1])), mode="edge")
+        gmeta = dict(meta, input=dict(meta["input"], width=48), name="bitspot-recognizer-golden")
+        md = mf.read(g.to_bytes(gmeta))
+        out = run_reference(md, img[..., None])
+        args.golden.parent.mkdir(parents=True, exist_ok=True)
+        ref.write_fixture(str(args.golden.parent), args.golden.name, g, out, gmeta)
+        print(f"wrote golden fixtures {args.golden}.bitnet/.golden.bin/.golden.json")
+
+
+if __name__ == "__main__":
+    main()

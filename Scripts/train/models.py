@@ -1,0 +1,181 @@
+"""The recognizer (and detector) networks: a real 8-bit first layer, binary Bi-Real/ReActNet blocks,
+real 1x1 heads, an early-exit head part-way, and per-stage channel masks for structured pruning.
+
+A *stage* is a run of blocks with the same width; its channels form one residual stream, so one
+mask per stage prunes a channel everywhere in it (the runtime then drops those channels: fewer
+output channels, fewer input words; pruned binary inputs read as +1 and fold into the bias).
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from binary import Block, FirstConv, avg_pool_ceil
+from common import NUM_CLASSES
+
+# Recognizer layout: (out channels, stride, average-pool height after the block).
+REC_STEM = 32
+REC_BLOCKS = [(32, 1, 1), (64, 2, 1), (64, 1, 2), (128, 1, 1), (128, 1, 2), (128, 1, 1), (128, 1, 2)]
+REC_EXIT_AFTER = 3          # the exit head reads the output of block 3 (4 rows high)
+
+
+def _stages(stem, blocks):
+    """Stage index of the stem and of each block (a new stage where the width changes)."""
+    ids, widths, cur = [0], [stem], stem
+    for c, _, _ in blocks:
+        if c != cur:
+            widths.append(c)
+            cur = c
+        ids.append(len(widths) - 1)
+    return ids, widths
+
+
+class Recognizer(nn.Module):
+    """Input: uint8 grey crops as float, N x 1 x 32 x W. Output: dict of logits N x C x T (T = ceil(W/4))
+    for 'final' and 'exit'."""
+
+    def __init__(self, binary=True, stem=REC_STEM, blocks=None, exit_after=REC_EXIT_AFTER,
+                 num_classes=NUM_CLASSES, width_mult=1.0):
+        super().__init__()
+        blocks = [(int(round(c * width_mult)), s, p) for c, s, p in (blocks or REC_BLOCKS)]
+        stem = int(round(stem * width_mult))
+        self.binary = binary
+        self.cfg = dict(binary=binary, stem=stem, blocks=blocks, exit_after=exit_after, num_classes=num_classes)
+        self.stem = FirstConv(stem, stride=2)
+        self.blocks = nn.ModuleList()
+        cin = stem
+        for c, s, _ in blocks:
+            self.blocks.append(Block(cin, c, s, binary))
+            cin = c
+        self.pools = [p for _, _, p in blocks]
+        self.stage_of, widths = _stages(stem, blocks)
+        for i, w in enumerate(widths):
+            self.register_buffer(f"mask{i}", torch.ones(w))
+        self.exit_after = exit_after
+        self.exit_rows = self._rows_after(exit_after)
+        self.exit_head = nn.Conv2d(blocks[exit_after][0], num_classes, 1)
+        self.head = nn.Conv2d(cin, num_classes, 1)
+        self.dropout = nn.Dropout(0.1)
+
+    def _rows_after(self, k, h=32):
+        h = math.ceil(h / 2)
+        for i, (_, s, p) in enumerate(self.cfg["blocks"]):
+            h = math.ceil(h / s)
+            h = math.ceil(h / p)
+            if i == k:
+                return h
+        return h
+
+    def masks(self):
+        return [getattr(self, f"mask{i}") for i in range(len(set(self.stage_of)))]
+
+    def forward(self, x, exit_only=False):
+        masks = self.masks()
+        x = self.stem(x) * masks[0].view(1, -1, 1, 1)
+        out = {}
+        for i, b in enumerate(self.blocks):
+            x = b(x, masks[self.stage_of[i]], masks[self.stage_of[i + 1]])
+            if self.pools[i] > 1:
+                x = avg_pool_ceil(x, self.pools[i], 1)
+            if i == self.exit_after:
+                e = avg_pool_ceil(x, x.shape[2], 1)
+                out["exit"] = self.exit_head(self.dropout(e)).squeeze(2)
+                if exit_only:
+                    return out
+        x = avg_pool_ceil(x, x.shape[2], 1)
+        out["final"] = self.head(self.dropout(x)).squeeze(2)
+        return out
+
+    # -- structured sparsity ---------------------------------------------------------------------
+    def channel_groups(self):
+        """Per stage: list of (tensor, dim) whose slices along `dim` belong to one stream channel."""
+        groups = [[] for _ in self.masks()]
+        groups[0] += [(self.stem.bn.weight, 0)]
+        for i, b in enumerate(self.blocks):
+            st = self.stage_of[i + 1]
+            groups[st] += [(b.bn.weight, 0)]
+            if b.proj is not None:
+                groups[st] += [(b.proj.weight, 0)]
+                groups[self.stage_of[i]] += [(b.proj.weight, 1)]
+        last = self.stage_of[-1]
+        groups[last] += [(self.head.weight, 1)]
+        groups[self.stage_of[self.exit_after + 1]] += [(self.exit_head.weight, 1)]
+        return groups
+
+    def group_norms(self):
+        """L2 norm of each channel group, per stage (list of tensors)."""
+        out = []
+        for st, items in enumerate(self.channel_groups()):
+            sq = 0
+            for t, d in items:
+                tt = t.transpose(0, d).reshape(t.shape[d], -1)
+                sq = sq + (tt ** 2).sum(1)
+            out.append(torch.sqrt(sq + 1e-12))
+        return out
+
+    def group_lasso(self):
+        """Sum over channels of the group norms, masked channels excluded."""
+        return sum((n * m).sum() for n, m in zip(self.group_norms(), self.masks()))
+
+    def binary_channels(self):
+        """(kept, total) binary conv output channels (each block's out channels, via stage masks)."""
+        kept = total = 0
+        for i, b in enumerate(self.blocks):
+            m = self.masks()[self.stage_of[i + 1]]
+            kept += int(m.sum().item())
+            total += m.numel()
+        return kept, total
+
+    def op_counts(self, width=128, height=32):
+        """Binary MACs (XNOR-popcount terms) and real MACs for one crop, with the masks applied."""
+        masks = [int(m.sum().item()) for m in self.masks()]
+        h, w = math.ceil(height / 2), math.ceil(width / 2)
+        real = h * w * masks[0] * 9
+        binary = 0
+        for i, (b, (c, s, p)) in enumerate(zip(self.blocks, self.cfg["blocks"])):
+            cin, cout = masks[self.stage_of[i]], masks[self.stage_of[i + 1]]
+            h, w = math.ceil(h / s), math.ceil(w / s)
+            binary += h * w * cout * cin * 9
+            if b.proj is not None:
+                real += h * w * cout * cin
+            h = math.ceil(h / p)
+            if i == self.exit_after:
+                exit_binary, exit_real = binary, real + w * cout * NUM_CLASSES
+        real += w * masks[-1] * NUM_CLASSES
+        return dict(binary_macs=binary, real_macs=real, exit_binary_macs=exit_binary, exit_real_macs=exit_real)
+
+
+def output_lengths(widths):
+    """CTC time steps for crops of these pixel widths (stride 4 with ceil)."""
+    return [math.ceil(math.ceil(int(w) / 2) / 2) for w in widths]
+
+
+def param_bytes(model):
+    """Parameters and bytes as deployed: binary conv weights 1 bit each (kept channels only),
+    the first layer's weights 8 bits, every other real parameter float32; BN folded into scale+bias."""
+    masks = [m.bool() for m in model.masks()]
+    bits = 0
+    nparam = 0
+    so = model.stage_of
+    for i, b in enumerate(model.blocks):
+        cin, cout = int(masks[so[i]].sum()), int(masks[so[i + 1]].sum())
+        nb = cout * cin * 9
+        bits += nb                       # weights
+        bits += 32 * 2 * cout            # scale, bias
+        bits += 32 * cin                 # sign_pack thresholds (shift)
+        bits += 32 * 3 * cout            # RPReLU
+        nparam += nb + 2 * cout + cin + 3 * cout
+        if b.proj is not None:
+            bits += 32 * (cout * cin + cout)
+            nparam += cout * cin + cout
+    c0 = int(masks[0].sum())
+    bits += c0 * 9 * 8 + 32 * (2 + 3) * c0
+    nparam += c0 * 9 + 5 * c0
+    for head, st in ((model.head, so[-1]), (model.exit_head, so[model.exit_after + 1])):
+        cin = int(masks[st].sum())
+        bits += 32 * (head.out_channels * cin + head.out_channels)
+        nparam += head.out_channels * cin + head.out_channels
+    return nparam, bits // 8

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# One command for the training environment (idempotent):
+#   bash Scripts/train/setup.sh            # apt fonts + dictionary, venv .venv-train with pinned requirements
+#   SKIP_APT=1 bash Scripts/train/setup.sh # venv only
+# Training fonts come from the Debian packages below. The evaluation suite's held-out fonts
+# (fonts-urw-base35, fonts-crosextra-carlito, fonts-crosextra-caladea; Scripts/synth/fonts_eval.txt)
+# may be installed on the machine, but Scripts/synth refuses them for training.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+cd "$ROOT"
+
+FONT_PACKAGES=(
+  fonts-dejavu-core fonts-dejavu-extra fonts-liberation2 fonts-freefont-ttf fonts-noto-core
+  fonts-noto-mono fonts-open-sans fonts-lato fonts-cantarell fonts-ebgaramond fonts-roboto
+  fonts-adf-accanthis fonts-adf-gillius fonts-adf-berenis fonts-firacode fonts-inconsolata
+  fonts-comic-neue fonts-hack fonts-sil-gentium fonts-linuxlibertine fonts-oxygen fonts-quicksand
+)
+if [ -z "${SKIP_APT:-}" ]; then
+  missing=()
+  for p in "${FONT_PACKAGES[@]}" wamerican; do
+    dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+  done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends "${missing[@]}"
+  fi
+fi
+
+VENV="$ROOT/.venv-train"
+if [ ! -x "$VENV/bin/python" ]; then
+  python3 -m venv "$VENV"
+fi
+"$VENV/bin/python" -m pip install --quiet --upgrade pip
+"$VENV/bin/python" -m pip install --quiet -r "$ROOT/Scripts/train/requirements.txt"
+"$VENV/bin/python" -c "import torch, numpy, PIL; print('torch', torch.__version__, 'numpy', numpy.__version__, 'pillow', PIL.__version__)"

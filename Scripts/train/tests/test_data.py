@@ -1,0 +1,64 @@
+"""Data generators (torch-free): held-out split, fonts, crops, detector frames."""
+import numpy as np
+import pytest
+
+import synth
+import data_rec
+import fonts_train
+
+
+def _have_fonts():
+    try:
+        return len(fonts_train.training_fonts()) > 0
+    except Exception:
+        return False
+
+
+needs_fonts = pytest.mark.skipif(not _have_fonts(), reason="training fonts not installed (Scripts/train/setup.sh)")
+
+
+@needs_fonts
+def test_training_fonts_exclude_held_out_and_draw_latin():
+    fonts = fonts_train.training_fonts()
+    assert not any(synth.is_held_out(f) for f in fonts)
+    assert set(fonts) <= set(synth.list_fonts("train"))
+
+
+@pytest.mark.skipif(len(fonts_train.families(fonts_train.training_fonts()) if _have_fonts() else []) < 20,
+                    reason="fewer than 20 training families installed (run Scripts/train/setup.sh)")
+def test_at_least_20_families():
+    assert len(fonts_train.families(fonts_train.training_fonts())) >= 20
+
+
+def test_normalize_crop_range_and_contrast():
+    a = np.full((32, 40), 100, np.uint8)
+    a[10:20, 5:30] = 110                      # very low contrast
+    n = data_rec.normalize_crop(a)
+    assert n.dtype == np.uint8 and n.shape == a.shape
+    assert int(n.max()) - int(n.min()) > 30    # stretched
+    flat = data_rec.normalize_crop(np.full((32, 8), 7, np.uint8))
+    assert (flat == 128).all()
+
+
+@needs_fonts
+def test_crops_shape_labels_and_determinism():
+    fonts = fonts_train.training_fonts()
+    a1, l1 = data_rec.make_crop(np.random.default_rng(5), "train", fonts)
+    a2, l2 = data_rec.make_crop(np.random.default_rng(5), "train", fonts)
+    assert a1.shape[0] == 32 and 4 <= a1.shape[1] <= data_rec.MAX_WIDTH
+    assert l1 == l2 and (a1 == a2).all()
+    imgs, widths, labels = data_rec.make_batch(np.random.default_rng(6), 6, "train", fonts)
+    assert imgs.shape[0] == 6 and imgs.shape[1] == 32 and imgs.shape[2] % 4 == 0
+    assert all(set(l) <= set(data_rec.CHARSET) for l in labels)
+    assert all(w <= imgs.shape[2] for w in widths)
+
+
+@needs_fonts
+def test_eval_split_uses_held_out_fonts_only():
+    if not synth.list_fonts("eval"):
+        pytest.skip("held-out fonts not installed")
+    # pick_font(split='eval') only returns held-out fonts; training split refuses them.
+    f = synth.pick_font(np.random.default_rng(0), "eval")
+    assert synth.is_held_out(f)
+    with pytest.raises(synth.HeldOutFontError):
+        synth.pick_font(np.random.default_rng(0), "train", fonts=[f])

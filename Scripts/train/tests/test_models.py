@@ -1,0 +1,53 @@
+"""Model shapes, pruning masks and the exporter's agreement with PyTorch (needs torch)."""
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import models  # noqa: E402
+
+
+def test_recognizer_shapes_and_lengths():
+    torch.manual_seed(0)
+    for binary in (False, True):
+        m = models.Recognizer(binary=binary).eval()
+        out = m(torch.randint(0, 256, (2, 1, 32, 52)).float())
+        T = models.output_lengths([52])[0]
+        assert out["final"].shape == (2, 37, T) and out["exit"].shape == (2, 37, T)
+
+
+def test_binary_padding_is_plus_one():
+    from binary import Block
+    b = Block(4, 4, 1, binary=True).eval()
+    with torch.no_grad():
+        b.weight.fill_(1.0)
+        b.bn.running_mean.zero_(); b.bn.running_var.fill_(1 - b.bn.eps); b.bn.weight.fill_(1); b.bn.bias.zero_()
+        b.act.slope.fill_(1.0)
+        x = torch.full((1, 4, 3, 3), -1.0)          # every activation -1
+        y = b(x) - x                                  # the conv part only
+    # centre: 9 taps x 4 channels of -1 -> alpha * -36; corner: 4 real taps, 5 padded +1 taps -> alpha * 4 * (5 - 4)
+    alpha = 1.0
+    assert y[0, 0, 1, 1].item() == pytest.approx(-36 * alpha, abs=1e-3)
+    assert y[0, 0, 0, 0].item() == pytest.approx(4 * (5 - 4) * alpha, abs=1e-3)
+
+
+def test_export_matches_torch_with_pruning():
+    import export
+    import train_rec
+    torch.manual_seed(0)
+    m = models.Recognizer(binary=True)
+    for mod in m.modules():
+        if isinstance(mod, torch.nn.BatchNorm2d):
+            mod.running_mean.uniform_(-3, 3); mod.running_var.uniform_(0.5, 4)
+            mod.weight.data.uniform_(-1.5, 1.5); mod.bias.data.uniform_(-1, 1)
+    for b in m.blocks:
+        b.shift.data.uniform_(-0.3, 0.3)
+    train_rec.prune_masks(m, 0.4)
+    kept, total = m.binary_channels()
+    assert kept < total
+    m.eval()
+    w = export.export_recognizer(m, 24)
+    imgs = [np.random.default_rng(i).integers(0, 256, (32, 24)).astype(np.uint8) for i in range(2)]
+    worst, agree, md = export.check(m, w, {"name": "t"}, imgs)
+    assert worst < 1e-3 and agree == 1.0
+    assert md["heads"][0]["name"] == "exit" and md["heads"][0]["exit"]

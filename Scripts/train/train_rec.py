@@ -1,0 +1,237 @@
+#!/usr/bin/env python3
+"""Recognizer training, one stage per run, each with its own checkpoint folder and report.
+
+Stages (the recipe; each reads the previous stage's best checkpoint with --init):
+  teacher   full-precision network (same layout, real convolutions)
+  student   binarised network initialised from the teacher, trained with CTC + distillation
+            from the teacher's per-frame posteriors at temperature T (--teacher)
+  sparse    student + group-lasso penalty on each stream channel's real parameters
+  prune     sets the stage masks: drops the --prune-frac channels with the smallest group norms
+            (per stage), then fine-tunes briefly (the masks persist in later stages)
+  finetune  pruned student, CTC + distillation
+  exits     final + exit heads trained jointly (higher exit weight), then exit threshold calibration
+The exit head is trained (weight --exit-weight) in every stage, so every checkpoint has both heads.
+
+  .venv-train/bin/python Scripts/train/train_rec.py --stage teacher --out checkpoints/rec/teacher --steps 6000
+  ... --stage student --init checkpoints/rec/teacher/best.pt --teacher checkpoints/rec/teacher/best.pt
+  add --resume to continue a stage from its last.pt.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from common import ROOT, log, write_json
+import data_rec
+import fonts_train
+import models
+from common import encode
+from eval_rec import evaluate, load_eval_set
+
+STAGES = ("teacher", "student", "sparse", "prune", "finetune", "exits")
+
+
+class CropStream(torch.utils.data.IterableDataset):
+    def __init__(self, seed, batch):
+        self.seed, self.batch = seed, batch
+
+    def __iter__(self):
+        info = torch.utils.data.get_worker_info()
+        wid = info.id if info else 0
+        rng = np.random.default_rng([self.seed, wid])
+        fonts = fonts_train.training_fonts()
+        while True:
+            imgs, widths, labels = data_rec.make_batch(rng, self.batch, "train", fonts)
+            yield torch.from_numpy(imgs), torch.from_numpy(widths), labels
+
+
+def ctc_loss(logits, widths, labels):
+    lp = F.log_softmax(logits, 1).permute(2, 0, 1)     # T N C
+    T = lp.shape[0]
+    in_len = torch.tensor([min(T, l) for l in models.output_lengths(widths)])
+    tg = [encode(l) for l in labels]
+    tg_len = torch.tensor([len(t) for t in tg])
+    flat = torch.tensor([c for t in tg for c in t], dtype=torch.long)
+    return F.ctc_loss(lp, flat, in_len, tg_len, blank=0, zero_infinity=True)
+
+
+def kd_loss(s_logits, t_logits, widths, T):
+    """KL(teacher || student) per frame at temperature T, valid frames only, times T^2."""
+    Tn = s_logits.shape[2]
+    lens = models.output_lengths(widths)
+    mask = torch.zeros(s_logits.shape[0], Tn)
+    for i, l in enumerate(lens):
+        mask[i, :min(l, Tn)] = 1
+    ps = F.log_softmax(s_logits / T, 1)
+    pt = F.softmax(t_logits / T, 1)
+    kl = (pt * (torch.log(pt + 1e-9) - ps)).sum(1)
+    return (kl * mask).sum() / mask.sum() * T * T
+
+
+def build(stage, args):
+    return models.Recognizer(binary=(stage != "teacher"), width_mult=args.width_mult)
+
+
+def load_weights(model, path):
+    ck = torch.load(path, map_location="cpu", weights_only=False)
+    missing, unexpected = model.load_state_dict(ck["model"], strict=False)
+    return ck, missing, unexpected
+
+
+def prune_masks(model, frac):
+    """Per stage, zero the `frac` channels with the smallest group norms (at least 8 kept)."""
+    with torch.no_grad():
+        for norms, m in zip(model.group_norms(), model.masks()):
+            n = m.numel()
+            k = min(int(round(frac * n)), n - 8)
+            order = torch.argsort(norms * m + (1 - m) * -1.0)
+            m.fill_(1.0)
+            m[order[:k]] = 0.0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--stage", choices=STAGES, required=True)
+    ap.add_argument("--out", type=Path, required=True, help="checkpoint/report folder of this stage")
+    ap.add_argument("--init", type=Path, help="checkpoint to start from (previous stage's best.pt)")
+    ap.add_argument("--teacher", type=Path, help="teacher checkpoint for distillation")
+    ap.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    ap.add_argument("--steps", type=int, default=6000)
+    ap.add_argument("--batch", type=int, default=48)
+    ap.add_argument("--lr", type=float, default=None)
+    ap.add_argument("--wd", type=float, default=0.0)
+    ap.add_argument("--kd-weight", type=float, default=1.0)
+    ap.add_argument("--kd-temp", type=float, default=2.0)
+    ap.add_argument("--exit-weight", type=float, default=0.5)
+    ap.add_argument("--lasso", type=float, default=2e-4, help="group-lasso weight (stage sparse)")
+    ap.add_argument("--prune-frac", type=float, default=0.45)
+    ap.add_argument("--width-mult", type=float, default=1.0)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--eval-every", type=int, default=500)
+    ap.add_argument("--eval-n", type=int, default=600)
+    ap.add_argument("--ckpt-every", type=int, default=100)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--max-minutes", type=float, default=120.0, help="stop (and checkpoint) after this wall time")
+    args = ap.parse_args()
+
+    torch.set_num_threads(args.threads)
+    dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    args.out.mkdir(parents=True, exist_ok=True)
+    logf = args.out / "train.log"
+    model = build(args.stage, args)
+    lr = args.lr or (2e-3 if args.stage in ("teacher", "student") else 5e-4)
+
+    teacher = None
+    if args.teacher and args.stage != "teacher":
+        teacher = models.Recognizer(binary=False, width_mult=args.width_mult)
+        load_weights(teacher, args.teacher)
+        teacher.eval().to(dev)
+        for p in teacher.parameters():
+            p.requires_grad_(False)
+
+    last = args.out / "last.pt"
+    step, best, elapsed0 = 0, -1.0, 0.0
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=args.wd)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=args.steps, pct_start=0.05,
+                                                anneal_strategy="cos", div_factor=10, final_div_factor=100)
+    if args.resume and last.exists():
+        ck = torch.load(last, map_location="cpu", weights_only=False)
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["opt"])
+        sched.load_state_dict(ck["sched"])
+        step, best, elapsed0 = ck["step"], ck["best"], ck.get("elapsed", 0.0)
+        log(logf, f"resumed {last} at step {step} (best {best:.4f})")
+    elif args.init:
+        _, missing, unexpected = load_weights(model, args.init)
+        log(logf, f"init from {args.init} (missing {list(missing)[:6]}, unexpected {list(unexpected)[:6]})")
+        if args.stage == "prune":
+            prune_masks(model, args.prune_frac)
+            kept, total = model.binary_channels()
+            log(logf, f"pruned: {kept}/{total} binary output channels kept; masks {[int(m.sum()) for m in model.masks()]}")
+    model.to(dev)
+
+    eval_set = load_eval_set(args.eval_n)
+    stream = CropStream(args.seed * 100003 + step, args.batch)
+    loader = torch.utils.data.DataLoader(stream, batch_size=None, num_workers=args.workers,
+                                         persistent_workers=args.workers > 0, prefetch_factor=4 if args.workers else None)
+    log(logf, f"stage {args.stage}: lr {lr} steps {args.steps} batch {args.batch} device {dev} "
+              f"params/bytes {models.param_bytes(model)} ops {model.op_counts()}")
+
+    def save(path, extra=None):
+        ck = dict(model=model.state_dict(), opt=opt.state_dict(), sched=sched.state_dict(), step=step, best=best,
+                  cfg=model.cfg, stage=args.stage, args=vars(args), elapsed=elapsed0 + time.time() - t_start)
+        if extra:
+            ck.update(extra)
+        tmp = Path(str(path) + ".tmp")
+        torch.save(ck, tmp)
+        os.replace(tmp, path)
+
+    t_start = time.time()
+    t_log, seen = time.time(), 0
+    model.train()
+    it = iter(loader)
+    while step < args.steps:
+        imgs, widths, labels = next(it)
+        x = imgs.unsqueeze(1).float().to(dev)
+        out = model(x)
+        loss_f = ctc_loss(out["final"], widths.tolist(), labels)
+        loss_e = ctc_loss(out["exit"], widths.tolist(), labels)
+        ew = args.exit_weight * (2.0 if args.stage == "exits" else 1.0)
+        loss = loss_f + ew * loss_e
+        if teacher is not None and args.kd_weight > 0:
+            with torch.no_grad():
+                t_out = teacher(x)
+            kd = kd_loss(out["final"], t_out["final"], widths.tolist(), args.kd_temp)
+            kd_e = kd_loss(out["exit"], t_out["final"], widths.tolist(), args.kd_temp)
+            loss = loss + args.kd_weight * (kd + ew * kd_e)
+        if args.stage == "sparse" and args.lasso > 0:
+            loss = loss + args.lasso * model.group_lasso()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        opt.step()
+        sched.step()
+        step += 1
+        seen += len(labels)
+        if step % 50 == 0:
+            dt = time.time() - t_log
+            log(logf, f"step {step} loss {loss.item():.3f} ctc {loss_f.item():.3f} exit {loss_e.item():.3f} "
+                      f"lr {sched.get_last_lr()[0]:.2e} {seen / dt:.1f} crops/s")
+            t_log, seen = time.time(), 0
+        if step % args.ckpt_every == 0 or step == args.steps:
+            save(last)
+        if step % args.eval_every == 0 or step == args.steps:
+            model.eval()
+            r = evaluate(model, eval_set, dev)
+            model.train()
+            log(logf, f"eval step {step}: final word acc {r['final']['word_acc']:.4f} score {r['final']['lpcv_score']:.4f} "
+                      f"cer {r['final']['cer']:.4f} | exit word acc {r['exit']['word_acc']:.4f}")
+            if args.stage == "sparse":
+                norms = [n.detach() for n in model.group_norms()]
+                log(logf, "group norms (quantiles 10/50/90 per stage): " + "; ".join(
+                    f"{np.quantile(n.numpy(), .1):.3f}/{np.quantile(n.numpy(), .5):.3f}/{np.quantile(n.numpy(), .9):.3f}" for n in norms))
+            if r["final"]["word_acc"] > best:
+                best = r["final"]["word_acc"]
+                save(args.out / "best.pt", dict(eval=r))
+            save(last)
+            write_json(args.out / "report.json", dict(stage=args.stage, step=step, best_word_acc=best, last_eval=r,
+                                                      params_bytes=models.param_bytes(model), ops=model.op_counts(),
+                                                      binary_channels=model.binary_channels(),
+                                                      minutes=(elapsed0 + time.time() - t_start) / 60))
+        if (elapsed0 + time.time() - t_start) / 60 > args.max_minutes:
+            log(logf, f"time limit {args.max_minutes} min reached at step {step}; checkpointed, rerun with --resume")
+            save(last)
+            break
+    log(logf, f"done at step {step}, best final word acc {best:.4f}")
+
+
+if __name__ == "__main__":
+    main()
