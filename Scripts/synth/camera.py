@@ -45,9 +45,13 @@ def camera_path(rng, n_frames: int, world_size, frame_size, motion: str | None =
     z0 = zoom if zoom is not None else zmin * float(rng.uniform(1.0, 1.6))
     z0 = max(z0, zmin)
 
-    def clamp(c, z):
-        hx, hy = fw / (2 * z), fh / (2 * z)
-        return np.array([np.clip(c[0], hx, Ww - hx), np.clip(c[1], hy, Wh - hy)])
+    def clamp(c, z, ang):
+        # half extent of the (rotated) frame in world pixels; keep it inside the world when it fits
+        ca, sa = abs(np.cos(np.deg2rad(ang))), abs(np.sin(np.deg2rad(ang)))
+        hx, hy = (fw * ca + fh * sa) / (2 * z), (fw * sa + fh * ca) / (2 * z)
+        x = np.clip(c[0], hx, Ww - hx) if 2 * hx <= Ww else Ww / 2
+        y = np.clip(c[1], hy, Wh - hy) if 2 * hy <= Wh else Wh / 2
+        return np.array([x, y])
 
     def rand_point():
         if targets is not None and len(targets) and rng.random() < 0.7:
@@ -82,7 +86,7 @@ def camera_path(rng, n_frames: int, world_size, frame_size, motion: str | None =
         angle = angle + np.sin(np.arange(n_frames) * rng.uniform(0.05, 0.2)) * rng.uniform(0, 1.0)
     out = np.empty((n_frames, 3, 3))
     for i in range(n_frames):
-        c = clamp(centers[i] + jitter[i] / z[i], z[i])
+        c = clamp(centers[i] + jitter[i] / z[i], z[i], angle[i])
         out[i] = pose(c, z[i], angle[i], frame_size)
     return out
 

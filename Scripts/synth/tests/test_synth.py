@@ -204,3 +204,13 @@ def test_plateless_text_keeps_boxes_and_only_letters_are_opaque():
     for w in wb:   # the letters are opaque somewhere inside every box
         x0, y0, x1, y1 = [int(v) for v in w.bbox]
         assert alpha[y0:y1, x0:x1].max() > 200
+
+
+@pytest.mark.parametrize("motion", synth.MOTIONS)
+def test_camera_never_looks_outside_the_world(motion):
+    world = Image.new("L", (900, 500), 255)
+    for seed in range(4):
+        rng = np.random.default_rng(seed)
+        path = synth.camera_path(rng, 40, world.size, (640, 360), motion)
+        for M in path[::3]:
+            assert np.asarray(synth.render_view(world, M, (640, 360))).min() > 0
