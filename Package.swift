@@ -57,7 +57,8 @@ let package = Package(
         ),
         .testTarget(name: "VideoIOTests", dependencies: ["VideoIO"]),
         .testTarget(name: "BitKernelsTests", dependencies: ["BitKernels", "BitKernelsX86", "_BitKernelsShims"]),
-        .testTarget(name: "BitNetTests", dependencies: ["BitNet", "BitKernels"], resources: [.copy("Fixtures")]),
+        .target(name: "_AllocationCounter", path: "Tests/_AllocationCounter"),
+        .testTarget(name: "BitNetTests", dependencies: ["BitNet", "BitKernels", "_AllocationCounter"], resources: [.copy("Fixtures")]),
         .testTarget(name: "BitspotCLITests", dependencies: ["bitspot"]),
     ]
 )

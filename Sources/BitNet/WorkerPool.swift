@@ -1,3 +1,4 @@
+import BitKernels
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -16,7 +17,10 @@ public final class WorkerPool: @unchecked Sendable {
     private var generation: UInt64 = 0
     private var pending = 0
     private var stopping = false
-    private var job: ((Int) -> Void)?
+    /// The current body, as a pointer to a closure value on the caller's stack (no retain, no copy).
+    private var job: UnsafeRawPointer?
+    /// The current task when `run(task:)` is used instead of a closure (allocates nothing, even in debug builds).
+    private var task: ParallelTask?
 
     /// A pool of `threads` participants (`threads - 1` workers plus the caller).
     public init(threads: Int) {
@@ -55,18 +59,37 @@ public final class WorkerPool: @unchecked Sendable {
     public func run(_ body: (Int) -> Void) {
         if count == 1 { body(0); return }
         withoutActuallyEscaping(body) { escaping in
-            pthread_mutex_lock(mutex)
-            job = escaping
-            pending = count - 1
-            generation &+= 1
-            pthread_cond_broadcast(start)
-            pthread_mutex_unlock(mutex)
-            escaping(0)
-            pthread_mutex_lock(mutex)
-            while pending > 0 { pthread_cond_wait(done, mutex) }
-            job = nil
-            pthread_mutex_unlock(mutex)
+            withUnsafePointer(to: escaping) { pointer in
+                pthread_mutex_lock(mutex)
+                job = UnsafeRawPointer(pointer)
+                pending = count - 1
+                generation &+= 1
+                pthread_cond_broadcast(start)
+                pthread_mutex_unlock(mutex)
+                pointer.pointee(0)
+                pthread_mutex_lock(mutex)
+                while pending > 0 { pthread_cond_wait(done, mutex) }
+                job = nil
+                pthread_mutex_unlock(mutex)
+            }
         }
+    }
+
+    /// Runs `task` split by output rows over all threads; returns when all parts are done.
+    public func run(task: ParallelTask) {
+        let parts = min(count, max(task.rows, 1))
+        if parts == 1 { task.run(part: 0, of: 1); return }
+        pthread_mutex_lock(mutex)
+        self.task = task
+        pending = count - 1
+        generation &+= 1
+        pthread_cond_broadcast(start)
+        pthread_mutex_unlock(mutex)
+        task.run(part: 0, of: parts)
+        pthread_mutex_lock(mutex)
+        while pending > 0 { pthread_cond_wait(done, mutex) }
+        self.task = nil
+        pthread_mutex_unlock(mutex)
     }
 
     /// Splits `0..<n` into `count` nearly equal parts and runs `body(part)` for each in parallel.
@@ -86,9 +109,15 @@ public final class WorkerPool: @unchecked Sendable {
             while generation == seen && !stopping { pthread_cond_wait(start, mutex) }
             if stopping { break }
             seen = generation
-            let body = job!
-            pthread_mutex_unlock(mutex)
-            body(index)
+            if let t = task {
+                pthread_mutex_unlock(mutex)
+                let parts = min(count, max(t.rows, 1))
+                if index < parts { t.run(part: index, of: parts) }
+            } else {
+                let body = job!.assumingMemoryBound(to: ((Int) -> Void).self)
+                pthread_mutex_unlock(mutex)
+                body.pointee(index)
+            }
             pthread_mutex_lock(mutex)
             pending -= 1
             if pending == 0 { pthread_cond_signal(done) }
@@ -103,5 +132,56 @@ private final class WorkerContext {
     init(pool: WorkerPool, index: Int) {
         self.pool = pool
         self.index = index
+    }
+}
+
+/// Work the executor splits over the pool by output rows, described by value so that handing it to the
+/// workers allocates nothing.
+public enum ParallelTask: @unchecked Sendable {
+    case binaryConv(BinaryConvParams, KernelSet)
+    case firstConv(FirstConvTask)
+
+    /// Output rows to split.
+    public var rows: Int {
+        switch self {
+        case .binaryConv(let p, _): return p.outHeight
+        case .firstConv(let t): return t.outHeight
+        }
+    }
+
+    /// Runs part `part` of `parts` (nearly equal row ranges).
+    public func run(part: Int, of parts: Int) {
+        let n = rows
+        let range = (n * part / parts)..<(n * (part + 1) / parts)
+        switch self {
+        case .binaryConv(let p, let k): k.binaryConv(p, range)
+        case .firstConv(let t):
+            RealOps.firstConv(t.image, t.layout, zeroPoint: t.zeroPoint, weights: t.weights, outChannels: t.outChannels,
+                              stride: t.stride, output: t.output, rows: range)
+        }
+    }
+}
+
+/// The arguments of `RealOps.firstConv`.
+public struct FirstConvTask: @unchecked Sendable {
+    public var image: UnsafePointer<UInt8>
+    public var layout: RealLayout
+    public var zeroPoint: Int32
+    public var weights: UnsafePointer<Int8>
+    public var outChannels: Int
+    public var stride: Int
+    public var output: FirstConvOutput
+    public var outHeight: Int
+
+    public init(image: UnsafePointer<UInt8>, layout: RealLayout, zeroPoint: Int32, weights: UnsafePointer<Int8>,
+                outChannels: Int, stride: Int, output: FirstConvOutput, outHeight: Int) {
+        self.image = image
+        self.layout = layout
+        self.zeroPoint = zeroPoint
+        self.weights = weights
+        self.outChannels = outChannels
+        self.stride = stride
+        self.output = output
+        self.outHeight = outHeight
     }
 }

@@ -1,0 +1,269 @@
+import BitKernels
+import Foundation
+
+/// What the policy decides at an exit head.
+public enum ExitDecision: Sendable {
+    /// Run on to the next head.
+    case proceed
+    /// Stop here; the rest of the graph is skipped.
+    case stop
+}
+
+/// A head's output handed to the exit policy. `values` is valid only during the policy call (and,
+/// for the executor's owner, until the next run).
+public struct HeadOutput {
+    /// Index into `Model.heads`.
+    public var index: Int
+    public var head: Head
+    public var shape: TensorShape
+    public var values: UnsafeBufferPointer<Float>
+    /// Mean over positions of the top class probability (softmax over channels; for one channel,
+    /// max(sigmoid, 1 - sigmoid)). 1 = certain.
+    public var confidence: Float
+}
+
+/// What one run did and what it skipped.
+public struct RunSummary: Sendable, Equatable {
+    /// Index into `Model.heads` of the exit head that stopped the run, nil when it ran to the end.
+    public var stoppedAtHead: Int?
+    public var nodesRun = 0
+    public var nodesSkipped = 0
+    /// Work done and work skipped, by the op-count model of `OpCount`.
+    public var done = OpCount()
+    public var skipped = OpCount()
+}
+
+/// Runs a model on 8-bit images. All memory (activations, prepared weights, parameters) is planned and
+/// allocated at init; a run allocates nothing. Not thread-safe: one run at a time per executor.
+public final class Executor {
+    public let model: Model
+    public let kernels: KernelSet
+    public let threads: Int
+    private let pool: WorkerPool
+    private let arena: UnsafeMutableRawPointer
+    /// Bytes of the arena (activations + parameters).
+    public let arenaBytes: Int
+    private var plans: [NodePlan] = []
+    private let counts: [OpCount]
+    private var headAt: [Int: Int] = [:]
+
+    /// Prepares `model` for the kernels of `tier` (the best this CPU has when nil) on `threads` threads.
+    public init(model: Model, tier: KernelTier? = nil, threads: Int = 1) throws(BitNetError) {
+        self.model = model
+        self.kernels = try KernelSelector.kernels(forced: tier)
+        self.threads = max(1, threads)
+        self.pool = WorkerPool(threads: self.threads)
+        counts = (1...model.nodes.count).map { model.opCount($0) }
+        for (i, h) in model.heads.enumerated() { headAt[h.node] = i }
+        // Plan: one slot per node output (kept for the whole run, so heads stay readable), then the parameters.
+        var layout = ArenaLayout()
+        var outputs: [Int] = [0]
+        for n in model.nodes {
+            let bytes = n.kind == .bits
+                ? PackedLayout(height: n.shape.height, width: n.shape.width, channels: n.shape.channels).count * 8
+                : n.shape.count * 4
+            outputs.append(layout.reserve(bytes))
+        }
+        var paramOffsets: [[Int]] = []
+        let wl = kernels.weightLayout
+        for (idx, n) in model.nodes.enumerated() {
+            let inC = model.shape(n.inputs[0]).channels
+            var o: [Int] = []
+            if n.op == .binaryConv {
+                let wpc = n.kernel * n.kernel * bitWords(inC)
+                o.append(layout.reserve(8 * wl.count(outChannels: n.shape.channels, wordsPerChannel: wpc)))
+            } else {
+                o.append(layout.reserve(8 * n.binaryWeights.count))
+            }
+            for bytes in [n.int8Weights.count, 4 * n.realWeights.count, 4 * n.thresholds.count, 4 * n.signThresholds.count,
+                          4 * n.scale.count, 4 * n.bias.count, 4 * (n.shortcutMap?.count ?? 0),
+                          4 * (n.prelu?.slope.count ?? 0), 4 * (n.prelu?.slope.count ?? 0), 4 * (n.prelu?.slope.count ?? 0)] {
+                o.append(layout.reserve(bytes))
+            }
+            _ = idx
+            paramOffsets.append(o)
+        }
+        arenaBytes = layout.size
+        arena = UnsafeMutableRawPointer.allocate(byteCount: max(arenaBytes, 64), alignment: 64)
+        arena.initializeMemory(as: UInt8.self, repeating: 0, count: max(arenaBytes, 64))
+        for (idx, n) in model.nodes.enumerated() {
+            let o = paramOffsets[idx]
+            let inC = model.shape(n.inputs[0]).channels
+            func copy<T>(_ values: [T], _ offset: Int) -> UnsafeMutableRawPointer {
+                let p = arena + offset
+                values.withUnsafeBytes { p.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+                return p
+            }
+            var plan = NodePlan(output: arena + outputs[idx + 1])
+            plan.inputs = n.inputs.map { $0 == 0 ? nil : arena + outputs[$0] }
+            if n.op == .binaryConv {
+                let wpc = n.kernel * n.kernel * bitWords(inC)
+                let dst = (arena + o[0]).assumingMemoryBound(to: UInt64.self)
+                n.binaryWeights.withUnsafeBufferPointer {
+                    wl.prepare($0.baseAddress!, outChannels: n.shape.channels, wordsPerChannel: wpc, into: dst)
+                }
+                plan.weights = UnsafeRawPointer(dst)
+            }
+            if !n.int8Weights.isEmpty { plan.weights = UnsafeRawPointer(copy(n.int8Weights, o[1])) }
+            if !n.realWeights.isEmpty { plan.weights = UnsafeRawPointer(copy(n.realWeights, o[2])) }
+            if !n.thresholds.isEmpty { plan.thresholds = UnsafeRawPointer(copy(n.thresholds, o[3])) }
+            if !n.signThresholds.isEmpty { plan.thresholds = UnsafeRawPointer(copy(n.signThresholds, o[4])) }
+            if !n.scale.isEmpty { plan.scale = UnsafePointer(copy(n.scale, o[5]).assumingMemoryBound(to: Float.self)) }
+            if !n.bias.isEmpty { plan.bias = UnsafePointer(copy(n.bias, o[6]).assumingMemoryBound(to: Float.self)) }
+            if let m = n.shortcutMap { plan.map = UnsafePointer(copy(m, o[7]).assumingMemoryBound(to: Int32.self)) }
+            if let p = n.prelu {
+                plan.prelu = ShiftedPReLU(shiftIn: UnsafePointer(copy(p.shiftIn, o[8]).assumingMemoryBound(to: Float.self)),
+                                          slope: UnsafePointer(copy(p.slope, o[9]).assumingMemoryBound(to: Float.self)),
+                                          shiftOut: UnsafePointer(copy(p.shiftOut, o[10]).assumingMemoryBound(to: Float.self)))
+            }
+            plans.append(plan)
+        }
+    }
+
+    deinit { arena.deallocate() }
+
+    /// The packed layout of a bits node (border 1, as every packed buffer in the arena).
+    public func packedLayout(_ node: Int) -> PackedLayout {
+        let s = model.shape(node)
+        return PackedLayout(height: s.height, width: s.width, channels: s.channels)
+    }
+
+    /// The output of real node `node` from the last run.
+    public func realOutput(_ node: Int) -> UnsafeBufferPointer<Float> {
+        precondition(node >= 1 && model.kind(node) == .real)
+        return UnsafeBufferPointer(start: plans[node - 1].output.assumingMemoryBound(to: Float.self), count: model.shape(node).count)
+    }
+
+    /// The packed output of bits node `node` from the last run (border included; see `packedLayout`).
+    public func bitsOutput(_ node: Int) -> UnsafeBufferPointer<UInt64> {
+        precondition(node >= 1 && model.kind(node) == .bits)
+        return UnsafeBufferPointer(start: plans[node - 1].output.assumingMemoryBound(to: UInt64.self), count: packedLayout(node).count)
+    }
+
+    /// Runs the model on `image` (`model.input`, 8-bit, channels-last, dense). At every head the policy
+    /// sees the head's output; at an exit head `.stop` ends the run there. Allocates nothing.
+    @discardableResult
+    public func run(image: UnsafePointer<UInt8>, policy: (HeadOutput) -> ExitDecision = { _ in .proceed }) -> RunSummary {
+        var summary = RunSummary()
+        var i = 1
+        while i <= model.nodes.count {
+            runNode(i, image: image)
+            summary.nodesRun += 1
+            summary.done += counts[i - 1]
+            if let h = headAt[i] {
+                let head = model.heads[h]
+                let values = realOutput(i)
+                let out = HeadOutput(index: h, head: head, shape: model.shape(i), values: values,
+                                     confidence: Self.confidence(values, channels: model.shape(i).channels))
+                if policy(out) == .stop && head.isExit && i < model.nodes.count {
+                    summary.stoppedAtHead = h
+                    for j in (i + 1)...model.nodes.count {
+                        summary.nodesSkipped += 1
+                        summary.skipped += counts[j - 1]
+                    }
+                    return summary
+                }
+            }
+            i += 1
+        }
+        return summary
+    }
+
+    /// Mean top-class probability over positions (see `HeadOutput.confidence`).
+    public static func confidence(_ v: UnsafeBufferPointer<Float>, channels c: Int) -> Float {
+        let positions = v.count / max(c, 1)
+        guard positions > 0 else { return 0 }
+        var total: Float = 0
+        for p in 0..<positions {
+            let x = v.baseAddress! + p * c
+            if c == 1 {
+                let s = 1 / (1 + expf(-x[0]))
+                total += max(s, 1 - s)
+            } else {
+                var m = x[0]
+                for j in 1..<c { m = max(m, x[j]) }
+                var sum: Float = 0
+                for j in 0..<c { sum += expf(x[j] - m) }
+                total += 1 / sum
+            }
+        }
+        return total / Float(positions)
+    }
+
+    private func runNode(_ i: Int, image: UnsafePointer<UInt8>) {
+        let n = model.nodes[i - 1]
+        let plan = plans[i - 1]
+        let inShape = model.shape(n.inputs[0])
+        let inReal = RealLayout(height: inShape.height, width: inShape.width, channels: inShape.channels)
+        let inPacked = PackedLayout(height: inShape.height, width: inShape.width, channels: inShape.channels)
+        let outPacked = PackedLayout(height: n.shape.height, width: n.shape.width, channels: n.shape.channels)
+        let outReal = plan.output.assumingMemoryBound(to: Float.self)
+        let outBits = plan.output.assumingMemoryBound(to: UInt64.self)
+        func real(_ k: Int) -> UnsafePointer<Float> { UnsafePointer(plan.inputs[k]!.assumingMemoryBound(to: Float.self)) }
+        func bits(_ k: Int) -> UnsafePointer<UInt64> { UnsafePointer(plan.inputs[k]!.assumingMemoryBound(to: UInt64.self)) }
+        switch n.op {
+        case .firstConv:
+            let w = plan.weights!.assumingMemoryBound(to: Int8.self)
+            let output: FirstConvOutput = n.kind == .bits
+                ? .bits(outBits, outPacked, thresholds: plan.thresholds!.assumingMemoryBound(to: Int32.self))
+                : .real(outReal, scale: plan.scale!, bias: plan.bias!)
+            pool.run(task: .firstConv(FirstConvTask(image: image, layout: inReal, zeroPoint: n.zeroPoint, weights: w,
+                                                    outChannels: n.shape.channels, stride: n.stride, output: output,
+                                                    outHeight: n.shape.height)))
+        case .binaryConv:
+            let output: BinaryConvOutput
+            if n.kind == .bits {
+                output = .bits(outBits, outPacked, thresholds: plan.thresholds!.assumingMemoryBound(to: Int32.self))
+            } else {
+                let shortcut = n.inputs.count > 1
+                    ? Shortcut(values: real(1), channels: model.shape(n.inputs[1]).channels, map: plan.map) : nil
+                output = .real(outReal, scale: plan.scale!, bias: plan.bias!, shortcut: shortcut, prelu: plan.prelu)
+            }
+            let p = BinaryConvParams(input: bits(0), inLayout: inPacked, weights: plan.weights!.assumingMemoryBound(to: UInt64.self),
+                                     outChannels: n.shape.channels, kernel: n.kernel, stride: n.stride, output: output)
+            pool.run(task: .binaryConv(p, kernels))
+        case .bitMaxPool:
+            RealOps.bitMaxPool(bits(0), inPacked, ph: n.poolHeight, pw: n.poolWidth, into: outBits, outPacked)
+        case .avgPool:
+            RealOps.avgPool(real(0), inReal, ph: n.poolHeight, pw: n.poolWidth, into: outReal)
+        case .realConv1x1:
+            RealOps.conv1x1(real(0), inReal, weights: plan.weights!.assumingMemoryBound(to: Float.self), bias: plan.bias!,
+                            outChannels: n.shape.channels, stride: n.stride, into: outReal, rows: 0..<n.shape.height)
+        case .add:
+            RealOps.add(real(0), inReal, real(1), bChannels: model.shape(n.inputs[1]).channels, map: plan.map, into: outReal)
+        case .prelu:
+            RealOps.prelu(real(0), inReal, plan.prelu!, into: outReal)
+        case .signPack:
+            Packing.pack(real(0), inReal, thresholds: plan.thresholds!.assumingMemoryBound(to: Float.self),
+                         into: outBits, outPacked, rows: 0..<n.shape.height)
+        case .globalAvgPool:
+            RealOps.globalAvgPool(real(0), inReal, into: outReal)
+        case .unpack:
+            Packing.unpack(bits(0), inPacked, into: outReal)
+        }
+    }
+}
+
+/// Pointers of one node into the arena.
+private struct NodePlan {
+    var output: UnsafeMutableRawPointer
+    var inputs: [UnsafeMutableRawPointer?] = []
+    var weights: UnsafeRawPointer?
+    var thresholds: UnsafeRawPointer?
+    var scale: UnsafePointer<Float>?
+    var bias: UnsafePointer<Float>?
+    var map: UnsafePointer<Int32>?
+    var prelu: ShiftedPReLU?
+
+    init(output: UnsafeMutableRawPointer) { self.output = output }
+}
+
+/// Bump allocation of 64-byte aligned slots within one arena.
+private struct ArenaLayout {
+    var size = 0
+    mutating func reserve(_ bytes: Int) -> Int {
+        let offset = size
+        size += (bytes + 63) / 64 * 64
+        return offset
+    }
+}

@@ -1,6 +1,0 @@
-import XCTest
-@testable import BitNet
-
-final class BitNetSmokeTests: XCTestCase {
-    func testModuleLoads() { _ = BitNet.self }
-}
