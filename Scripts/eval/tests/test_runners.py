@@ -116,3 +116,52 @@ def test_rapidocr_missing_spaces_split_at_wide_steps():
     w = runners.RapidOCRRunner.split_words(line)
     assert [x["text"] for x in w] == ["ABC", "DE"]
     assert w[1]["bbox"] == [50, 0, 70, 20]
+
+
+class _Oracle:
+    """A perfect system built from the ground truth (checks the scoring chain end to end)."""
+    name, label = "oracle", "oracle"
+
+    def __init__(self, items):
+        self.by_png = {p: g for it in items for p, g in zip(it["pngs"], it["gt"])}
+
+    def available(self):
+        return True, ""
+
+    def version(self):
+        return "1"
+
+    def run(self, pngs):
+        return [{"words": [{"text": w["text"], "bbox": w["bbox"]} for w in self.by_png[p] if w["care"]]} for p in pngs], 0.01
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="apt-get install ffmpeg")
+def test_oracle_scores_perfectly_and_sampled_frames_line_up(tmp_path):
+    subprocess.run([sys.executable, str(HERE.parent / "gen_videos.py"), "--small", "--videos", "1", "--seconds", "4",
+                    "--fps", "10", "--seed", "4", "--out", str(tmp_path / "suite")], check=True, capture_output=True)
+    items = run_eval.suite_items(tmp_path / "suite", tmp_path / "frames", 1.0, None, None)
+    assert items[0]["frames"] == [0, 10, 20, 30]
+    rows = run_eval.evaluate(items, [_Oracle(items)], tmp_path, "pi4b", False, tmp_path / "frames", "synthetic")
+    r = rows["oracle"]
+    if r["gt_words"]:
+        assert r["accuracy"] == 1.0 and r["f1"] == 1.0 and r["cer"] == 0.0 and r["det_recall"] == 1.0
+    # the k-th sampled PNG is the rendered frame items[0]["frames"][k], not a neighbour
+    import gen_videos
+    spec = json.loads((tmp_path / "suite" / "v00_180p" / "meta.json").read_text())["spec"]
+    raw = {i: a.astype(float) for i, a, _ in gen_videos.iter_frames(spec) if i is not None}
+    for k, idx in enumerate(items[0]["frames"]):
+        png = np.asarray(Image.open(items[0]["pngs"][k]).convert("RGB"), dtype=float)
+        err = {j: np.abs(png - raw[j]).mean() for j in (idx - 1, idx, idx + 1) if j in raw}
+        assert min(err, key=err.get) == idx, err
+
+
+def test_real_dev_labels_score_perfectly_for_an_oracle(tmp_path):
+    real = run_eval.default_real_dev()
+    if not (real / "labels.json").exists():
+        pytest.skip("no shared/data/real-dev")
+    items = run_eval.real_dev_items(real, tmp_path)
+    assert len(items[0]["pngs"]) == 16 and all(Path(p).exists() for p in items[0]["pngs"])
+    rows = run_eval.evaluate(items, [_Oracle(items)], tmp_path, "pi4b", False, tmp_path, "real-dev")
+    r = rows["oracle"]
+    assert r["accuracy"] == 1.0 and r["f1"] == 1.0 and r["qa_accuracy"] == 1.0
+    assert r["frames"] == 16 and r["det_recall"] is None
