@@ -9,7 +9,7 @@ public enum ModelFile {
     public static let majorVersion = 1
     static let headerSize = 64
     static let sectionEntrySize = 32
-    static let nodeHeaderSize = 48
+    static let nodeHeaderSize = 56
     static let paramRefSize = 24
     static let headRecordSize = 40
 
