@@ -144,6 +144,23 @@ struct BenchError: ReportableError {
 /// Layer shapes of the binary convolutions in Models/*.bitnet.
 enum BenchModels {
     static func layerShapes(in folder: String) -> [KernelBenchmark.ConvShape] {
-        []
+        let files = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [])
+            .filter { $0.hasSuffix(".bitnet") }.sorted()
+        var shapes: [KernelBenchmark.ConvShape] = []
+        for file in files {
+            let path = folder + "/" + file
+            guard let m = try? ModelFile.load(path: path) else {
+                printError("bitspot: skipping \(path): not a valid model")
+                continue
+            }
+            for (i, n) in m.nodes.enumerated() where n.op == .binaryConv {
+                let s = m.shape(n.inputs[0])
+                let shape = KernelBenchmark.ConvShape(label: "\(file.dropLast(7))#\(i + 1)", height: s.height, width: s.width,
+                                                      inChannels: s.channels, outChannels: n.shape.channels,
+                                                      kernel: n.kernel, stride: n.stride)
+                if !shapes.contains(where: { $0.description == shape.description }) { shapes.append(shape) }
+            }
+        }
+        return shapes
     }
 }
