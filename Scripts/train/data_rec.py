@@ -20,7 +20,7 @@ from common import CHARSET  # noqa: F401  (also puts Scripts/ on sys.path)
 import synth
 
 HEIGHT = 32
-MAX_WIDTH = 256
+MAX_WIDTH = 160
 
 
 def normalize_crop(a: np.ndarray) -> np.ndarray:

@@ -100,10 +100,13 @@ class Recognizer(nn.Module):
             if b.proj is not None:
                 groups[st] += [(b.proj.weight, 0)]
                 groups[self.stage_of[i]] += [(b.proj.weight, 1)]
-        last = self.stage_of[-1]
-        groups[last] += [(self.head.weight, 1)]
-        groups[self.stage_of[self.exit_after + 1]] += [(self.exit_head.weight, 1)]
+        for head, st in self.head_stages():
+            groups[st] += [(head.weight, 1)]
         return groups
+
+    def head_stages(self):
+        """(real 1x1 head conv, stage whose channels it reads)."""
+        return [(self.head, self.stage_of[-1]), (self.exit_head, self.stage_of[self.exit_after + 1])]
 
     def group_norms(self):
         """L2 norm of each channel group, per stage (list of tensors)."""
@@ -174,8 +177,57 @@ def param_bytes(model):
     c0 = int(masks[0].sum())
     bits += c0 * 9 * 8 + 32 * (2 + 3) * c0
     nparam += c0 * 9 + 5 * c0
-    for head, st in ((model.head, so[-1]), (model.exit_head, so[model.exit_after + 1])):
+    for head, st in model.head_stages():
         cin = int(masks[st].sum())
         bits += 32 * (head.out_channels * cin + head.out_channels)
         nparam += head.out_channels * cin + head.out_channels
     return nparam, bits // 8
+
+
+# Detector layout: stem 16 (stride 2), then (out channels, stride, 1, 1) blocks; output stride 4.
+DET_STEM = 16
+DET_BLOCKS = [(32, 2, 1), (32, 1, 1), (48, 1, 1), (48, 1, 1), (48, 1, 1), (48, 1, 1)]
+DET_EXIT_AFTER = 1
+DET_TILE = 40               # input pixels per early-exit tile (10 x 10 cells at stride 4)
+
+
+class Detector(Recognizer):
+    """Input: uint8 grey frame as float, N x 1 x H x W (640 x 360 in use). Output dict:
+    'maps' N x 2 x H/4 x W/4 (kernel logit, log2 word height), 'tiles' N x 1 x H/40 x W/40 (exit:
+    tile holds text logit). Same blocks, stage masks and pruning as the recognizer."""
+
+    def __init__(self, binary=True, stem=DET_STEM, blocks=None, exit_after=DET_EXIT_AFTER, width_mult=1.0):
+        super().__init__(binary=binary, stem=stem, blocks=blocks or DET_BLOCKS, exit_after=exit_after,
+                         num_classes=2, width_mult=width_mult)
+        self.exit_head = nn.Conv2d(self.cfg["blocks"][exit_after][0], 1, 1)
+        self.cfg["task"] = "detector"
+
+    def forward(self, x, exit_only=False):
+        masks = self.masks()
+        x = self.stem(x) * masks[0].view(1, -1, 1, 1)
+        out = {}
+        for i, b in enumerate(self.blocks):
+            x = b(x, masks[self.stage_of[i]], masks[self.stage_of[i + 1]])
+            if i == self.exit_after:
+                k = DET_TILE // 4
+                out["tiles"] = self.exit_head(avg_pool_ceil(x, k, k))
+                if exit_only:
+                    return out
+        out["maps"] = self.head(x)
+        return out
+
+    def op_counts(self, width=640, height=360):
+        masks = [int(m.sum().item()) for m in self.masks()]
+        h, w = math.ceil(height / 2), math.ceil(width / 2)
+        real = h * w * masks[0] * 9
+        binary = 0
+        for i, (b, (c, s, p)) in enumerate(zip(self.blocks, self.cfg["blocks"])):
+            cin, cout = masks[self.stage_of[i]], masks[self.stage_of[i + 1]]
+            h, w = math.ceil(h / s), math.ceil(w / s)
+            binary += h * w * cout * cin * 9
+            if b.proj is not None:
+                real += h * w * cout * cin
+            if i == self.exit_after:
+                exit_binary, exit_real = binary, real + h * w * cout
+        real += h * w * masks[-1] * 2
+        return dict(binary_macs=binary, real_macs=real, exit_binary_macs=exit_binary, exit_real_macs=exit_real)

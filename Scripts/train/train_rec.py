@@ -104,7 +104,7 @@ def main():
     ap.add_argument("--teacher", type=Path, help="teacher checkpoint for distillation")
     ap.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
     ap.add_argument("--steps", type=int, default=6000)
-    ap.add_argument("--batch", type=int, default=48)
+    ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=None)
     ap.add_argument("--wd", type=float, default=0.0)
     ap.add_argument("--kd-weight", type=float, default=1.0)
@@ -201,7 +201,7 @@ def main():
         sched.step()
         step += 1
         seen += len(labels)
-        if step % 50 == 0:
+        if step % 25 == 0:
             dt = time.time() - t_log
             log(logf, f"step {step} loss {loss.item():.3f} ctc {loss_f.item():.3f} exit {loss_e.item():.3f} "
                       f"lr {sched.get_last_lr()[0]:.2e} {seen / dt:.1f} crops/s")

@@ -1,0 +1,155 @@
+"""Detector frames made on the fly (torch-free): a downscaled grey drone frame (default 640 x 360)
+with 0-4 signs/posters, per-word boxes and the training targets.
+
+Frame: `synth.make_scene` background (procedural, photos when installed, clutter = non-text hard
+negatives such as blocky patterns) -> signs drawn by `synth.render_sign` (1-4 lines, training fonts)
+placed with tilt and perspective (`synth.sign_quad`, `synth.place_on`) so the text is 4-40 px tall ->
+degraded (`synth.degrade`: motion blur, defocus, gamma, low contrast, noise, JPEG) -> grey.
+About 30 % of frames hold no text.
+
+Targets at stride 4 (160 x 90 for 640 x 360): for every legible word (>= MIN_H px tall)
+  kernel  1 inside the word's box shrunk by SHRINK_X * h at the left/right ends and to the middle
+          (1 - 2 * SHRINK_Y) of its height: neighbouring words and lines stay apart;
+  height  log2 of the word's height in input pixels, on kernel cells;
+  ignore  cells of words too small to read (they are neither text nor background);
+and per TILE x TILE-pixel tile: 1 if a legible word's kernel touches it (the early-exit target).
+Box extraction (`boxes_from_maps`) inverts this: connected kernel components -> centre, width,
+height from the mean height map -> word box grown back by SHRINK_X * h.
+"""
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+from common import CHARSET  # noqa: F401  (puts Scripts/ on sys.path)
+import synth
+
+FRAME_W, FRAME_H = 640, 360
+STRIDE = 4
+TILE = 40
+MIN_H = 6.0
+SHRINK_X = 0.3
+SHRINK_Y = 0.25
+
+
+def make_frame(rng, split="train", fonts=None, photos=None, size=(FRAME_W, FRAME_H), p_empty=0.3, strength=None):
+    """(grey uint8 H x W, [dict(text, bbox, care, quad)])."""
+    W, H = size
+    scene = synth.make_scene(rng, W, H, photos=photos, clutter=True)
+    words = []
+    n_signs = 0 if rng.random() < p_empty else int(rng.choice([1, 2, 3, 4], p=[0.45, 0.3, 0.15, 0.1]))
+    occupied = []
+    for s in range(n_signs):
+        font = synth.pick_font(rng, split, fonts)
+        lines = synth.sign_lines(rng, n_lines=int(rng.choice([1, 2, 3, 4], p=[0.35, 0.35, 0.2, 0.1])),
+                                 max_words_per_line=3, p_code=0.3)
+        plate, wb = synth.render_sign(rng, lines, font, size=int(rng.integers(28, 56)), sign_index=s)
+        text_h = float(np.exp(rng.uniform(np.log(4.0), np.log(40.0))))
+        mean_h = np.mean([w.height for w in wb]) if wb else plate.height
+        sh = plate.height * text_h / max(mean_h, 1.0)
+        sw = plate.width * sh / plate.height
+        if sw > W * 0.95 or sh > H * 0.9:
+            f = min(W * 0.95 / sw, H * 0.9 / sh)
+            sw, sh = sw * f, sh * f
+        for _ in range(10):
+            cx, cy = rng.uniform(sw / 2, W - sw / 2), rng.uniform(sh / 2, H - sh / 2)
+            box = (cx - sw / 2, cy - sh / 2, cx + sw / 2, cy + sh / 2)
+            if not any(box[0] < o[2] and o[0] < box[2] and box[1] < o[3] and o[1] < box[3] for o in occupied):
+                break
+        else:
+            continue
+        occupied.append(box)
+        quad = synth.sign_quad(rng, plate.size, (cx, cy), sh, tilt_deg=float(rng.normal(0, 3)),
+                               persp=float(abs(rng.normal(0, 0.1))))
+        placed = synth.place_on(scene, plate, wb, quad, shadow=float(rng.uniform(0, 0.5)) if rng.random() < 0.3 else 0.0)
+        for w in placed:
+            if not w.norm:
+                continue
+            x0, y0, x1, y1 = w.bbox
+            if x1 <= 0 or y1 <= 0 or x0 >= W or y0 >= H:
+                continue
+            vis = (min(x1, W) - max(x0, 0)) * (min(y1, H) - max(y0, 0)) / max((x1 - x0) * (y1 - y0), 1e-6)
+            words.append(dict(text=w.norm, bbox=[x0, y0, x1, y1], quad=np.asarray(w.quad).tolist(),
+                              height=w.height, care=bool(vis >= 0.9 and w.height >= MIN_H),
+                              sign=s, line=w.line))
+    strength = float(rng.uniform(0.0, 1.3)) if strength is None else strength
+    params = synth.random_params(rng, strength)
+    params["gray"] = True
+    g = synth.degrade(rng, np.asarray(scene.convert("L")), params)
+    return np.ascontiguousarray(g), words
+
+
+def targets(words, size=(FRAME_W, FRAME_H)):
+    """(kernel, height, ignore) float32 maps of size H/STRIDE x W/STRIDE, and tiles (H/TILE x W/TILE)."""
+    W, H = size
+    gw, gh = (W + STRIDE - 1) // STRIDE, (H + STRIDE - 1) // STRIDE
+    kern = np.zeros((gh, gw), np.float32)
+    hmap = np.zeros((gh, gw), np.float32)
+    ign = np.zeros((gh, gw), np.float32)
+    tiles = np.zeros(((H + TILE - 1) // TILE, (W + TILE - 1) // TILE), np.float32)
+    for w in words:
+        x0, y0, x1, y1 = w["bbox"]
+        h = y1 - y0
+        hh = w["height"]
+        if not w["care"]:
+            a0, b0 = int(np.floor(max(0, y0) / STRIDE)), int(np.ceil(min(H, y1) / STRIDE))
+            a1, b1 = int(np.floor(max(0, x0) / STRIDE)), int(np.ceil(min(W, x1) / STRIDE))
+            ign[a0:b0, a1:b1] = 1
+            continue
+        kx0, kx1 = x0 + SHRINK_X * hh, x1 - SHRINK_X * hh
+        cy = (y0 + y1) / 2
+        ky0, ky1 = cy - (0.5 - SHRINK_Y) * h, cy + (0.5 - SHRINK_Y) * h
+        if kx1 < kx0:
+            kx0 = kx1 = (x0 + x1) / 2
+        # cells whose centres fall inside; at least the centre cell
+        c0 = int(np.ceil(kx0 / STRIDE - 0.5)); c1 = int(np.floor(kx1 / STRIDE - 0.5))
+        r0 = int(np.ceil(ky0 / STRIDE - 0.5)); r1 = int(np.floor(ky1 / STRIDE - 0.5))
+        if c1 < c0:
+            c0 = c1 = int((kx0 + kx1) / 2 / STRIDE)
+        if r1 < r0:
+            r0 = r1 = int(cy / STRIDE)
+        c0, c1 = max(c0, 0), min(c1, gw - 1)
+        r0, r1 = max(r0, 0), min(r1, gh - 1)
+        if c1 < c0 or r1 < r0:
+            continue
+        kern[r0:r1 + 1, c0:c1 + 1] = 1
+        hmap[r0:r1 + 1, c0:c1 + 1] = np.log2(max(h, 1.0))
+        tiles[r0 * STRIDE // TILE:r1 * STRIDE // TILE + 1, c0 * STRIDE // TILE:c1 * STRIDE // TILE + 1] = 1
+    ign[kern > 0] = 0
+    return kern, hmap, ign, tiles
+
+
+def _components(mask):
+    """4-connected components of a boolean map: list of (rows, cols) index arrays."""
+    gh, gw = mask.shape
+    seen = np.zeros_like(mask, bool)
+    comps = []
+    for r, c in zip(*np.nonzero(mask)):
+        if seen[r, c]:
+            continue
+        stack, rr, cc = [(r, c)], [], []
+        seen[r, c] = True
+        while stack:
+            y, x = stack.pop()
+            rr.append(y); cc.append(x)
+            for yy, xx in ((y - 1, x), (y + 1, x), (y, x - 1), (y, x + 1)):
+                if 0 <= yy < gh and 0 <= xx < gw and mask[yy, xx] and not seen[yy, xx]:
+                    seen[yy, xx] = True
+                    stack.append((yy, xx))
+        comps.append((np.array(rr), np.array(cc)))
+    return comps
+
+
+def boxes_from_maps(score, hmap, thr=0.5, min_cells=1):
+    """Word boxes (x0, y0, x1, y1, score) in input pixels from the kernel score map (probabilities)
+    and the log2-height map, both H/STRIDE x W/STRIDE."""
+    out = []
+    for rr, cc in _components(score >= thr):
+        if len(rr) < min_cells:
+            continue
+        h = float(2.0 ** hmap[rr, cc].mean())
+        cx0, cx1 = cc.min() * STRIDE, (cc.max() + 1) * STRIDE
+        cy = (rr.min() + rr.max() + 1) / 2 * STRIDE
+        x0, x1 = cx0 - SHRINK_X * h, cx1 + SHRINK_X * h
+        out.append((x0, cy - h / 2, x1, cy + h / 2, float(score[rr, cc].mean())))
+    return out

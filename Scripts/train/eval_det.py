@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""Detector evaluation on held-out-font synthetic 640 x 360 frames (fixed seed, cached under data/):
+word precision/recall at IoU 0.5 (Scripts/eval/metrics.detection_counts, 'don't care' words excluded)
+from `data_det.boxes_from_maps`; early exit: a frame is skipped when every tile's text probability
+is below t; reported per t: share of no-text frames skipped and the word recall kept.
+
+  .venv-train/bin/python Scripts/train/eval_det.py checkpoints/det/student/best.pt [--n 100]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from common import ROOT
+import data_det
+
+sys.path.insert(0, str(ROOT / "Scripts" / "eval"))
+import metrics  # noqa: E402
+
+EVAL_SEED = 20202
+
+
+def load_eval_set(n=100, seed=EVAL_SEED):
+    path = ROOT / "data" / f"det_eval_s{seed}_n{n}.npz"
+    if path.exists():
+        z = np.load(path, allow_pickle=False)
+        return list(z["frames"]), json.loads(str(z["words"]))
+    rng = np.random.default_rng(seed)
+    frames, words = [], []
+    for _ in range(n):
+        g, w = data_det.make_frame(rng, "eval")
+        frames.append(g)
+        words.append([dict(text=x["text"], bbox=x["bbox"], care=x["care"]) for x in w])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(path, frames=np.stack(frames), words=json.dumps(words))
+    return frames, words
+
+
+@torch.no_grad()
+def evaluate(model, eval_set, dev="cpu", thr=0.5, exit_thresholds=(0.05, 0.1, 0.2, 0.3, 0.5)):
+    frames, words = eval_set
+    model.eval()
+    tp = n_gt = n_rep = 0
+    tile_max, per_frame = [], []
+    for g, w in zip(frames, words):
+        out = model(torch.from_numpy(g).float()[None, None].to(dev))
+        prob = torch.sigmoid(out["maps"][0, 0]).cpu().numpy()
+        hmap = out["maps"][0, 1].cpu().numpy()
+        boxes = data_det.boxes_from_maps(prob, hmap, thr)
+        a, b, c = metrics.detection_counts(w, [dict(bbox=list(x[:4])) for x in boxes])
+        tp, n_gt, n_rep = tp + a, n_gt + b, n_rep + c
+        tile_max.append(float(torch.sigmoid(out["tiles"]).max()))
+        per_frame.append((a, b, any(x["care"] for x in w)))
+    P, R, F1 = metrics.prf(tp, n_gt, n_rep)
+    tile_max = np.array(tile_max)
+    has_text = np.array([p[2] for p in per_frame])
+    ex = []
+    for t in exit_thresholds:
+        skip = tile_max < t
+        kept_tp = sum(p[0] for p, s in zip(per_frame, skip) if not s)
+        ex.append(dict(threshold=t, no_text_skipped=float(skip[~has_text].mean()) if (~has_text).any() else None,
+                       text_frames_skipped=float(skip[has_text].mean()) if has_text.any() else None,
+                       recall_with_exit=kept_tp / max(n_gt, 1)))
+    return dict(precision=P or 0.0, recall=R or 0.0, f1=F1 or 0.0, tp=tp, n_gt=n_gt, n_rep=n_rep, early_exit=ex,
+                frames=len(frames))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("checkpoint", type=Path)
+    ap.add_argument("--n", type=int, default=100)
+    ap.add_argument("--thr", type=float, default=0.5)
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    import models
+    ck = torch.load(args.checkpoint, map_location="cpu", weights_only=False)
+    m = models.Detector(binary=ck["cfg"]["binary"])
+    m.load_state_dict(ck["model"])
+    r = evaluate(m, load_eval_set(args.n), thr=args.thr)
+    r["params_bytes"] = models.param_bytes(m)
+    r["ops"] = m.op_counts()
+    print(json.dumps(r, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,191 @@
+#!/usr/bin/env python3
+"""Detector training, same stages as train_rec.py (teacher, student, sparse, prune, finetune, exits),
+each with its own checkpoint folder, report and --resume.
+
+Trains on 320 x 160 windows (tile-aligned) cut from 640 x 360 synthetic frames (data_det.py); the
+network is fully convolutional, so it runs on whole 640 x 360 frames at evaluation and deployment.
+Losses: kernel map BCE + dice (ignore cells excluded), log2-height L1 on kernel cells, tile BCE for the
+early exit; distillation from the teacher's maps (sigmoid at temperature T) when --teacher is given.
+
+  .venv-train/bin/python Scripts/train/train_det.py --stage teacher --out checkpoints/det/teacher --steps 3000
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from common import log, write_json
+import data_det
+import fonts_train
+import models
+from eval_det import evaluate, load_eval_set
+from train_rec import STAGES, prune_masks
+
+WIN_W, WIN_H = 320, 160
+
+
+class FrameStream(torch.utils.data.IterableDataset):
+    def __init__(self, seed, batch, windows_per_frame=2):
+        self.seed, self.batch, self.wpf = seed, batch, windows_per_frame
+
+    def __iter__(self):
+        info = torch.utils.data.get_worker_info()
+        rng = np.random.default_rng([self.seed, info.id if info else 0])
+        fonts = fonts_train.training_fonts()
+        while True:
+            xs, ks, hs, igs, ts = [], [], [], [], []
+            while len(xs) < self.batch:
+                g, words = data_det.make_frame(rng, "train", fonts)
+                k, h, ig, t = data_det.targets(words)
+                for _ in range(self.wpf):
+                    ox = int(rng.integers(0, (data_det.FRAME_W - WIN_W) // data_det.TILE + 1)) * data_det.TILE
+                    oy = int(rng.integers(0, (data_det.FRAME_H - WIN_H) // data_det.TILE + 1)) * data_det.TILE
+                    s = data_det.STRIDE
+                    xs.append(g[oy:oy + WIN_H, ox:ox + WIN_W])
+                    ks.append(k[oy // s:(oy + WIN_H) // s, ox // s:(ox + WIN_W) // s])
+                    hs.append(h[oy // s:(oy + WIN_H) // s, ox // s:(ox + WIN_W) // s])
+                    igs.append(ig[oy // s:(oy + WIN_H) // s, ox // s:(ox + WIN_W) // s])
+                    T = data_det.TILE
+                    ts.append(t[oy // T:(oy + WIN_H) // T, ox // T:(ox + WIN_W) // T])
+            yield tuple(torch.from_numpy(np.stack(a[:self.batch])) for a in (xs, ks, hs, igs, ts))
+
+
+def det_loss(out, k, h, ig, t):
+    logit, hp = out["maps"][:, 0], out["maps"][:, 1]
+    valid = 1 - ig
+    bce = (F.binary_cross_entropy_with_logits(logit, k, reduction="none") * valid).sum() / valid.sum()
+    p = torch.sigmoid(logit) * valid
+    dice = 1 - (2 * (p * k).sum() + 1) / (p.sum() + k.sum() + 1)
+    hl = ((hp - h).abs() * k).sum() / (k.sum() + 1)
+    tl = F.binary_cross_entropy_with_logits(out["tiles"][:, 0], t)
+    return bce + dice + 0.5 * hl, tl
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--stage", choices=STAGES, required=True)
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--init", type=Path)
+    ap.add_argument("--teacher", type=Path)
+    ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--steps", type=int, default=3000)
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--lr", type=float)
+    ap.add_argument("--kd-weight", type=float, default=1.0)
+    ap.add_argument("--kd-temp", type=float, default=2.0)
+    ap.add_argument("--exit-weight", type=float, default=0.5)
+    ap.add_argument("--lasso", type=float, default=2e-4)
+    ap.add_argument("--prune-frac", type=float, default=0.45)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--eval-every", type=int, default=500)
+    ap.add_argument("--eval-n", type=int, default=60)
+    ap.add_argument("--ckpt-every", type=int, default=100)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--max-minutes", type=float, default=120.0)
+    args = ap.parse_args()
+
+    torch.set_num_threads(args.threads)
+    dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    args.out.mkdir(parents=True, exist_ok=True)
+    logf = args.out / "train.log"
+    model = models.Detector(binary=args.stage != "teacher")
+    lr = args.lr or (2e-3 if args.stage in ("teacher", "student") else 5e-4)
+    teacher = None
+    if args.teacher and args.stage != "teacher":
+        teacher = models.Detector(binary=False)
+        teacher.load_state_dict(torch.load(args.teacher, map_location="cpu", weights_only=False)["model"], strict=False)
+        teacher.eval().to(dev)
+        for p in teacher.parameters():
+            p.requires_grad_(False)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=args.steps, pct_start=0.05,
+                                                anneal_strategy="cos", div_factor=10, final_div_factor=100)
+    last = args.out / "last.pt"
+    step, best, elapsed0 = 0, -1.0, 0.0
+    if args.resume and last.exists():
+        ck = torch.load(last, map_location="cpu", weights_only=False)
+        model.load_state_dict(ck["model"]); opt.load_state_dict(ck["opt"]); sched.load_state_dict(ck["sched"])
+        step, best, elapsed0 = ck["step"], ck["best"], ck.get("elapsed", 0.0)
+        log(logf, f"resumed {last} at step {step}")
+    elif args.init:
+        model.load_state_dict(torch.load(args.init, map_location="cpu", weights_only=False)["model"], strict=False)
+        log(logf, f"init from {args.init}")
+        if args.stage == "prune":
+            prune_masks(model, args.prune_frac)
+            log(logf, f"pruned: {model.binary_channels()} binary channels kept/total")
+    model.to(dev)
+    eval_set = load_eval_set(args.eval_n)
+    loader = torch.utils.data.DataLoader(FrameStream(args.seed * 100003 + step, args.batch), batch_size=None,
+                                         num_workers=args.workers, persistent_workers=args.workers > 0)
+    log(logf, f"stage {args.stage}: lr {lr} steps {args.steps} batch {args.batch} params/bytes "
+              f"{models.param_bytes(model)} ops(640x360) {model.op_counts()}")
+
+    def save(path, extra=None):
+        ck = dict(model=model.state_dict(), opt=opt.state_dict(), sched=sched.state_dict(), step=step, best=best,
+                  cfg=model.cfg, stage=args.stage, args=vars(args), elapsed=elapsed0 + time.time() - t0)
+        ck.update(extra or {})
+        torch.save(ck, str(path) + ".tmp")
+        os.replace(str(path) + ".tmp", path)
+
+    t0 = t_log = time.time()
+    seen = 0
+    it = iter(loader)
+    model.train()
+    while step < args.steps:
+        x, k, h, ig, t = next(it)
+        x = x.unsqueeze(1).float().to(dev)
+        out = model(x)
+        lm, lt = det_loss(out, k, h, ig, t)
+        ew = args.exit_weight * (2.0 if args.stage == "exits" else 1.0)
+        loss = lm + ew * lt
+        if teacher is not None and args.kd_weight > 0:
+            with torch.no_grad():
+                to = teacher(x)
+            T = args.kd_temp
+            loss = loss + args.kd_weight * (
+                F.binary_cross_entropy_with_logits(out["maps"][:, 0] / T, torch.sigmoid(to["maps"][:, 0] / T))
+                + ew * F.binary_cross_entropy_with_logits(out["tiles"] / T, torch.sigmoid(to["tiles"] / T)))
+        if args.stage == "sparse" and args.lasso > 0:
+            loss = loss + args.lasso * model.group_lasso()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        opt.step(); sched.step()
+        step += 1
+        seen += x.shape[0]
+        if step % 25 == 0:
+            log(logf, f"step {step} loss {loss.item():.3f} maps {lm.item():.3f} tiles {lt.item():.3f} "
+                      f"{seen / (time.time() - t_log):.2f} windows/s")
+            t_log, seen = time.time(), 0
+        if step % args.ckpt_every == 0:
+            save(last)
+        if step % args.eval_every == 0 or step == args.steps:
+            r = evaluate(model, eval_set, dev)
+            model.train()
+            log(logf, f"eval step {step}: P {r['precision']:.3f} R {r['recall']:.3f} F {r['f1']:.3f}; exit "
+                      f"{r['early_exit']}")
+            if r["f1"] > best:
+                best = r["f1"]
+                save(args.out / "best.pt", dict(eval=r))
+            save(last)
+            write_json(args.out / "report.json", dict(stage=args.stage, step=step, best_f1=best, last_eval=r,
+                                                      params_bytes=models.param_bytes(model), ops=model.op_counts(),
+                                                      binary_channels=model.binary_channels(),
+                                                      minutes=(elapsed0 + time.time() - t0) / 60))
+        if (elapsed0 + time.time() - t0) / 60 > args.max_minutes:
+            save(last)
+            log(logf, f"time limit reached at step {step}; rerun with --resume")
+            break
+    save(last)
+    log(logf, f"done at step {step}, best F1 {best:.4f}")
+
+
+if __name__ == "__main__":
+    main()
