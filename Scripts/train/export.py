@@ -49,13 +49,23 @@ def _prelu(act, keep):
 
 
 def export_recognizer(model: models.Recognizer, width: int = 128, meta_extra=None):
-    """ModelWriter for `model` (binary, eval mode) on 32 x `width` crops."""
+    """ModelWriter for the binary recognizer (eval mode) on 32 x `width` crops."""
+    return export_net(model, 32, width)
+
+
+def export_detector(model, height=360, width=640):
+    """ModelWriter for the binary detector (eval mode) on `height` x `width` frames."""
+    return export_net(model, height, width)
+
+
+def export_net(model, height, width):
     assert model.binary, "only the binary student is exported"
     model.eval()
+    detector = model.cfg.get("task") == "detector"
     masks = [m.bool().numpy() for m in model.masks()]
     keeps = [np.nonzero(m)[0] for m in masks]
     so = model.stage_of
-    w = mf.ModelWriter(32, width, 1)
+    w = mf.ModelWriter(height, width, 1)
     # first layer
     st = model.stem
     wq_f, s = st.qweight()
@@ -68,7 +78,7 @@ def export_recognizer(model: models.Recognizer, width: int = 128, meta_extra=Non
     x = w.add_first_conv(wint[k0], stride=st.stride, zero_point=st.ZERO_POINT, scale=scale[k0].astype(F32),
                          bias=bias[k0].astype(F32), orig_c=len(masks[0]))
     x = w.add_prelu(x, *_prelu(st.act, k0))
-    exit_node = final_node = None
+    exit_node = None
     for i, (b, (c, stride, pool)) in enumerate(zip(model.blocks, model.cfg["blocks"])):
         kin, kout = keeps[so[i]], keeps[so[i + 1]]
         pruned_in = np.nonzero(~masks[so[i]])[0]
@@ -93,17 +103,19 @@ def export_recognizer(model: models.Recognizer, width: int = 128, meta_extra=Non
         if pool > 1:
             x = w.add_avg_pool(x, pool, 1)
         if i == model.exit_after:
-            h = w.shapes[x][0]
-            e = w.add_avg_pool(x, h, 1)
+            if detector:
+                k = models.DET_TILE // 4
+                e = w.add_avg_pool(x, k, k)
+            else:
+                e = w.add_avg_pool(x, w.shapes[x][0], 1)
             hw = model.exit_head.weight.detach().numpy()[:, :, 0, 0][:, kout].astype(F32)
             exit_node = w.add_real_conv1x1(e, hw, model.exit_head.bias.detach().numpy().astype(F32))
-    h = w.shapes[x][0]
-    f = w.add_avg_pool(x, h, 1)
+    f = x if detector else w.add_avg_pool(x, w.shapes[x][0], 1)
     kl = keeps[so[-1]]
     hw = model.head.weight.detach().numpy()[:, :, 0, 0][:, kl].astype(F32)
     final_node = w.add_real_conv1x1(f, hw, model.head.bias.detach().numpy().astype(F32))
-    w.add_head(exit_node, "exit", exit=True)
-    w.add_head(final_node, "final", exit=False)
+    w.add_head(exit_node, "tiles" if detector else "exit", exit=True)
+    w.add_head(final_node, "maps" if detector else "final", exit=False)
     return w
 
 
@@ -154,10 +166,28 @@ def run_reference(model_dict, img):
 def load_model(path):
     ck = torch.load(path, map_location="cpu", weights_only=False)
     cfg = ck["cfg"]
-    m = models.Recognizer(binary=cfg["binary"], stem=cfg["stem"], blocks=cfg["blocks"], exit_after=cfg["exit_after"])
+    if cfg.get("task") == "detector":
+        m = models.Detector(binary=cfg["binary"], stem=cfg["stem"], blocks=cfg["blocks"], exit_after=cfg["exit_after"])
+    else:
+        m = models.Recognizer(binary=cfg["binary"], stem=cfg["stem"], blocks=cfg["blocks"], exit_after=cfg["exit_after"])
     m.load_state_dict(ck["model"])
     m.eval()
     return m, ck
+
+
+def check_maps(model, writer, meta, imgs):
+    """Max |torch - reference| over every head output for `imgs` (H x W uint8), heads by name."""
+    md = mf.read(writer.to_bytes(meta))
+    heads = {h["name"]: h["node"] for h in md["heads"]}
+    worst = 0.0
+    for img in imgs:
+        out = run_reference(md, img[..., None])
+        with torch.no_grad():
+            t = model(torch.from_numpy(img).float()[None, None])
+        for name, node in heads.items():
+            tt = t[name][0].numpy().transpose(1, 2, 0)
+            worst = max(worst, float(np.abs(out[node] - tt).max()))
+    return worst, md
 
 
 def check(model, writer, meta, imgs):
@@ -181,42 +211,64 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("checkpoint", type=Path)
     ap.add_argument("--out", type=Path, required=True)
-    ap.add_argument("--width", type=int, default=128, help="input width written in the file (crops vary)")
-    ap.add_argument("--golden", type=Path, help="write fixtures PREFIX.bitnet/.golden.bin/.golden.json (32 x 48 input)")
+    ap.add_argument("--width", type=int, help="input width written in the file (recognizer: 128, crops vary; detector: 640)")
+    ap.add_argument("--height", type=int, default=360, help="detector input height")
+    ap.add_argument("--golden", type=Path, help="write fixtures PREFIX.bitnet/.golden.bin/.golden.json (small input)")
     ap.add_argument("--check-n", type=int, default=8)
     args = ap.parse_args()
     torch.set_num_threads(1)
     model, ck = load_model(args.checkpoint)
-    import data_rec
-    from eval_rec import load_eval_set
-    meta = {"name": "bitspot-recognizer", "task": "recognizer", "charset": CHARSET, "blank": 0,
-            "input": {"height": 32, "width": args.width, "channels": 1, "variable_width": True,
-                      "normalisation": "per crop: u8 = clip(round(128 + 50 * (x - mean) / max(std, 8)), 0, 255)"},
-            "output": "logits (W/4 time steps x 37 classes), CTC greedy decoding; class 0 = blank, 1.. = charset",
-            "heads": {"exit": "early-exit CTC head after block %d; confidence = min over steps of max softmax" % model.exit_after,
-                      "final": "final CTC head"},
-            "provenance": {"checkpoint": str(args.checkpoint), "stage": ck.get("stage"), "step": ck.get("step"),
-                           "eval": ck.get("eval", {}).get("final")}}
-    writer = export_recognizer(model, args.width)
-    imgs, labels = load_eval_set(200)
-    sample = [a for a in imgs if a.shape[1] <= 96][: args.check_n]
-    worst, agree, md = check(model, writer, meta, sample)
-    print(f"reference vs torch: max |logit diff| {worst:.2e}, argmax agreement {agree:.3f} over {len(sample)} crops")
+    prov = {"checkpoint": str(args.checkpoint), "stage": ck.get("stage"), "step": ck.get("step"),
+            "eval": (ck.get("eval") or {}).get("final", (ck.get("eval") or {}).get("f1"))}
+    if model.cfg.get("task") == "detector":
+        from eval_det import load_eval_set as det_set
+        width = args.width or 640
+        meta = {"name": "bitspot-detector", "task": "detector",
+                "input": {"height": args.height, "width": width, "channels": 1,
+                          "normalisation": "none: the grey (luma) frame scaled to 640 x 360, 8-bit; zero point 128"},
+                "output": {"maps": "stride 4: channel 0 word-kernel logit (sigmoid >= 0.5: text), channel 1 log2 word height in input px",
+                           "tiles": "early exit, one logit per 40 x 40 input px tile: text present; skip the frame when all sigmoid < threshold",
+                           "boxes": "4-connected kernel components; h = 2^mean(height); box x from (min col)*4 - 0.3h to (max col+1)*4 + 0.3h, y = centre +- h/2 (Scripts/train/data_det.py boxes_from_maps)"},
+                "provenance": prov}
+        writer = export_detector(model, args.height, width)
+        frames, _ = det_set(100)
+        worst, md = check_maps(model, writer, meta, [f[:args.height, :width] for f in frames[:2]])
+        print(f"reference vs torch: max |output diff| {worst:.2e} over 2 frames")
+        gh, gw = 48, 80
+        gmake = lambda: export_detector(model, gh, gw)
+        gimg = frames[0][:gh, :gw]
+    else:
+        from eval_rec import load_eval_set
+        width = args.width or 128
+        meta = {"name": "bitspot-recognizer", "task": "recognizer", "charset": CHARSET, "blank": 0,
+                "input": {"height": 32, "width": width, "channels": 1, "variable_width": True,
+                          "normalisation": "per crop: u8 = clip(round(128 + 50 * (x - mean) / max(std, 8)), 0, 255)"},
+                "output": "logits (ceil(W/4) time steps x 37 classes), CTC greedy decoding; class 0 = blank, 1.. = charset",
+                "heads": {"exit": "early-exit CTC head after block %d; confidence = min over steps of max softmax" % model.exit_after,
+                          "final": "final CTC head"},
+                "provenance": prov}
+        writer = export_recognizer(model, width)
+        imgs, _ = load_eval_set(200)
+        sample = [a for a in imgs if a.shape[1] <= 96][: args.check_n]
+        worst, agree, md = check(model, writer, meta, sample)
+        print(f"reference vs torch: max |logit diff| {worst:.2e}, argmax agreement {agree:.3f} over {len(sample)} crops")
+        gh, gw = 32, 48
+        gmake = lambda: export_recognizer(model, 48)
+        gimg = next((a for a in imgs if a.shape[1] == 48), None)
+        if gimg is None:
+            a = imgs[0]
+            gimg = np.pad(a, ((0, 0), (0, max(0, 48 - a.shape[1]))), mode="edge")[:, :48]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     n = writer.write(args.out, meta)
     print(f"wrote {args.out}: {n} bytes, {len(md['nodes'])} nodes")
     if args.golden:
-        g = export_recognizer(model, 48)
-        img = next(a for a in imgs if a.shape[1] == 48) if any(a.shape[1] == 48 for a in imgs) else \
-            data_rec.resize_to_height(imgs[0], 32, 48)[:, :48]
-        if img.shape[1] != 48:
-            img = np.pad(img, ((0, 0), (0, 48 - img.shape[1])), mode="edge")
-        gmeta = dict(meta, input=dict(meta["input"], width=48), name="bitspot-recognizer-golden")
-        md = mf.read(g.to_bytes(gmeta))
-        out = run_reference(md, img[..., None])
+        g = gmake()
+        gmeta = dict(meta, input=dict(meta["input"], height=gh, width=gw), name=meta["name"] + "-golden")
+        gmd = mf.read(g.to_bytes(gmeta))
+        out = run_reference(gmd, np.ascontiguousarray(gimg)[..., None])
         args.golden.parent.mkdir(parents=True, exist_ok=True)
         ref.write_fixture(str(args.golden.parent), args.golden.name, g, out, gmeta)
-        print(f"wrote golden fixtures {args.golden}.bitnet/.golden.bin/.golden.json")
+        print(f"wrote golden fixtures {args.golden}.bitnet/.golden.bin/.golden.json ({gh} x {gw} input)")
 
 
 if __name__ == "__main__":

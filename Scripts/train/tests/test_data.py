@@ -62,3 +62,24 @@ def test_eval_split_uses_held_out_fonts_only():
     assert synth.is_held_out(f)
     with pytest.raises(synth.HeldOutFontError):
         synth.pick_font(np.random.default_rng(0), "train", fonts=[f])
+
+
+@needs_fonts
+def test_detector_targets_round_trip_to_boxes():
+    import sys
+    from common import ROOT
+    sys.path.insert(0, str(ROOT / "Scripts" / "eval"))
+    import metrics
+    import data_det
+    fonts = fonts_train.training_fonts()
+    rng = np.random.default_rng(11)
+    tp = n = 0
+    for _ in range(4):
+        g, words = data_det.make_frame(rng, "train", fonts, p_empty=0.0)
+        assert g.shape == (360, 640) and g.dtype == np.uint8
+        k, h, ig, tiles = data_det.targets(words)
+        assert k.shape == (90, 160) and tiles.shape == (9, 16)
+        boxes = data_det.boxes_from_maps(k, h)
+        a, b, _ = metrics.detection_counts(words, [dict(bbox=list(x[:4])) for x in boxes])
+        tp, n = tp + a, n + b
+    assert n == 0 or tp / n >= 0.8      # the target encoding itself loses few words

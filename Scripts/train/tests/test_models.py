@@ -51,3 +51,29 @@ def test_export_matches_torch_with_pruning():
     worst, agree, md = export.check(m, w, {"name": "t"}, imgs)
     assert worst < 1e-3 and agree == 1.0
     assert md["heads"][0]["name"] == "exit" and md["heads"][0]["exit"]
+
+
+def test_detector_shapes_and_export():
+    import export
+    import train_rec
+    torch.manual_seed(1)
+    m = models.Detector(binary=True)
+    for mod in m.modules():
+        if isinstance(mod, torch.nn.BatchNorm2d):
+            mod.running_mean.uniform_(-3, 3); mod.running_var.uniform_(0.5, 4)
+    train_rec.prune_masks(m, 0.4)
+    m.eval()
+    out = m(torch.zeros(1, 1, 360, 640))
+    assert out["maps"].shape == (1, 2, 90, 160) and out["tiles"].shape == (1, 1, 9, 16)
+    w = export.export_detector(m, 40, 48)
+    img = np.random.default_rng(0).integers(0, 256, (40, 48)).astype(np.uint8)
+    worst, md = export.check_maps(m, w, {"name": "t"}, [img])
+    assert worst < 1e-3
+
+
+def test_prune_masks_keep_fraction():
+    import train_rec
+    m = models.Recognizer(binary=True)
+    train_rec.prune_masks(m, 0.5)
+    kept, total = m.binary_channels()
+    assert 0.45 <= 1 - kept / total <= 0.55
