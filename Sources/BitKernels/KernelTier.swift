@@ -20,13 +20,16 @@ public struct KernelSet: Sendable {
     public var binaryConv: @Sendable (BinaryConvParams, Range<Int>) -> Void
     /// The roofline loop compiled like this tier (iterations, seed) -> checksum; see `_xorPopcountLoop`.
     public var xorPopcountLoop: @Sendable (Int, UInt64) -> Int
+    /// 64-bit words popcounted per iteration of `xorPopcountLoop`.
+    public var xorPopcountLoopWords: Int
 
     public init(tier: KernelTier, weightLayout: WeightLayout = .channelMajor, binaryConv: @escaping @Sendable (BinaryConvParams, Range<Int>) -> Void,
-                xorPopcountLoop: @escaping @Sendable (Int, UInt64) -> Int) {
+                xorPopcountLoop: @escaping @Sendable (Int, UInt64) -> Int, xorPopcountLoopWords: Int = 8) {
         self.tier = tier
         self.weightLayout = weightLayout
         self.binaryConv = binaryConv
         self.xorPopcountLoop = xorPopcountLoop
+        self.xorPopcountLoopWords = xorPopcountLoopWords
     }
 
     /// The scalar reference tier.

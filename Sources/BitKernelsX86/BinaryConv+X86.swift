@@ -1,31 +1,186 @@
 #if arch(x86_64)
 import BitKernels
+import _Builtin_intrinsics.intel
 
 // The tuned x86-64 tier. This target is compiled with `-Xcc -mavx2 -Xcc -mpopcnt` (Package.swift), which
-// is what changes Swift's code generation (the clang importer's target features reach LLVM): the blocked
-// kernel instantiated here uses `popcnt` and AVX2 where the baseline build emulates the popcount with
-// shifts and masks. Only call it when `bitkernels_cpu_has_x86_avx2_popcnt()` says the CPU has both.
+// is what changes Swift's code generation (the clang importer's target features reach LLVM) and lets Swift
+// call the AVX2 intrinsics of <immintrin.h> through `_Builtin_intrinsics.intel`. Only call it when
+// `bitkernels_cpu_has_x86_avx2_popcnt()` says the CPU has both.
 //
-// Tried and measured slower on the EPYC test machines (November 2026): a 2-pixel x 8-channel micro-kernel
-// over interleaved weights with `SIMD32<UInt8>.nonzeroBitCount` (the stdlib lowers it lane by lane, not
-// to `vpshufb`) and with a SWAR byte popcount on `SIMD4<UInt64>` (about 130 G binary MAC/s, below the
-// 1x4 scalar-popcount block). A `vpshufb` kernel with deferred `vpsadbw` needs intrinsics (C), not done.
+// Micro-kernel: 2 output pixels x 8 output channels. Weights are interleaved by 8 output channels
+// (`WeightLayout.interleaved8`), so one input word is broadcast into a 256-bit register and xor-ed with the
+// same word of 4 output channels at once. The popcount is the nibble lookup of Muła et al. (`vpshufb`),
+// summed per byte; at most every 31 words (31 * 8 < 256) the bytes are folded into 64-bit lanes with
+// `vpsadbw`. About 2 vector instructions per 64-bit word popcounted, plus 2 loads per 16 words.
+// (Swift's `SIMD32<UInt8>.nonzeroBitCount` is lowered lane by lane, hence the intrinsics.)
+
+@inline(__always)
+private func bytePopcount(_ v: __m256i, _ lut: __m256i, _ low: __m256i) -> __m256i {
+    let lo = _mm256_and_si256(v, low)
+    let hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low)
+    return _mm256_add_epi8(_mm256_shuffle_epi8(lut, lo), _mm256_shuffle_epi8(lut, hi))
+}
+
+@inline(__always)
+private func nibbleTable() -> __m256i {
+    _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4)
+}
+
+/// Popcounts of two patches (`a0`, `a1`) against one block of 8 output channels (lanes 0-3, 4-7).
+@inline(__always)
+private func patchPopcount2x8(_ a0: UnsafePointer<UInt64>, _ a1: UnsafePointer<UInt64>, rowStride: Int,
+                              kernel k: Int, run: Int, weights w: UnsafePointer<UInt64>)
+    -> (__m256i, __m256i, __m256i, __m256i) {
+    let lut = nibbleTable(), low = _mm256_set1_epi8(0x0F), zero = _mm256_setzero_si256()
+    var t00 = zero, t01 = zero, t10 = zero, t11 = zero
+    var wp = UnsafeRawPointer(w)
+    for ky in 0..<k {
+        let r0 = a0 + ky * rowStride, r1 = a1 + ky * rowStride
+        var i = 0
+        while i < run {
+            let end = min(run, i + 31)
+            var b00 = zero, b01 = zero, b10 = zero, b11 = zero
+            while i < end {
+                let wl = _mm256_loadu_si256(wp.assumingMemoryBound(to: __m256i.self))
+                let wh = _mm256_loadu_si256((wp + 32).assumingMemoryBound(to: __m256i.self))
+                let x0 = _mm256_set1_epi64x(Int64(bitPattern: r0[i]))
+                let x1 = _mm256_set1_epi64x(Int64(bitPattern: r1[i]))
+                b00 = _mm256_add_epi8(b00, bytePopcount(_mm256_xor_si256(x0, wl), lut, low))
+                b01 = _mm256_add_epi8(b01, bytePopcount(_mm256_xor_si256(x0, wh), lut, low))
+                b10 = _mm256_add_epi8(b10, bytePopcount(_mm256_xor_si256(x1, wl), lut, low))
+                b11 = _mm256_add_epi8(b11, bytePopcount(_mm256_xor_si256(x1, wh), lut, low))
+                wp += 64
+                i += 1
+            }
+            t00 = _mm256_add_epi64(t00, _mm256_sad_epu8(b00, zero))
+            t01 = _mm256_add_epi64(t01, _mm256_sad_epu8(b01, zero))
+            t10 = _mm256_add_epi64(t10, _mm256_sad_epu8(b10, zero))
+            t11 = _mm256_add_epi64(t11, _mm256_sad_epu8(b11, zero))
+        }
+    }
+    return (t00, t01, t10, t11)
+}
+
+/// Bit `j` set where lane `j` of `counts` >= lane `j` of `thresholds` (4 lanes).
+@inline(__always)
+private func compareMask(_ counts: __m256i, _ thresholdsMinusOne: __m256i) -> UInt64 {
+    UInt64(UInt32(bitPattern: _mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpgt_epi64(counts, thresholdsMinusOne)))))
+}
+
+@inline(__always)
+private func lanes(_ v: __m256i) -> SIMD4<Int64> { v }
 
 /// The x86-64 AVX2 + POPCNT tier.
 public enum X86Kernels {
     public static func binaryConv(_ p: BinaryConvParams, rows: Range<Int>) {
-        _binaryConvBlocked(p, rows: rows)
+        let k = p.kernel, s = p.stride, pad = p.padding
+        let l = p.inLayout
+        let run = k * l.words
+        let wpc = k * run
+        let rowStride = l.rowStride
+        let outW = p.outWidth, outC = p.outChannels
+        let blocks = (outC + 7) / 8
+        let depth = Int32(p.depth)
+        let one = _mm256_set1_epi64x(1)
+        for oy in rows {
+            var ox = 0
+            while ox < outW {
+                let pair = ox + 1 < outW
+                let a0 = p.input + l.offset(oy * s - pad, ox * s - pad)
+                let a1 = pair ? a0 + s * l.words : a0
+                for b in 0..<blocks {
+                    let (t00, t01, t10, t11) = patchPopcount2x8(a0, a1, rowStride: rowStride, kernel: k, run: run,
+                                                                 weights: p.weights + b * 8 * wpc)
+                    let c0 = b * 8
+                    let n = min(8, outC - c0)
+                    switch p.output {
+                    case .bits(let out, let ol, let thr):
+                        var m0: UInt64 = 0, m1: UInt64 = 0
+                        if n == 8 {
+                            let raw = UnsafeRawPointer(thr + c0)
+                            let tl = _mm256_sub_epi64(_mm256_cvtepi32_epi64(_mm_loadu_si128(raw.assumingMemoryBound(to: __m128i.self))), one)
+                            let th = _mm256_sub_epi64(_mm256_cvtepi32_epi64(_mm_loadu_si128((raw + 16).assumingMemoryBound(to: __m128i.self))), one)
+                            m0 = compareMask(t00, tl) | compareMask(t01, th) << 4
+                            m1 = compareMask(t10, tl) | compareMask(t11, th) << 4
+                        } else {
+                            let v00 = lanes(t00), v01 = lanes(t01), v10 = lanes(t10), v11 = lanes(t11)
+                            for j in 0..<n {
+                                let t = Int64(thr[c0 + j])
+                                if (j < 4 ? v00[j] : v01[j - 4]) >= t { m0 |= 1 << UInt64(j) }
+                                if (j < 4 ? v10[j] : v11[j - 4]) >= t { m1 |= 1 << UInt64(j) }
+                            }
+                        }
+                        let word = c0 >> 6, shift = UInt64(c0 & 63)
+                        let o0 = out + ol.offset(oy, ox) + word
+                        if shift == 0 { o0.pointee = m0 } else { o0.pointee |= m0 << shift }
+                        if pair {
+                            let o1 = out + ol.offset(oy, ox + 1) + word
+                            if shift == 0 { o1.pointee = m1 } else { o1.pointee |= m1 << shift }
+                        }
+                    case .real(let out, let scale, let bias, let shortcut, let prelu):
+                        let v00 = lanes(t00), v01 = lanes(t01), v10 = lanes(t10), v11 = lanes(t11)
+                        let pix0 = oy * outW + ox
+                        for j in 0..<n {
+                            let c0v = Int32(truncatingIfNeeded: j < 4 ? v00[j] : v01[j - 4])
+                            out[pix0 * outC + c0 + j] = _realEpilogue(c0v, depth: depth, channel: c0 + j, pixel: pix0,
+                                                                      scale: scale, bias: bias, shortcut: shortcut, prelu: prelu)
+                            if pair {
+                                let c1v = Int32(truncatingIfNeeded: j < 4 ? v10[j] : v11[j - 4])
+                                out[(pix0 + 1) * outC + c0 + j] = _realEpilogue(c1v, depth: depth, channel: c0 + j, pixel: pix0 + 1,
+                                                                                scale: scale, bias: bias, shortcut: shortcut, prelu: prelu)
+                            }
+                        }
+                    }
+                }
+                ox += pair ? 2 : 1
+            }
+        }
     }
 
-    /// The roofline loop compiled with AVX2 + POPCNT.
+    /// The roofline with the kernel's instruction mix: register-resident words xor-ed with a changing
+    /// vector, nibble-lookup popcount, byte accumulation folded with `vpsadbw` every 31 steps. Four
+    /// independent 256-bit streams (16 words) per step.
     public static func xorPopcountLoop(iterations: Int, seed: UInt64) -> Int {
+        let lut = nibbleTable(), low = _mm256_set1_epi8(0x0F), zero = _mm256_setzero_si256()
+        let s = Int64(bitPattern: seed)
+        let c0 = _mm256_set_epi64x(s, s &* 3, s &* 5, s &* 7), c1 = _mm256_set_epi64x(s &* 11, s &* 13, s &* 17, s &* 19)
+        let c2 = _mm256_set_epi64x(s &* 23, s &* 29, s &* 31, s &* 37), c3 = _mm256_set_epi64x(s &* 41, s &* 43, s &* 47, s &* 53)
+        let step = _mm256_set1_epi64x(0x1E37_79B9_7F4A_7C15)
+        var t = _mm256_set1_epi64x(s)
+        var total = zero
+        var done = 0
+        while done < iterations {
+            let n = min(31, iterations - done)
+            var b0 = zero, b1 = zero, b2 = zero, b3 = zero
+            for _ in 0..<n {
+                t = _mm256_add_epi64(t, step)
+                b0 = _mm256_add_epi8(b0, bytePopcount(_mm256_xor_si256(c0, t), lut, low))
+                b1 = _mm256_add_epi8(b1, bytePopcount(_mm256_xor_si256(c1, t), lut, low))
+                b2 = _mm256_add_epi8(b2, bytePopcount(_mm256_xor_si256(c2, t), lut, low))
+                b3 = _mm256_add_epi8(b3, bytePopcount(_mm256_xor_si256(c3, t), lut, low))
+            }
+            total = _mm256_add_epi64(total, _mm256_sad_epu8(b0, zero))
+            total = _mm256_add_epi64(total, _mm256_sad_epu8(b1, zero))
+            total = _mm256_add_epi64(total, _mm256_sad_epu8(b2, zero))
+            total = _mm256_add_epi64(total, _mm256_sad_epu8(b3, zero))
+            done += n
+        }
+        let v = lanes(total)
+        return Int(v[0] &+ v[1] &+ v[2] &+ v[3])
+    }
+
+    /// Words popcounted per iteration of `xorPopcountLoop`.
+    public static let xorPopcountLoopWords = 16
+
+    /// The portable roofline loop (`_xorPopcountLoop`, scalar code that LLVM vectorises) compiled for AVX2.
+    public static func autoVectorisedLoop(iterations: Int, seed: UInt64) -> Int {
         _xorPopcountLoop(iterations: iterations, seed: seed)
     }
 }
 
 extension KernelSet {
     /// The x86-64 AVX2 + POPCNT tier (check the CPU first).
-    public static let x86AVX2 = KernelSet(tier: .x86AVX2, binaryConv: X86Kernels.binaryConv,
-                                          xorPopcountLoop: X86Kernels.xorPopcountLoop)
+    public static let x86AVX2 = KernelSet(tier: .x86AVX2, weightLayout: .interleaved8, binaryConv: X86Kernels.binaryConv,
+                                          xorPopcountLoop: X86Kernels.xorPopcountLoop, xorPopcountLoopWords: 16)
 }
 #endif

@@ -1,4 +1,7 @@
 import BitKernels
+#if arch(x86_64)
+import BitKernelsX86
+#endif
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -59,8 +62,21 @@ public enum KernelBenchmark {
 
     nonisolated(unsafe) private static var sink = 0
 
-    /// Binary MACs per second of the roofline loop on one thread (median of `repetitions` runs of about
-    /// `seconds` each): 64 MACs per popcounted word.
+    /// The popcount roofline of this CPU for a tier: every register-resident xor + popcount loop compiled
+    /// like the tier, each the median of `repetitions`; the best is the roofline.
+    public static func rooflines(_ kernels: KernelSet, repetitions: Int) -> [(name: String, macsPerSecond: Double)] {
+        var loops: [(String, Double)] = [(kernels.tier == .x86AVX2 ? "avx2-vpshufb" : "scalar", roofline(kernels, repetitions: repetitions))]
+        #if arch(x86_64)
+        if kernels.tier == .x86AVX2 {
+            let auto = KernelSet(tier: .x86AVX2, binaryConv: kernels.binaryConv, xorPopcountLoop: X86Kernels.autoVectorisedLoop)
+            loops.append(("llvm-vectorised", roofline(auto, repetitions: repetitions)))
+        }
+        #endif
+        return loops
+    }
+
+    /// Binary MACs per second of the tier's roofline loop on one thread (median of `repetitions` runs of
+    /// about `seconds` each): 64 MACs per popcounted word.
     public static func roofline(_ kernels: KernelSet, repetitions: Int, seconds: Double = 0.05) -> Double {
         var iterations = 1 << 16
         while true {
@@ -75,83 +91,139 @@ public enum KernelBenchmark {
             let t0 = now()
             sink &+= kernels.xorPopcountLoop(iterations, UInt64(r + 1))
             let dt = now() - t0
-            rates.append(Double(iterations * xorPopcountLoopWords * 64) / dt)
+            rates.append(Double(iterations * kernels.xorPopcountLoopWords * 64) / dt)
         }
         return median(rates)
     }
 
-    /// The result of timing one layer.
-    public struct LayerTiming: Sendable {
-        /// Median seconds per layer run.
-        public var seconds: Double
-        /// All repetition times.
-        public var samples: [Double]
-    }
+    /// One layer ready to time: random packed input, weights in the tier's layout, thresholds, output.
+    public final class Layer {
+        public let shape: ConvShape
+        public let kernels: KernelSet
+        private let params: BinaryConvParams
+        private let buffers: [UnsafeMutableRawPointer]
 
-    /// Times one whole layer (binary conv from packed input, thresholds, packed output; rows split over
-    /// `pool`), median of `repetitions`, each repetition long enough to last about `seconds`.
-    public static func timeBinaryConv(_ shape: ConvShape, kernels: KernelSet, pool: WorkerPool,
-                                      repetitions: Int, seconds: Double = 0.05) -> LayerTiming {
-        let inLayout = PackedLayout(height: shape.height, width: shape.width, channels: shape.inChannels)
-        let outLayout = PackedLayout(height: shape.outHeight, width: shape.outWidth, channels: shape.outChannels)
-        var state: UInt64 = 0x1234_5678
-        func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        let input = UnsafeMutablePointer<UInt64>.allocate(capacity: inLayout.count)
-        input.initialize(repeating: 0, count: inLayout.count)
-        let lastMask: UInt64 = shape.inChannels % 64 == 0 ? .max : (UInt64(1) << UInt64(shape.inChannels % 64)) - 1
-        for y in 0..<shape.height {
-            for x in 0..<shape.width {
-                for w in 0..<inLayout.words {
-                    input[inLayout.offset(y, x) + w] = next() & (w == inLayout.words - 1 ? lastMask : .max)
+        public init(_ shape: ConvShape, kernels: KernelSet) {
+            self.shape = shape
+            self.kernels = kernels
+            let inLayout = PackedLayout(height: shape.height, width: shape.width, channels: shape.inChannels)
+            let outLayout = PackedLayout(height: shape.outHeight, width: shape.outWidth, channels: shape.outChannels)
+            var state: UInt64 = 0x1234_5678
+            func next() -> UInt64 {
+                state &+= 0x9E37_79B9_7F4A_7C15
+                var z = state
+                z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+                z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+                return z ^ (z >> 31)
+            }
+            let input = UnsafeMutablePointer<UInt64>.allocate(capacity: inLayout.count)
+            input.initialize(repeating: 0, count: inLayout.count)
+            let lastMask: UInt64 = shape.inChannels % 64 == 0 ? .max : (UInt64(1) << UInt64(shape.inChannels % 64)) - 1
+            for y in 0..<shape.height {
+                for x in 0..<shape.width {
+                    for w in 0..<inLayout.words {
+                        input[inLayout.offset(y, x) + w] = next() & (w == inLayout.words - 1 ? lastMask : .max)
+                    }
                 }
             }
+            let wpc = shape.kernel * shape.kernel * inLayout.words
+            let wCount = shape.outChannels * wpc
+            let fileWeights = UnsafeMutablePointer<UInt64>.allocate(capacity: wCount)
+            defer { fileWeights.deallocate() }
+            for i in 0..<wCount { fileWeights[i] = next() & (i % inLayout.words == inLayout.words - 1 ? lastMask : .max) }
+            let weights = UnsafeMutablePointer<UInt64>.allocate(
+                capacity: kernels.weightLayout.count(outChannels: shape.outChannels, wordsPerChannel: wpc))
+            kernels.weightLayout.prepare(fileWeights, outChannels: shape.outChannels, wordsPerChannel: wpc, into: weights)
+            let thresholds = UnsafeMutablePointer<Int32>.allocate(capacity: shape.outChannels)
+            let depth = shape.kernel * shape.kernel * shape.inChannels
+            for c in 0..<shape.outChannels { thresholds[c] = Int32(depth / 2) }
+            let output = UnsafeMutablePointer<UInt64>.allocate(capacity: outLayout.count)
+            output.initialize(repeating: 0, count: outLayout.count)
+            buffers = [UnsafeMutableRawPointer(input), UnsafeMutableRawPointer(weights),
+                       UnsafeMutableRawPointer(thresholds), UnsafeMutableRawPointer(output)]
+            params = BinaryConvParams(input: input, inLayout: inLayout, weights: weights, outChannels: shape.outChannels,
+                                      kernel: shape.kernel, stride: shape.stride,
+                                      output: .bits(output, outLayout, thresholds: thresholds))
+            precondition(params.isValid)
         }
-        let wpc = shape.kernel * shape.kernel * inLayout.words
-        let wCount = shape.outChannels * wpc
-        let fileWeights = UnsafeMutablePointer<UInt64>.allocate(capacity: wCount)
-        defer { fileWeights.deallocate() }
-        for i in 0..<wCount { fileWeights[i] = next() & (i % inLayout.words == inLayout.words - 1 ? lastMask : .max) }
-        let weights = UnsafeMutablePointer<UInt64>.allocate(
-            capacity: kernels.weightLayout.count(outChannels: shape.outChannels, wordsPerChannel: wpc))
-        kernels.weightLayout.prepare(fileWeights, outChannels: shape.outChannels, wordsPerChannel: wpc, into: weights)
-        let thresholds = UnsafeMutablePointer<Int32>.allocate(capacity: shape.outChannels)
-        let depth = shape.kernel * shape.kernel * shape.inChannels
-        for c in 0..<shape.outChannels { thresholds[c] = Int32(depth / 2) }
-        let output = UnsafeMutablePointer<UInt64>.allocate(capacity: outLayout.count)
-        output.initialize(repeating: 0, count: outLayout.count)
-        defer {
-            input.deallocate()
-            weights.deallocate()
-            thresholds.deallocate()
-            output.deallocate()
+
+        deinit { for b in buffers { b.deallocate() } }
+
+        /// Runs the whole layer once, rows split over `pool`.
+        public func runOnce(_ pool: WorkerPool) {
+            pool.run(task: .binaryConv(params, kernels))
         }
-        let p = BinaryConvParams(input: input, inLayout: inLayout, weights: weights, outChannels: shape.outChannels,
-                                 kernel: shape.kernel, stride: shape.stride,
-                                 output: .bits(output, outLayout, thresholds: thresholds))
-        precondition(p.isValid)
-        let rows = p.outHeight
-        func once() { pool.parallelFor(rows) { r in kernels.binaryConv(p, r) } }
-        once()
-        var iterations = 1
+
+        /// Seconds per run, averaged over `iterations` runs.
+        public func time(_ pool: WorkerPool, iterations: Int) -> Double {
+            let t0 = now()
+            for _ in 0..<iterations { runOnce(pool) }
+            return (now() - t0) / Double(iterations)
+        }
+
+        /// Runs per repetition so that one repetition lasts about `seconds`.
+        public func calibrate(_ pool: WorkerPool, seconds: Double) -> Int {
+            runOnce(pool)
+            var iterations = 1
+            while true {
+                let t0 = now()
+                for _ in 0..<iterations { runOnce(pool) }
+                let dt = now() - t0
+                if dt > seconds / 4 { return max(1, Int(Double(iterations) * seconds / dt)) }
+                iterations *= 2
+            }
+        }
+    }
+
+    /// Iterations of the tier's roofline loop lasting about `seconds`.
+    public static func rooflineIterations(_ kernels: KernelSet, seconds: Double) -> Int {
+        var iterations = 1 << 12
         while true {
             let t0 = now()
-            for _ in 0..<iterations { once() }
-            if now() - t0 > seconds / 4 { break }
+            sink &+= kernels.xorPopcountLoop(iterations, UInt64(iterations))
+            let dt = now() - t0
+            if dt > seconds / 4 { return max(1, Int(Double(iterations) * seconds / dt)) }
             iterations *= 2
         }
-        iterations *= 4
-        var samples: [Double] = []
-        for _ in 0..<repetitions {
-            let t0 = now()
-            for _ in 0..<iterations { once() }
-            samples.append((now() - t0) / Double(iterations))
+    }
+
+    /// One repetition of the roofline loop: binary MACs per second.
+    public static func rooflineRate(_ kernels: KernelSet, iterations: Int, seed: UInt64) -> Double {
+        let t0 = now()
+        sink &+= kernels.xorPopcountLoop(iterations, seed)
+        return Double(iterations * kernels.xorPopcountLoopWords * 64) / (now() - t0)
+    }
+
+    /// Interleaved measurement of one layer: each repetition times the roofline loop, the layer on one
+    /// thread and (when `many` is given) on several, back to back, so that the ratios compare runs made
+    /// under the same load. Ratios are medians of the per-repetition ratios.
+    public struct Measurement: Sendable {
+        public var seconds1: Double
+        public var secondsN: Double?
+        public var roofline: Double
+        public var rooflineFraction: Double
+        public var scaling: Double?
+    }
+
+    public static func measure(_ layer: Layer, one: WorkerPool, many: WorkerPool?, repetitions: Int,
+                               seconds: Double = 0.03) -> Measurement {
+        let roofIterations = rooflineIterations(layer.kernels, seconds: seconds)
+        let it1 = layer.calibrate(one, seconds: seconds)
+        let itN = many.map { layer.calibrate($0, seconds: seconds) }
+        var t1: [Double] = [], tN: [Double] = [], roofs: [Double] = [], fractions: [Double] = [], scalings: [Double] = []
+        for r in 0..<repetitions {
+            let roof = rooflineRate(layer.kernels, iterations: roofIterations, seed: UInt64(r + 1))
+            let a = layer.time(one, iterations: it1)
+            roofs.append(roof)
+            t1.append(a)
+            fractions.append(Double(layer.shape.macs) / a / roof)
+            if let many, let itN {
+                let b = layer.time(many, iterations: itN)
+                tN.append(b)
+                scalings.append(a / b)
+            }
         }
-        return LayerTiming(seconds: median(samples), samples: samples)
+        return Measurement(seconds1: median(t1), secondsN: many == nil ? nil : median(tN), roofline: median(roofs),
+                           rooflineFraction: median(fractions), scaling: many == nil ? nil : median(scalings))
     }
 }

@@ -62,40 +62,41 @@ struct BenchKernels: ParsableCommand {
             if !standardOnly { shapes += BenchModels.layerShapes(in: models) }
             let one = WorkerPool(threads: 1)
             let many = threads > 1 ? WorkerPool(threads: threads) : nil
-            var onnxResults: [[Int]: Double] = [:]
-            if onnx { onnxResults = try OnnxBaseline.run(shapes, python: python, script: onnxScript, repetitions: repetitions) }
-            let roof = KernelBenchmark.roofline(kernels, repetitions: repetitions)
+            let loops = KernelBenchmark.rooflines(kernels, repetitions: repetitions)
             if !json {
-                print("tier \(kernels.tier.rawValue); roofline (register-resident xor+popcount, 1 thread): "
-                      + String(format: "%.1f G binary MAC/s", roof / 1e9) + "; median of \(repetitions) runs")
+                let each = loops.map { "\($0.name) " + String(format: "%.1f", $0.macsPerSecond / 1e9) }.joined(separator: ", ")
+                print("tier \(kernels.tier.rawValue); popcount roofline loops (register-resident, 1 thread, G binary MAC/s): "
+                      + each + "; %roof uses the first, re-measured beside every layer; medians of \(repetitions) repetitions")
                 var header = "layer                              ms(1t)   GMAC/s  %roof"
                 if many != nil { header += "   ms(\(threads)t)  \(threads)t/1t" }
                 if onnx { header += "  onnx GMAC/s  speed-up" }
                 print(header)
             }
             for shape in shapes {
-                let r1 = KernelBenchmark.timeBinaryConv(shape, kernels: kernels, pool: one, repetitions: repetitions)
-                let rate = Double(shape.macs) / r1.seconds
-                var rN: KernelBenchmark.LayerTiming?
-                if let many { rN = KernelBenchmark.timeBinaryConv(shape, kernels: kernels, pool: many, repetitions: repetitions) }
-                let onnxSeconds = onnxResults[OnnxBaseline.key(shape)]
+                // onnxruntime first, in its own process, right before the same shape here.
+                let onnxSeconds = onnx
+                    ? try OnnxBaseline.run([shape], python: python, script: onnxScript, repetitions: repetitions)[OnnxBaseline.key(shape)]
+                    : nil
+                let layer = KernelBenchmark.Layer(shape, kernels: kernels)
+                let m = KernelBenchmark.measure(layer, one: one, many: many, repetitions: repetitions)
+                let rate = Double(shape.macs) / m.seconds1
                 if json {
                     var obj: [String: Any] = [
                         "layer": shape.description, "source": shape.label, "tier": kernels.tier.rawValue,
-                        "macs": shape.macs, "seconds_1t": r1.seconds, "gmacs_1t": rate / 1e9,
-                        "binary_gops_1t": 2 * rate / 1e9, "roofline_gmacs": roof / 1e9,
-                        "roofline_fraction": rate / roof, "repetitions": repetitions,
+                        "macs": shape.macs, "seconds_1t": m.seconds1, "gmacs_1t": rate / 1e9,
+                        "binary_gops_1t": 2 * rate / 1e9, "roofline_gmacs": m.roofline / 1e9,
+                        "roofline_fraction": m.rooflineFraction, "repetitions": repetitions,
                     ]
-                    if let rN { obj["threads"] = threads; obj["seconds_nt"] = rN.seconds; obj["scaling"] = r1.seconds / rN.seconds }
-                    if let onnxSeconds { obj["onnx_seconds"] = onnxSeconds; obj["speedup_vs_onnx"] = onnxSeconds / r1.seconds }
+                    if let sN = m.secondsN, let sc = m.scaling { obj["threads"] = threads; obj["seconds_nt"] = sN; obj["scaling"] = sc }
+                    if let onnxSeconds { obj["onnx_seconds"] = onnxSeconds; obj["speedup_vs_onnx"] = onnxSeconds / m.seconds1 }
                     let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
                     print(String(decoding: data, as: UTF8.self))
                 } else {
                     var line = (shape.label + " " + shape.description).padding(toLength: 33, withPad: " ", startingAt: 0)
-                    line += String(format: "%8.3f %8.1f %5.0f%%", r1.seconds * 1e3, rate / 1e9, 100 * rate / roof)
-                    if let rN { line += String(format: "  %8.3f  %6.2fx", rN.seconds * 1e3, r1.seconds / rN.seconds) }
+                    line += String(format: "%8.3f %8.1f %5.0f%%", m.seconds1 * 1e3, rate / 1e9, 100 * m.rooflineFraction)
+                    if let sN = m.secondsN, let sc = m.scaling { line += String(format: "  %8.3f  %6.2fx", sN * 1e3, sc) }
                     if let onnxSeconds {
-                        line += String(format: "  %11.1f  %7.2fx", Double(shape.macs) / onnxSeconds / 1e9, onnxSeconds / r1.seconds)
+                        line += String(format: "  %11.1f  %7.2fx", Double(shape.macs) / onnxSeconds / 1e9, onnxSeconds / m.seconds1)
                     }
                     print(line)
                 }
