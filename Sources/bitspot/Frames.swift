@@ -10,7 +10,8 @@ struct Frames: ParsableCommand {
             Writes OUT/frame-NNNNNN.png (NNNNNN: the frame's index in the stream) and OUT/frames.jsonl \
             (one line per frame: index, time in seconds, key frame, file). OUT must not exist or be empty; \
             frames are written to a temporary folder beside it that is renamed into place at the end, so a \
-            failed run leaves nothing behind.
+            failed run leaves nothing behind. Ctrl-C (SIGINT) or SIGTERM stops reading and still writes the \
+            frames saved so far, then exits with 130.
             """
     )
 
@@ -74,7 +75,8 @@ struct Frames: ParsableCommand {
             var index = ""
             var bar = ProgressBar(label: "frames", total: video.info.frameCount)
             var kept = 0
-            while let frame = try video.next() {
+            let interruption = Interruption()
+            while !interruption.isSet, let frame = try video.next() {
                 let name = String(format: "frame-%06d.png", frame.index)
                 try png.write(Raster(frame), to: temporary + "/" + name)
                 index += String(format: "{\"index\":%d,\"time\":%.6f,\"key\":%@,\"file\":\"%@\"}\n",
@@ -92,8 +94,10 @@ struct Frames: ParsableCommand {
             try AtomicOutput.commit(temporary, to: out)
             committed = true
             let c = video.counters
+            if interruption.isSet { printError("bitspot: interrupted; \(kept) frames saved so far were written to \(out)") }
             print("\(kept) frames written to \(out) (\(options.sampling)): decoded \(c.decoded), not decoded \(c.skippedUndecoded), "
                   + "dropped by sampling \(c.droppedBySampling), dropped by gate \(c.droppedByGate), decode errors \(c.decodeErrors)")
+            if interruption.isSet { throw ExitCode(ExitCodes.interrupted) }
         }
     }
 }

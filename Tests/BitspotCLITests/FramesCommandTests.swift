@@ -73,3 +73,36 @@ final class FramesCommandTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("exactly one of"), r.stderr)
     }
 }
+
+/// Ctrl-C during `frames` on an endless camera: the frames so far are written whole, exit 130.
+final class FramesInterruptTests: XCTestCase {
+    func testSIGINTWritesFramesSoFar() throws {
+        let out = CLI.folder.appendingPathComponent("interrupted").path
+        try? FileManager.default.removeItem(atPath: out)
+        let p = Process()
+        p.executableURL = CLI.binary
+        p.arguments = ["frames", "lavfi:testsrc2=size=160x120:rate=25", "--every", "1", "--out", out]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        // Wait until some frames exist in the temporary folder, then interrupt.
+        let deadline = Date().addingTimeInterval(30)
+        var started = false
+        while Date() < deadline, !started {
+            Thread.sleep(forTimeInterval: 0.2)
+            let partial = (try? FileManager.default.contentsOfDirectory(atPath: CLI.folder.path))?.first { $0.hasPrefix(".interrupted.partial") }
+            if let partial, let n = try? FileManager.default.contentsOfDirectory(atPath: CLI.folder.appendingPathComponent(partial).path).count, n >= 5 {
+                started = true
+            }
+        }
+        XCTAssertTrue(started, "frames were being written")
+        kill(p.processIdentifier, SIGINT)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 130)
+        let files = try FileManager.default.contentsOfDirectory(atPath: out)
+        XCTAssertTrue(files.contains("frames.jsonl"))
+        let lines = try String(contentsOfFile: out + "/frames.jsonl", encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(lines.count, files.count - 1, "every listed frame is there")
+        XCTAssertGreaterThanOrEqual(lines.count, 5)
+    }
+}

@@ -1,0 +1,42 @@
+import Dispatch
+import Foundation
+
+/// SIGINT and SIGTERM as a flag that long loops check, so a run can stop cleanly and still write
+/// what it has (then exit with ``ExitCodes/interrupted``).
+final class Interruption: @unchecked Sendable {
+    private let lock = NSLock()
+    private var received: Int32?
+    private var sources: [DispatchSourceSignal] = []
+
+    /// Starts catching SIGINT and SIGTERM (until this object is released).
+    init() {
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler { [weak self] in self?.record(sig) }
+            source.resume()
+            sources.append(source)
+        }
+    }
+
+    deinit {
+        for s in sources { s.cancel() }
+        signal(SIGINT, SIG_DFL)
+        signal(SIGTERM, SIG_DFL)
+    }
+
+    private func record(_ sig: Int32) {
+        lock.lock()
+        defer { lock.unlock() }
+        if received == nil { received = sig }
+    }
+
+    /// The first signal received, if any.
+    var receivedSignal: Int32? {
+        lock.lock()
+        defer { lock.unlock() }
+        return received
+    }
+
+    var isSet: Bool { receivedSignal != nil }
+}
