@@ -46,3 +46,23 @@ def write_json(path: Path, obj) -> None:
     tmp = Path(str(path) + ".tmp")
     tmp.write_text(json.dumps(obj, indent=2, sort_keys=True))
     os.replace(tmp, path)
+
+
+class Schedule:
+    """Stateless learning rate: linear warm-up over 5 % of the steps from lr/10, then cosine decay to
+    lr/100 at `total`. Set per step, so a resumed run (also one with a new --steps) continues smoothly."""
+
+    def __init__(self, opt, lr, total):
+        self.opt, self.lr, self.total = opt, lr, total
+
+    def value(self, step):
+        import math
+        warm = max(1, int(0.05 * self.total))
+        if step < warm:
+            return self.lr * (0.1 + 0.9 * step / warm)
+        t = min(1.0, (step - warm) / max(1, self.total - warm))
+        return self.lr / 100 + (self.lr - self.lr / 100) * 0.5 * (1 + math.cos(math.pi * t))
+
+    def set(self, step):
+        for g in self.opt.param_groups:
+            g["lr"] = self.value(step)

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from common import log, write_json
+from common import Schedule, log, write_json
 import data_det
 import fonts_train
 import models
@@ -105,13 +105,12 @@ def main():
         for p in teacher.parameters():
             p.requires_grad_(False)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=args.steps, pct_start=0.05,
-                                                anneal_strategy="cos", div_factor=10, final_div_factor=100)
+    sched = Schedule(opt, lr, args.steps)
     last = args.out / "last.pt"
     step, best, elapsed0 = 0, -1.0, 0.0
     if args.resume and last.exists():
         ck = torch.load(last, map_location="cpu", weights_only=False)
-        model.load_state_dict(ck["model"]); opt.load_state_dict(ck["opt"]); sched.load_state_dict(ck["sched"])
+        model.load_state_dict(ck["model"]); opt.load_state_dict(ck["opt"]); sched.total = args.steps  # a resumed run may extend the schedule
         step, best, elapsed0 = ck["step"], ck["best"], ck.get("elapsed", 0.0)
         log(logf, f"resumed {last} at step {step}")
     elif args.init:
@@ -128,7 +127,7 @@ def main():
               f"{models.param_bytes(model)} ops(640x360) {model.op_counts()}")
 
     def save(path, extra=None):
-        ck = dict(model=model.state_dict(), opt=opt.state_dict(), sched=sched.state_dict(), step=step, best=best,
+        ck = dict(model=model.state_dict(), opt=opt.state_dict(), step=step, best=best,
                   cfg=model.cfg, stage=args.stage, args=vars(args), elapsed=elapsed0 + time.time() - t0)
         ck.update(extra or {})
         torch.save(ck, str(path) + ".tmp")
@@ -157,7 +156,8 @@ def main():
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-        opt.step(); sched.step()
+        sched.set(step)
+        opt.step()
         step += 1
         seen += x.shape[0]
         if step % 25 == 0:

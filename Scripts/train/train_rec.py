@@ -28,7 +28,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from common import ROOT, log, write_json
+from common import ROOT, Schedule, log, write_json
 import data_rec
 import fonts_train
 import models
@@ -140,13 +140,12 @@ def main():
     last = args.out / "last.pt"
     step, best, elapsed0 = 0, -1.0, 0.0
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=args.wd)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=args.steps, pct_start=0.05,
-                                                anneal_strategy="cos", div_factor=10, final_div_factor=100)
+    sched = Schedule(opt, lr, args.steps)
     if args.resume and last.exists():
         ck = torch.load(last, map_location="cpu", weights_only=False)
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["opt"])
-        sched.load_state_dict(ck["sched"])
+        sched.total = args.steps  # a resumed run may extend the schedule
         step, best, elapsed0 = ck["step"], ck["best"], ck.get("elapsed", 0.0)
         log(logf, f"resumed {last} at step {step} (best {best:.4f})")
     elif args.init:
@@ -166,7 +165,7 @@ def main():
               f"params/bytes {models.param_bytes(model)} ops {model.op_counts()}")
 
     def save(path, extra=None):
-        ck = dict(model=model.state_dict(), opt=opt.state_dict(), sched=sched.state_dict(), step=step, best=best,
+        ck = dict(model=model.state_dict(), opt=opt.state_dict(), step=step, best=best,
                   cfg=model.cfg, stage=args.stage, args=vars(args), elapsed=elapsed0 + time.time() - t_start)
         if extra:
             ck.update(extra)
@@ -197,14 +196,14 @@ def main():
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        sched.set(step)
         opt.step()
-        sched.step()
         step += 1
         seen += len(labels)
         if step % 25 == 0:
             dt = time.time() - t_log
             log(logf, f"step {step} loss {loss.item():.3f} ctc {loss_f.item():.3f} exit {loss_e.item():.3f} "
-                      f"lr {sched.get_last_lr()[0]:.2e} {seen / dt:.1f} crops/s")
+                      f"lr {opt.param_groups[0]['lr']:.2e} {seen / dt:.1f} crops/s")
             t_log, seen = time.time(), 0
         if step % args.ckpt_every == 0 or step == args.steps:
             save(last)

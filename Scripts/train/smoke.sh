@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# End-to-end smoke test of every stage on tiny settings (minutes on CPU): teacher -> student (KD) ->
+# sparse (group lasso) -> prune -> finetune -> exits, for recognizer and detector, then export with
+# the numpy-reference check and golden fixtures, and resume. Writes only under $OUT (default /tmp/bitspot-smoke).
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+cd "$ROOT"
+PY="${PY:-$ROOT/.venv-train/bin/python}"
+OUT="${OUT:-/tmp/bitspot-smoke}"
+rm -rf "$OUT"; mkdir -p "$OUT"
+R="--steps 3 --batch 4 --eval-every 3 --ckpt-every 1 --threads 1 --workers 0"
+$PY Scripts/train/train_rec.py --stage teacher --out $OUT/rec/teacher $R --eval-n 20
+$PY Scripts/train/train_rec.py --stage teacher --out $OUT/rec/teacher $R --eval-n 20 --steps 4 --resume
+prev=$OUT/rec/teacher/best.pt
+for s in student sparse prune finetune exits; do
+  $PY Scripts/train/train_rec.py --stage $s --out $OUT/rec/$s --init $prev --teacher $OUT/rec/teacher/best.pt $R --eval-n 20
+  prev=$OUT/rec/$s/best.pt
+done
+$PY Scripts/train/export.py $prev --out $OUT/recognizer.bitnet --golden $OUT/golden/recognizer --check-n 2
+D="--steps 2 --batch 2 --eval-every 2 --ckpt-every 1 --threads 1 --workers 0 --eval-n 3"
+$PY Scripts/train/train_det.py --stage teacher --out $OUT/det/teacher $D
+prev=$OUT/det/teacher/best.pt
+for s in student sparse prune finetune exits; do
+  $PY Scripts/train/train_det.py --stage $s --out $OUT/det/$s --init $prev --teacher $OUT/det/teacher/best.pt $D
+  prev=$OUT/det/$s/best.pt
+done
+$PY Scripts/train/export.py $prev --out $OUT/detector.bitnet --golden $OUT/golden/detector
+echo "smoke OK: $OUT"
