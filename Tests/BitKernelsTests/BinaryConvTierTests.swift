@@ -37,6 +37,8 @@ final class BinaryConvTierTests: XCTestCase {
         let shapes: [(Int, Int, Int, Int, Int, Int)] = [
             (17, 23, 64, 64, 3, 1), (12, 9, 200, 70, 3, 2), (9, 15, 128, 129, 1, 1),
             (11, 10, 96, 33, 1, 2), (8, 40, 256, 64, 3, 1), (1, 1, 513, 37, 1, 1),
+            // rows longer than 31 words: the byte accumulators of the AVX2 and NEON kernels fold mid-row
+            (2, 3, 1500, 9, 3, 1), (3, 2, 4100, 10, 1, 2),
         ]
         for (i, s) in shapes.enumerated() {
             let c = ConvCase(h: s.0, w: s.1, inC: s.2, outC: s.3, k: s.4, stride: s.5, seed: 1000 + UInt64(i))

@@ -19,7 +19,10 @@ struct SplitMix64: RandomNumberGenerator {
 
 /// Every tier this machine can run, except the reference.
 func fastTiers() -> [KernelSet] {
-    var tiers: [KernelSet] = [.generic]
+    // The NEON tier's byte-counting algorithm, compiled for this machine.
+    let byteCounting = KernelSet(tier: .generic, binaryConv: GenericKernels.binaryConvByteCounting,
+                                 xorPopcountLoop: GenericKernels.xorPopcountLoop)
+    var tiers: [KernelSet] = [.generic, byteCounting]
     #if arch(x86_64)
     if bitkernels_cpu_has_x86_avx2_popcnt() != 0 { tiers.append(.x86AVX2) }
     #endif
