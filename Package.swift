@@ -42,6 +42,8 @@ let package = Package(
             providers: [.apt(["libavformat-dev", "libavcodec-dev", "libavutil-dev", "libswscale-dev", "libavdevice-dev"])]
         ),
         .target(name: "VideoIO", dependencies: ["CFFmpeg"]),
+        // Deployment bundles: manifest, checksums (SHA-256 from libavutil), ELF target checks.
+        .target(name: "Deploy", dependencies: ["CFFmpeg"]),
         // BitKernels tiers: portable kernels (no Foundation), the x86-64 tier compiled for AVX2 + POPCNT,
         // and a C shim for the CPU check. Set BITSPOT_TARGET_ARCH=aarch64 when cross-building for ARM.
         .target(name: "_BitKernelsShims"),
@@ -51,11 +53,12 @@ let package = Package(
         .executableTarget(
             name: "bitspot",
             dependencies: [
-                "VideoIO", "BitKernels", "BitNet",
+                "VideoIO", "BitKernels", "BitNet", "Deploy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "VideoIOTests", dependencies: ["VideoIO"]),
+        .testTarget(name: "DeployTests", dependencies: ["Deploy"]),
         .testTarget(name: "BitKernelsTests", dependencies: ["BitKernels", "BitKernelsX86", "_BitKernelsShims"]),
         .target(name: "_AllocationCounter", path: "Tests/_AllocationCounter"),
         .testTarget(name: "BitNetTests", dependencies: ["BitNet", "BitKernels", "_AllocationCounter"], resources: [.copy("Fixtures")]),

@@ -13,10 +13,10 @@ struct BitSpotCommand: ParsableCommand {
 
             Exit codes: 0 success; 64 usage; 65 input is not a usable video (corrupt, no video stream, \
             unsupported codec) or a damaged model; 66 input not found (missing file, absent camera); \
-            69 device busy or unavailable; 73 output cannot be written; 74 read error; 130 interrupted.
+            69 device busy or unavailable; 70 a build step failed (bundle); 73 output cannot be written; 74 read error; 130 interrupted.
             """,
         version: BitSpotVersion.string,
-        subcommands: [Probe.self, Frames.self, Inspect.self, Bench.self]
+        subcommands: [Probe.self, Frames.self, Inspect.self, Bench.self, BundleCommand.self, VerifyBundle.self]
     )
 }
 

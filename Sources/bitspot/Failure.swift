@@ -11,6 +11,8 @@ enum ExitCodes {
     static let noInput: Int32 = 66
     /// Device busy or unavailable.
     static let unavailable: Int32 = 69
+    /// A build step or external tool failed (bundle).
+    static let software: Int32 = 70
     /// Output cannot be written.
     static let cannotCreate: Int32 = 73
     /// Read error part-way.
