@@ -107,10 +107,10 @@ def export_net(model, height, width):
                 k = models.DET_TILE // 4
                 e = w.add_avg_pool(x, k, k)
             else:
-                e = w.add_avg_pool(x, w.shapes[x][0], 1)
+                e = x if w.shapes[x][0] == 1 else w.add_avg_pool(x, w.shapes[x][0], 1)
             hw = model.exit_head.weight.detach().numpy()[:, :, 0, 0][:, kout].astype(F32)
             exit_node = w.add_real_conv1x1(e, hw, model.exit_head.bias.detach().numpy().astype(F32))
-    f = x if detector else w.add_avg_pool(x, w.shapes[x][0], 1)
+    f = x if detector or w.shapes[x][0] == 1 else w.add_avg_pool(x, w.shapes[x][0], 1)
     kl = keeps[so[-1]]
     hw = model.head.weight.detach().numpy()[:, :, 0, 0][:, kl].astype(F32)
     final_node = w.add_real_conv1x1(f, hw, model.head.bias.detach().numpy().astype(F32))
