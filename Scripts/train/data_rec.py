@@ -7,7 +7,7 @@ Pipeline per crop (all randomness from the numpy Generator passed in; torch-free
   (`synth.degrade`: motion blur, defocus, gamma, low contrast, grayscale, noise, JPEG) -> cut along
   the word's axis-aligned box with jitter (detector boxes are neither tight nor exact; neighbours
   may intrude) -> grey, resized to 32 px high keeping the aspect ratio.
-A few crops (p_empty) hold no word (clutter or a plate edge) and have the empty string as label.
+Some words get random case per letter (real posters do this). A few crops (p_empty) hold no word (clutter or a plate edge) and have the empty string as label.
 
 `normalize_crop` is the input normalisation the runtime must apply too (see MODEL_CARD.md).
 """
@@ -61,6 +61,8 @@ def make_crop(rng, split: str = "train", fonts=None, photos=None, p_empty: float
     n = int(rng.choice([1, 2, 3], p=[0.4, 0.4, 0.2]))
     style = ("upper", "title", "lower", "mixed")[int(rng.choice(4, p=[0.45, 0.3, 0.1, 0.15]))]
     line = synth.sign_lines(rng, n_lines=1, max_words_per_line=n, p_code=0.3, style=style)[0]
+    if rng.random() < 0.12:   # random case per letter, as on some real posters ("SpOngBOb rAWr")
+        line = ["".join(c.upper() if rng.random() < 0.5 else c.lower() for c in w) for w in line]
     plate, words = synth.render_sign(rng, [line], font, size=int(rng.integers(24, 60)),
                                      padding=float(rng.uniform(0.15, 0.8)))
     words = [w for w in words if w.norm]
