@@ -22,7 +22,9 @@ func fastTiers() -> [KernelSet] {
     // The NEON tier's byte-counting algorithm, compiled for this machine.
     let byteCounting = KernelSet(tier: .generic, binaryConv: GenericKernels.binaryConvByteCounting,
                                  xorPopcountLoop: GenericKernels.xorPopcountLoop)
-    var tiers: [KernelSet] = [.generic, byteCounting]
+    let byteCountingPairs = KernelSet(tier: .generic, binaryConv: GenericKernels.binaryConvByteCountingPairs,
+                                      xorPopcountLoop: GenericKernels.xorPopcountLoop)
+    var tiers: [KernelSet] = [.generic, byteCounting, byteCountingPairs]
     #if arch(x86_64)
     if bitkernels_cpu_has_x86_avx2_popcnt() != 0 { tiers.append(.x86AVX2) }
     #endif
