@@ -25,7 +25,7 @@ chroot "$root" apt-get install -y -qq --download-only -o Dir::Cache::archives="$
   libc6-dev:arm64 libgcc-14-dev:arm64 libstdc++-14-dev:arm64 >"$base/arm64-download.log" 2>&1 \
   || { echo "arm64-sysroot: download failed, see $base/arm64-download.log" >&2; exit 69; }
 # swiftlang:arm64 conflicts with the installed amd64 compiler, so it is only downloaded.
-chroot "$root" bash -c "cd $debs && apt-get download -qq swiftlang:arm64 libswiftlang:arm64 libicu76:arm64 libxml2:arm64 zlib1g:arm64 liblzma5:arm64 linux-libc-dev:arm64" \
+chroot "$root" bash -c "cd $debs && apt-get download -qq swiftlang:arm64 libswiftlang:arm64 libicu76:arm64 libxml2:arm64 zlib1g:arm64 liblzma5:arm64" \
   >>"$base/arm64-download.log" 2>&1 || { echo "arm64-sysroot: swift download failed, see $base/arm64-download.log" >&2; exit 69; }
 rm -rf "$sysroot.partial"
 mkdir -p "$sysroot.partial"

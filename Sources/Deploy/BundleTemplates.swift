@@ -64,7 +64,7 @@ enum BundleTemplates {
             sudo cp /opt/bitspot/systemd/bitspot-camera.service /etc/systemd/system/
             sudo systemctl daemon-reload && sudo systemctl enable --now bitspot-camera
 
-        Files: bin/bitspot (the program, Swift standard library linked in), run.sh, Models/, Samples/,
+        Files: bin/bitspot (the program), lib/ (the Swift runtime it links), run.sh, Models/, Samples/,
         config/ (service settings, default budget), systemd/, manifest.json (SHA-256 of every file).
 
         """

@@ -57,7 +57,7 @@ struct BundleCommand: ParsableCommand {
     private func build(_ target: BundleTarget, root: String) throws -> (String, [String]) {
         switch target {
         case .host:
-            let flags = ["-c", "release", "--product", "bitspot", "-Xswiftc", "-static-stdlib", "--scratch-path", ".build-bundle-host"]
+            let flags = ["-c", "release", "--product", "bitspot", "--scratch-path", ".build-bundle-host"]
             printError("bundle: swift build \(flags.joined(separator: " ")) ...")
             try ExternalTool.run("swift", ["build"] + flags, cwd: root, passStderr: true)
             let bin = try ExternalTool.run("swift", ["build"] + flags + ["--show-bin-path"], cwd: root)
@@ -70,7 +70,7 @@ struct BundleCommand: ParsableCommand {
                 throw DeployError(.buildFailed, "Scripts/cross/build-arm64.sh", "did not print the binary's path")
             }
             let path = last.hasPrefix("/") ? last : root + "/" + last
-            return (path, ["-c", "release", "--triple", "aarch64-unknown-linux-gnu", "-static-stdlib", "(Scripts/cross/build-arm64.sh)"])
+            return (path, ["-c", "release", "--triple", "aarch64-unknown-linux-gnu", "(Scripts/cross/build-arm64.sh)"])
         }
     }
 
