@@ -50,10 +50,12 @@ let package = Package(
         .target(name: "BitKernels"),
         .target(name: "BitKernelsX86", dependencies: ["BitKernels"], swiftSettings: bitKernelsX86Settings),
         .target(name: "BitNet", dependencies: ["BitKernels", "BitKernelsX86", "_BitKernelsShims", "CFFmpeg"]),
+        // Energy: clocks, power meters, board profiles, budgets, the adaptive controller, reports. Knows nothing above it.
+        .target(name: "Energy"),
         .executableTarget(
             name: "bitspot",
             dependencies: [
-                "VideoIO", "BitKernels", "BitNet", "Deploy",
+                "VideoIO", "BitKernels", "BitNet", "Deploy", "Energy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -63,5 +65,6 @@ let package = Package(
         .target(name: "_AllocationCounter", path: "Tests/_AllocationCounter"),
         .testTarget(name: "BitNetTests", dependencies: ["BitNet", "BitKernels", "_AllocationCounter"], resources: [.copy("Fixtures")]),
         .testTarget(name: "BitspotCLITests", dependencies: ["bitspot"]),
+        .testTarget(name: "EnergyTests", dependencies: ["Energy"]),
     ]
 )
