@@ -7,7 +7,8 @@ import Foundation
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks (kernels: binary convolutions against the popcount roofline and onnxruntime).",
-        subcommands: [BenchKernels.self]
+        subcommands: [BenchKernels.self, BenchPipeline.self],
+        defaultSubcommand: BenchPipeline.self
     )
 }
 

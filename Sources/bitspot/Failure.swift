@@ -4,6 +4,8 @@ import VideoIO
 
 /// The documented exit codes (sysexits.h values where one fits).
 enum ExitCodes {
+    /// `bitspot bench pipeline`: the run finished but missed its budget (reports were written).
+    static let budgetMissed: Int32 = 3
     static let usage: Int32 = 64
     /// Input is not a usable video, or a model file is damaged.
     static let dataError: Int32 = 65

@@ -1,0 +1,300 @@
+import ArgumentParser
+import Energy
+import Foundation
+import VideoIO
+
+/// `bitspot bench pipeline`: runs the pipeline's stages on a video, accounts for each stage's latency
+/// and energy, checks a budget, and writes reports.
+struct BenchPipeline: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pipeline",
+        abstract: "Run the pipeline on a video; print latency and energy per stage; exit 3 when a budget is missed.",
+        discussion: """
+            Stages today: decode (demux, decode, sampling, scaling) and gate (the controller's stride and the \
+            change gate). Detection, recognition and tracking join when they exist. Every energy figure says \
+            whether it was measured (--meter rapl, hwmon, pi5-pmic, csv:FILE) or modelled (board profile x \
+            per-stage CPU time, plus idle power over wall time). Budgets: --budget p95=60ms,energy=80mJ/frame,total=2Wh \
+            (see docs/energy.md). Exit codes: 0 within budget, 3 budget missed, 64 bad option or budget, 66 meter \
+            source missing, 69 meter not permitted, 65 meter gave garbage.
+            """
+    )
+
+    @OptionGroup var source: InputOptions
+
+    @Option(help: "Keep every Nth decoded frame (default: all frames).")
+    var every: Int?
+
+    @Option(help: "Keep about R frames per second of video.")
+    var fps: Double?
+
+    @Flag(help: "Keep key frames only (other frames are never decoded).")
+    var keyframes = false
+
+    @Option(help: ArgumentHelp("Change gate threshold in grey levels (mean absolute difference of 32x18 block means).", valueName: "T"))
+    var gate: Double?
+
+    @Option(help: ArgumentHelp("Working size of the frames (default: the video's size).", valueName: "WxH"))
+    var size: String?
+
+    @Option(name: .customLong("max-frames"), help: "Stop after this many frames (required for live inputs).")
+    var maxFrames: Int?
+
+    @Option(help: ArgumentHelp("auto, rapl, hwmon[:NAME[:LABEL,...]], pi5-pmic, csv:FILE, model[:BOARD] (pizero2w, pi3b+, pi4b, pi5, x86-64).", valueName: "meter"))
+    var meter: String = "auto"
+
+    @Option(help: ArgumentHelp("Budget items, e.g. p95=60ms,energy=80mJ/frame,total=2Wh.", valueName: "items"))
+    var budget: String?
+
+    @Option(name: .customLong("budget-file"), help: ArgumentHelp("A file of budget items, one or more per line, # comments.", valueName: "file"))
+    var budgetFile: String?
+
+    @Flag(help: "Let the adaptive controller move the stride, gate threshold and early-exit thresholds to stay within budget.")
+    var adapt = false
+
+    @Option(name: .customLong("adapt-window"), help: "Frames per controller decision.")
+    var adaptWindow: Int = 30
+
+    @Option(name: .customLong("report-json"), help: ArgumentHelp("Write the JSON report (docs/energy-report.schema.json).", valueName: "file"))
+    var reportJSON: String?
+
+    @Option(name: .customLong("report-md"), help: ArgumentHelp("Write the Markdown summary.", valueName: "file"))
+    var reportMD: String?
+
+    @Option(help: ArgumentHelp("Write SVG charts (latency.svg, energy-stages.svg, early-exits.svg) into this folder.", valueName: "dir"))
+    var charts: String?
+
+    @Option(name: .customLong("metrics-file"), help: ArgumentHelp("Write Prometheus metrics (node_exporter textfile collector).", valueName: "file"))
+    var metricsFile: String?
+
+    @Flag(help: "Measure the metering's own cost: run the pipeline with and without metering, alternately, and print the ratio.")
+    var overhead = false
+
+    @Option(name: .customLong("overhead-rounds"), help: "Rounds of each for --overhead (medians are reported).")
+    var overheadRounds: Int = 3
+
+    @Flag(help: "Do not print the summary (reports and the exit status still say everything).")
+    var quiet = false
+
+    @Option(name: .customLong("sysfs-root"), help: ArgumentHelp("Root folder for /sys and /proc (for tests).", visibility: .hidden))
+    var sysfsRoot: String = "/"
+
+    @Option(help: ArgumentHelp("The vcgencmd program for pi5-pmic.", visibility: .hidden))
+    var vcgencmd: String = "vcgencmd"
+
+    @Option(name: .customLong("pmic-interval"), help: ArgumentHelp("Seconds between PMIC samples.", visibility: .hidden))
+    var pmicInterval: Double = 0.2
+
+    func validate() throws {
+        let chosen = [every != nil, fps != nil, keyframes].filter { $0 }.count
+        guard chosen <= 1 else { throw ValidationError("choose at most one of --every N, --fps R, --keyframes") }
+        if let m = maxFrames, m < 1 { throw ValidationError("--max-frames must be 1 or more") }
+        if adaptWindow < 4 { throw ValidationError("--adapt-window must be 4 or more") }
+        if overheadRounds < 1 { throw ValidationError("--overhead-rounds must be 1 or more") }
+        if !(pmicInterval > 0) { throw ValidationError("--pmic-interval must be positive") }
+    }
+
+    var sampling: SamplingMode {
+        if let every { return .every(every) }
+        if let fps { return .rate(fps) }
+        if keyframes { return .keyFrames }
+        return .all
+    }
+
+    func run() throws {
+        try reportingFailures {
+            // Everything the user wrote is checked before any video is opened.
+            let spec = try MeterSpec(parsing: meter)
+            var limits = Budget()
+            if let budgetFile { try limits.merge(Budget(file: budgetFile)) }
+            if let budget { try limits.merge(Budget(parsing: budget)) }
+            if adapt && limits.isEmpty {
+                throw EnergyError(.badRequest, "--adapt", "needs a budget to steer by (--budget or --budget-file)")
+            }
+            if let g = gate, !(g >= 0 && g <= 255) {
+                throw EnergyError(.badRequest, "--gate", "threshold must be between 0 and 255 grey levels, got \(g)")
+            }
+            let input = try source.inputSpec()
+            let options = try source.decodeOptions(size: try size.map { try FrameSize(parsing: $0) }, sampling: sampling, gate: nil)
+            try options.sampling.validate()
+            let env = MeterEnvironment(files: FileAccess(root: sysfsRoot), vcgencmd: vcgencmd, pmicInterval: pmicInterval)
+            let choice = try spec.open(env)
+            if charts != nil { try prepareChartsFolder() }
+
+            if overhead {
+                try measureOverhead(input: input, options: options, choice: choice)
+                return
+            }
+
+            let run = try PipelineRun(input: input, options: options, meter: choice.meter, profile: choice.profile,
+                                      budget: limits, adapt: adapt, adaptWindow: adaptWindow, gate: gate, maxFrames: maxFrames)
+            let result = try run.execute(metered: true)
+            guard let account = result.account else { return }
+            var report = account.report(tool: "bitspot \(BitSpotVersion.string) bench pipeline", input: input.original,
+                                        meterNotes: choice.notes, pipelineCounters: result.counters)
+            if !limits.isEmpty { report.budget = limits.check(report) }
+            report.controller = result.controller
+            if result.controller != nil {
+                report.notes.append("the controller steers by the \(choice.meter != nil && result.steeredByMeasured ? "measured" : "modelled") energy of each frame")
+            }
+            if result.interrupted { report.notes.append("interrupted: the figures cover the frames before the interruption") }
+            try write(report)
+            if !quiet { print(report.markdown(), terminator: "") }
+            if result.interrupted { throw ExitCode(ExitCodes.interrupted) }
+            if let b = report.budget, !b.met {
+                for v in b.verdicts where !v.met { printError("bitspot: budget missed: \(v.item): \(v.summary)") }
+                throw ExitCode(ExitCodes.budgetMissed)
+            }
+        }
+    }
+
+    func prepareChartsFolder() throws {
+        guard let charts else { return }
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: charts, isDirectory: &isDir) {
+            if !isDir.boolValue { throw EnergyError(.outputFailed, charts, "exists and is not a folder") }
+            return
+        }
+        do { try FileManager.default.createDirectory(atPath: charts, withIntermediateDirectories: true) } catch {
+            throw EnergyError(.outputFailed, charts, "cannot create the charts folder (\(error.localizedDescription))")
+        }
+    }
+
+    func write(_ report: EnergyReport) throws {
+        if let reportJSON {
+            do { try AtomicFile.write(try report.json(), to: reportJSON) } catch let e as EnergyError { throw e } catch {
+                throw EnergyError(.outputFailed, reportJSON, "cannot encode the report (\(error))")
+            }
+        }
+        if let reportMD { try AtomicFile.write(report.markdown(), to: reportMD) }
+        if let charts {
+            for chart in report.charts() { try AtomicFile.write(chart.svg, to: charts + "/" + chart.name) }
+        }
+        if let metricsFile { try AtomicFile.write(report.prometheus(), to: metricsFile) }
+    }
+
+    /// Runs the pipeline alternately without and with metering; prints medians and the ratio.
+    func measureOverhead(input: InputSpec, options: DecodeOptions, choice: MeterChoice) throws {
+        var off: [(wall: Double, cpu: Double)] = [], on: [(wall: Double, cpu: Double)] = []
+        var frames = 0
+        for round in 0..<overheadRounds {
+            for metered in (round % 2 == 0 ? [false, true] : [true, false]) {
+                let run = try PipelineRun(input: input, options: options, meter: metered ? choice.meter : nil, profile: choice.profile,
+                                          budget: Budget(), adapt: false, adaptWindow: adaptWindow, gate: gate, maxFrames: maxFrames)
+                let r = try run.execute(metered: metered)
+                frames = r.frames
+                if metered { on.append((r.wall, r.cpu)) } else { off.append((r.wall, r.cpu)) }
+            }
+        }
+        func median(_ v: [Double]) -> Double { let s = v.sorted(); return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2 }
+        let offWall = median(off.map(\.wall)), onWall = median(on.map(\.wall))
+        let offCPU = median(off.map(\.cpu)), onCPU = median(on.map(\.cpu))
+        let meterName = choice.meter?.name ?? "model:\(choice.profile.name)"
+        print("metering overhead, meter \(meterName), \(frames) frames per run, \(overheadRounds) rounds of each (alternating), medians:")
+        print(String(format: "  wall  off %.4f s  on %.4f s  ratio %.4f  (%+.2f%%)", offWall, onWall, onWall / offWall, (onWall / offWall - 1) * 100))
+        print(String(format: "  cpu   off %.4f s  on %.4f s  ratio %.4f  (%+.2f%%)", offCPU, onCPU, onCPU / offCPU, (onCPU / offCPU - 1) * 100))
+        print("  per round (wall s): off " + off.map { String(format: "%.4f", $0.wall) }.joined(separator: " ")
+              + "; on " + on.map { String(format: "%.4f", $0.wall) }.joined(separator: " "))
+    }
+}
+
+/// One pass over a video through the stages that exist, measured by an ``Accountant`` or not at all.
+struct PipelineRun {
+    struct Result {
+        var account: Account?
+        var controller: ControllerReport?
+        var counters: [String: Int]
+        var frames: Int
+        var wall: Double
+        var cpu: Double
+        var interrupted: Bool
+        var steeredByMeasured: Bool
+    }
+
+    let input: InputSpec
+    let options: DecodeOptions
+    let meter: EnergyMeter?
+    let profile: BoardProfile
+    let budget: Budget
+    let adapt: Bool
+    let adaptWindow: Int
+    let gate: Double?
+    let maxFrames: Int?
+
+    /// Frames the run will hand on, when the stream says how many it has.
+    func expectedFrames(_ info: StreamInfo) -> Int? {
+        let count = info.frameCount ?? info.duration.flatMap { d in info.frameRate.map { Int(d * $0) } }
+        var n: Int?
+        switch options.sampling {
+        case .all: n = count
+        case .every(let k): n = count.map { ($0 + k - 1) / k }
+        case .rate(let r): n = info.duration.map { Int(($0 * r).rounded(.up)) }
+        case .keyFrames: n = nil
+        }
+        if let m = maxFrames { n = n.map { min($0, m) } ?? m }
+        return n
+    }
+
+    func execute(metered: Bool) throws -> Result {
+        let video = try VideoSource(input: input, options: options)
+        let acct = metered ? Accountant(stages: ["decode", "gate"], meter: meter, profile: profile) : nil
+        let decodeStage = acct?.stage("decode"), gateStage = acct?.stage("gate")
+        let controller: AdaptiveController? = adapt
+            ? AdaptiveController(budget: budget, initial: Knobs(stride: 1, gateThreshold: gate ?? 0, exitThresholds: []),
+                                 window: adaptWindow, expectedFrames: expectedFrames(video.info))
+            : nil
+        var knobs = controller?.knobs ?? Knobs(stride: 1, gateThreshold: gate ?? 0)
+        var changeGate: ChangeGate? = (gate != nil || adapt) ? try ChangeGate(threshold: knobs.gateThreshold) : nil
+        var lastAdmitted: LumaFrame?
+        var droppedByStride = 0, droppedByGate = 0, processed = 0, frames = 0
+        let interruption = Interruption()
+
+        let wall0 = Clocks.monotonic(), cpu0 = Clocks.processCPU()
+        try acct?.start()
+        while !interruption.isSet {
+            let next: LumaFrame?
+            if let acct, let decodeStage { next = try acct.measure(decodeStage) { try video.next() } } else { next = try video.next() }
+            guard let frame = next else { acct?.discardFrame(); break }
+            frames += 1
+            // The gate stage: the controller's stride, then the change gate.
+            let decide = { () -> Bool in
+                if knobs.stride > 1, (frames - 1) % knobs.stride != 0 { droppedByStride += 1; return false }
+                guard changeGate != nil else { return true }
+                if changeGate!.admits(frame) { lastAdmitted = frame; return true }
+                droppedByGate += 1
+                return false
+            }
+            let keep: Bool
+            if let acct, let gateStage { keep = acct.measure(gateStage, decide) } else { keep = decide() }
+            if keep { processed += 1 }
+            // Later stages (detect, recognize, track, output) will run here for kept frames.
+            if let acct {
+                let record = acct.endFrame(index: frame.index, time: frame.time, processed: keep)
+                if let controller {
+                    let joules = acct.measuredLive(record) ?? acct.modelled(record)
+                    if let changed = controller.observe(FrameObservation(index: frame.index, time: frame.time, processed: keep,
+                                                                         latency: record.latency, joules: joules)) {
+                        if changed.gateThreshold != knobs.gateThreshold {
+                            changeGate = try ChangeGate(threshold: changed.gateThreshold)
+                            // Keep comparing against the last admitted frame.
+                            if let lastAdmitted { _ = changeGate!.admits(lastAdmitted) }
+                        }
+                        knobs = changed
+                    }
+                }
+            }
+            if let maxFrames, frames >= maxFrames { break }
+        }
+        // Whether the meter gave each frame's energy live (the controller then steered by it).
+        let steeredByMeasured = acct.flatMap { a in a.frames.first.map { a.measuredLive($0) != nil } } ?? false
+        let account = try acct?.finish()
+        let wall = Clocks.monotonic() - wall0, cpu = Clocks.processCPU() - cpu0
+        let c = video.counters
+        let counters: [String: Int] = [
+            "video_frames_decoded": c.decoded, "video_frames_not_decoded": c.skippedUndecoded,
+            "video_frames_dropped_by_sampling": c.droppedBySampling, "video_decode_errors": c.decodeErrors,
+            "frames_dropped_by_stride": droppedByStride, "frames_dropped_by_gate": droppedByGate,
+        ]
+        return Result(account: account, controller: controller?.report, counters: counters, frames: frames, wall: wall, cpu: cpu,
+                      interrupted: interruption.isSet, steeredByMeasured: steeredByMeasured)
+    }
+}
