@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Makes (once, cached) the aarch64 side of the cross build: a sysroot of Debian trixie arm64 packages
 # (libc, the Swift 6.0.3 runtime, FFmpeg 7.1 development files and their runtime closure) unpacked
-# with dpkg-deb, and a Swift resource folder taken from the arm64 swiftlang package.
+# with dpkg-deb; the arm64 swiftlang package in it provides the Swift resource folder.
 # Usage: Scripts/cross/arm64-sysroot.sh   (needs root; uses the trixie root made by trixie-root.sh)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -25,7 +25,7 @@ chroot "$root" apt-get install -y -qq --download-only -o Dir::Cache::archives="$
   libc6-dev:arm64 libgcc-14-dev:arm64 libstdc++-14-dev:arm64 >"$base/arm64-download.log" 2>&1 \
   || { echo "arm64-sysroot: download failed, see $base/arm64-download.log" >&2; exit 69; }
 # swiftlang:arm64 conflicts with the installed amd64 compiler, so it is only downloaded.
-chroot "$root" bash -c "cd $debs && apt-get download -qq swiftlang:arm64 libswiftlang:arm64 libicu76:arm64 libxml2:arm64 zlib1g:arm64 liblzma5:arm64" \
+chroot "$root" bash -c "cd $debs && apt-get download -qq swiftlang:arm64 libswiftlang:arm64 libicu76:arm64 libxml2:arm64 zlib1g:arm64 liblzma5:arm64 linux-libc-dev" \
   >>"$base/arm64-download.log" 2>&1 || { echo "arm64-sysroot: swift download failed, see $base/arm64-download.log" >&2; exit 69; }
 rm -rf "$sysroot.partial"
 mkdir -p "$sysroot.partial"
@@ -44,12 +44,8 @@ find "$sysroot.partial" -type l | while read -r link; do
     /*) [ -e "$sysroot.partial$target" ] && ln -sfn "$(realpath --relative-to="$(dirname "$link")" "$sysroot.partial$target")" "$link" ;;
   esac
 done
-# Swift's resource folder from the arm64 compiler, with its clang headers from the amd64 compiler.
-res=$sysroot.partial/swift-resource
-cp -a "$sysroot.partial/usr/libexec/swift/lib/swift" "$res"
-clangdir=$(ls -d "$root"/usr/libexec/swift/lib/clang/* | head -1)
-rm -rf "$res/clang"
-ln -s "/usr/libexec/swift/lib/clang/$(basename "$clangdir")" "$res/clang"
+# The arm64 swiftlang package brings the Swift resource folder (usr/libexec/swift/lib/swift) with a
+# relative clang link to its own (architecture-independent) clang headers, so it is used as it is.
 touch "$sysroot.partial/.bitspot-ready"
 rm -rf "$sysroot"
 mv "$sysroot.partial" "$sysroot"
