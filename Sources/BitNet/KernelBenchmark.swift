@@ -53,6 +53,13 @@ public enum KernelBenchmark {
         return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
     }
 
+    /// CPU seconds of the calling thread (time while descheduled excluded: the machines are shared).
+    public static func threadCPUTime() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+    }
+
     /// The median of `values`.
     public static func median(_ values: [Double]) -> Double {
         let s = values.sorted()
@@ -78,22 +85,8 @@ public enum KernelBenchmark {
     /// Binary MACs per second of the tier's roofline loop on one thread (median of `repetitions` runs of
     /// about `seconds` each): 64 MACs per popcounted word.
     public static func roofline(_ kernels: KernelSet, repetitions: Int, seconds: Double = 0.05) -> Double {
-        var iterations = 1 << 16
-        while true {
-            let t0 = now()
-            sink &+= kernels.xorPopcountLoop(iterations, UInt64(iterations))
-            if now() - t0 > seconds / 4 { break }
-            iterations *= 2
-        }
-        iterations = Int(Double(iterations) * 4)
-        var rates: [Double] = []
-        for r in 0..<repetitions {
-            let t0 = now()
-            sink &+= kernels.xorPopcountLoop(iterations, UInt64(r + 1))
-            let dt = now() - t0
-            rates.append(Double(iterations * kernels.xorPopcountLoopWords * 64) / dt)
-        }
-        return median(rates)
+        let iterations = rooflineIterations(kernels, seconds: seconds)
+        return median((0..<repetitions).map { rooflineRate(kernels, iterations: iterations, seed: UInt64($0 + 1)) })
     }
 
     /// One layer ready to time: random packed input, weights in the tier's layout, thresholds, output.
@@ -154,11 +147,11 @@ public enum KernelBenchmark {
             pool.run(task: .binaryConv(params, kernels))
         }
 
-        /// Seconds per run, averaged over `iterations` runs.
-        public func time(_ pool: WorkerPool, iterations: Int) -> Double {
-            let t0 = now()
+        /// Seconds per run, averaged over `iterations` runs, by `clock` (`now` or `threadCPUTime`).
+        public func time(_ pool: WorkerPool, iterations: Int, clock: () -> Double = KernelBenchmark.now) -> Double {
+            let t0 = clock()
             for _ in 0..<iterations { runOnce(pool) }
-            return (now() - t0) / Double(iterations)
+            return (clock() - t0) / Double(iterations)
         }
 
         /// Runs per repetition so that one repetition lasts about `seconds`.
@@ -187,16 +180,18 @@ public enum KernelBenchmark {
         }
     }
 
-    /// One repetition of the roofline loop: binary MACs per second.
+    /// One repetition of the roofline loop: binary MACs per second (per-thread CPU time).
     public static func rooflineRate(_ kernels: KernelSet, iterations: Int, seed: UInt64) -> Double {
-        let t0 = now()
+        let t0 = threadCPUTime()
         sink &+= kernels.xorPopcountLoop(iterations, seed)
-        return Double(iterations * kernels.xorPopcountLoopWords * 64) / (now() - t0)
+        return Double(iterations * kernels.xorPopcountLoopWords * 64) / (threadCPUTime() - t0)
     }
 
     /// Interleaved measurement of one layer: each repetition times the roofline loop, the layer on one
     /// thread and (when `many` is given) on several, back to back, so that the ratios compare runs made
-    /// under the same load. Ratios are medians of the per-repetition ratios.
+    /// under the same load. Ratios are medians of the per-repetition ratios. One-thread figures use the
+    /// thread's CPU time (on a shared machine, wall time counts other users' time slices); the scaling
+    /// from one thread to several compares wall-clock times of both.
     public struct Measurement: Sendable {
         public var seconds1: Double
         public var secondsN: Double?
@@ -213,14 +208,15 @@ public enum KernelBenchmark {
         var t1: [Double] = [], tN: [Double] = [], roofs: [Double] = [], fractions: [Double] = [], scalings: [Double] = []
         for r in 0..<repetitions {
             let roof = rooflineRate(layer.kernels, iterations: roofIterations, seed: UInt64(r + 1))
-            let a = layer.time(one, iterations: it1)
+            let a = layer.time(one, iterations: it1, clock: threadCPUTime)
             roofs.append(roof)
             t1.append(a)
             fractions.append(Double(layer.shape.macs) / a / roof)
             if let many, let itN {
+                let wall1 = layer.time(one, iterations: it1)
                 let b = layer.time(many, iterations: itN)
                 tN.append(b)
-                scalings.append(a / b)
+                scalings.append(wall1 / b)
             }
         }
         return Measurement(seconds1: median(t1), secondsN: many == nil ? nil : median(tN), roofline: median(roofs),

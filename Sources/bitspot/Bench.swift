@@ -67,7 +67,8 @@ struct BenchKernels: ParsableCommand {
             if !json {
                 let each = loops.map { "\($0.name) " + String(format: "%.1f", $0.macsPerSecond / 1e9) }.joined(separator: ", ")
                 print("tier \(kernels.tier.rawValue); popcount roofline loops (register-resident, 1 thread, G binary MAC/s): "
-                      + each + "; %roof uses the first, re-measured beside every layer; medians of \(repetitions) repetitions")
+                      + each + "; %roof uses the first, re-measured beside every layer; medians of \(repetitions) repetitions; "
+                      + "1-thread times are thread CPU time (onnxruntime: process CPU time), scaling is wall-clock")
                 var header = "layer                              ms(1t)   GMAC/s  %roof"
                 if many != nil { header += "   ms(\(threads)t)  \(threads)t/1t" }
                 if onnx { header += "  onnx GMAC/s  speed-up" }
