@@ -113,6 +113,9 @@ public final class AdaptiveController {
         self.expectedFrames = expectedFrames
     }
 
+    /// Sets the knobs directly (e.g. to resume from a previous run's final knobs); bounds are not checked.
+    public func setKnobs(_ k: Knobs) { knobs = k }
+
     /// Takes one frame; returns the new knobs when they change.
     public func observe(_ f: FrameObservation) -> Knobs? {
         recent.append(f)

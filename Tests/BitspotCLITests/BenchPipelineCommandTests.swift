@@ -1,0 +1,110 @@
+import Foundation
+import XCTest
+
+/// `bitspot bench pipeline` end to end through the built binary.
+final class BenchPipelineCommandTests: XCTestCase {
+    var sample: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Samples/sample.mp4").path
+    }
+
+    func out(_ name: String) -> String { CLI.folder.appendingPathComponent("bench-\(UUID().uuidString)-\(name)").path }
+
+    func testSampleWithModelMeterWritesEveryReport() throws {
+        let json = out("report.json"), md = out("report.md"), prom = out("metrics.prom"), charts = out("charts")
+        let r = try CLI.run(["bench", "pipeline", sample, "--meter", "model:pi3b+", "--every", "3", "--gate", "2",
+                             "--budget", "p95=5s,energy=10J/frame", "--report-json", json, "--report-md", md,
+                             "--metrics-file", prom, "--charts", charts])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("**modelled**"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("## Budget: met"))
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as? [String: Any])
+        XCTAssertEqual(object["schema"] as? String, "bitspot-energy-report/1")
+        let run = try XCTUnwrap(object["run"] as? [String: Any])
+        XCTAssertEqual(run["frames"] as? Int, 120, "360 frames, every 3rd")
+        let processed = try XCTUnwrap(run["processedFrames"] as? Int)
+        XCTAssertGreaterThan(processed, 0)
+        XCTAssertLessThanOrEqual(processed, 120)
+        let meter = try XCTUnwrap(object["meter"] as? [String: Any])
+        XCTAssertEqual(meter["provenance"] as? String, "modelled")
+        let stages = try XCTUnwrap(object["stages"] as? [[String: Any]])
+        XCTAssertEqual(stages.map { $0["name"] as? String }, ["decode", "gate"])
+        let counters = try XCTUnwrap(object["pipelineCounters"] as? [String: Int])
+        XCTAssertEqual(counters["frames_dropped_by_gate"], 120 - processed)
+        XCTAssertEqual(counters["video_frames_decoded"], 360)
+        XCTAssertTrue(try String(contentsOfFile: md, encoding: .utf8).hasPrefix("# BitSpot energy report"))
+        XCTAssertTrue(try String(contentsOfFile: prom, encoding: .utf8).contains("bitspot_bench_frames{board=\"pi3b+\",meter=\"model:pi3b+\"} 120"))
+        for name in ["latency.svg", "energy-stages.svg", "early-exits.svg"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: charts + "/" + name), name)
+        }
+    }
+
+    func testMissedBudgetExitsThreeAndStillWritesTheReport() throws {
+        let json = out("missed.json")
+        // No decode takes less than a nanosecond: the budget is missed on purpose.
+        let r = try CLI.run(["bench", sample, "--meter", "model:pi4b", "--max-frames", "20", "--budget", "max=1us", "--report-json", json, "--quiet"])
+        XCTAssertEqual(r.status, 3, r.stderr)
+        XCTAssertTrue(r.stderr.contains("budget missed: max=1us"), r.stderr)
+        XCTAssertEqual(r.stdout, "")
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as? [String: Any])
+        let budget = try XCTUnwrap(object["budget"] as? [String: Any])
+        XCTAssertEqual((budget["verdicts"] as? [[String: Any]])?.first?["met"] as? Bool, false)
+    }
+
+    func testAdaptRecordsDecisions() throws {
+        let json = out("adapt.json")
+        // A budget no decode can meet: the controller raises the gate, then the stride, and says so.
+        let r = try CLI.run(["bench", "pipeline", sample, "--meter", "model:pi4b", "--adapt", "--adapt-window", "10",
+                             "--budget", "energy=1uJ/frame", "--report-json", json, "--quiet"])
+        XCTAssertEqual(r.status, 3, r.stderr)
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as? [String: Any])
+        let controller = try XCTUnwrap(object["controller"] as? [String: Any])
+        let decisions = try XCTUnwrap(controller["decisions"] as? [[String: Any]])
+        XCTAssertFalse(decisions.isEmpty)
+        XCTAssertEqual(decisions.first?["knob"] as? String, "gate")
+        XCTAssertEqual(decisions.first?["action"] as? String, "tighten")
+        let final = try XCTUnwrap(controller["final"] as? [String: Any])
+        XCTAssertGreaterThan(final["stride"] as? Int ?? 0, 1)
+    }
+
+    func testBadBudgetsAndMeters() throws {
+        var r = try CLI.run(["bench", "pipeline", sample, "--meter", "model", "--budget", "p95=60"])
+        XCTAssertEqual(r.status, 64)
+        XCTAssertEqual(r.stderr, "bitspot: budget item 'p95=60': a latency needs a unit: us, ms or s (e.g. p95=60ms)\n")
+        r = try CLI.run(["bench", "pipeline", sample, "--meter", "joulescope"])
+        XCTAssertEqual(r.status, 64)
+        XCTAssertTrue(r.stderr.contains("unknown meter"), r.stderr)
+        r = try CLI.run(["bench", "pipeline", sample, "--meter", "csv:/nonexistent/power.csv"])
+        XCTAssertEqual(r.status, 66)
+        r = try CLI.run(["bench", "pipeline", sample, "--adapt"])
+        XCTAssertEqual(r.status, 64)
+        XCTAssertTrue(r.stderr.contains("needs a budget"), r.stderr)
+    }
+
+    func testMeterFromFakeSysfsAndPermissions() throws {
+        let root = CLI.folder.appendingPathComponent("sysfs-\(UUID().uuidString)")
+        let dir = root.appendingPathComponent("sys/class/powercap/intel-rapl:0")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try Data("package-0\n".utf8).write(to: dir.appendingPathComponent("name"))
+        try Data("262143328850\n".utf8).write(to: dir.appendingPathComponent("max_energy_range_uj"))
+        try Data("1000\n".utf8).write(to: dir.appendingPathComponent("energy_uj"))
+        let json = out("rapl.json")
+        var r = try CLI.run(["bench", "pipeline", sample, "--max-frames", "10", "--meter", "rapl", "--sysfs-root", root.path, "--report-json", json, "--quiet"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as? [String: Any])
+        XCTAssertEqual((object["meter"] as? [String: Any])?["provenance"] as? String, "measured")
+        // A folder where the counter should be reads as an unreadable meter (exit 65); no zones at all is 66.
+        try FileManager.default.removeItem(at: dir.appendingPathComponent("energy_uj"))
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("energy_uj"), withIntermediateDirectories: false)
+        r = try CLI.run(["bench", "pipeline", sample, "--meter", "rapl", "--sysfs-root", root.path])
+        XCTAssertEqual(r.status, 65, r.stderr)
+        r = try CLI.run(["bench", "pipeline", sample, "--meter", "rapl", "--sysfs-root", root.appendingPathComponent("none").path])
+        XCTAssertEqual(r.status, 66, r.stderr)
+        // A vcgencmd that refuses (not a Pi 5) is 69.
+        let fake = root.appendingPathComponent("vcgencmd")
+        try Data("#!/bin/sh\necho 'error=1 error_msg=\"Command not registered\"'\nexit 255\n".utf8).write(to: fake)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: fake.path)
+        r = try CLI.run(["bench", "pipeline", sample, "--meter", "pi5-pmic", "--vcgencmd", fake.path, "--sysfs-root", root.path])
+        XCTAssertEqual(r.status, 69, r.stderr)
+    }
+}
