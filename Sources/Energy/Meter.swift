@@ -110,7 +110,12 @@ extension MeterSpec {
         }
         switch self {
         case .model(let board):
-            return MeterChoice(meter: nil, profile: try profile(board), notes: [])
+            var notes: [String] = []
+            let chosen = try profile(board)
+            if board != nil, let here = try? BoardProfile.detect(env.files), here.name != chosen.name {
+                notes.append("the \(chosen.name) profile was named but this machine is \(here.name): its CPU times are applied to the \(chosen.name) power figures as measured here, not as they would be on a \(chosen.name)")
+            }
+            return MeterChoice(meter: nil, profile: chosen, notes: notes)
         case .rapl:
             let m = try RAPLMeter(files: env.files)
             try m.probe()
