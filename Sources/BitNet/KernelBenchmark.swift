@@ -60,6 +60,13 @@ public enum KernelBenchmark {
         return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
     }
 
+    /// CPU seconds of the whole process (all threads).
+    public static func processCPUTime() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+    }
+
     /// The median of `values`.
     public static func median(_ values: [Double]) -> Double {
         let s = values.sorted()
@@ -198,6 +205,9 @@ public enum KernelBenchmark {
         public var roofline: Double
         public var rooflineFraction: Double
         public var scaling: Double?
+        /// CPU seconds (all threads) per run on several threads over CPU seconds per run on one:
+        /// the cost of splitting the work, independent of how busy the machine is (1 = no overhead).
+        public var cpuOverhead: Double?
     }
 
     public static func measure(_ layer: Layer, one: WorkerPool, many: WorkerPool?, repetitions: Int,
@@ -206,6 +216,7 @@ public enum KernelBenchmark {
         let it1 = layer.calibrate(one, seconds: seconds)
         let itN = many.map { layer.calibrate($0, seconds: seconds) }
         var t1: [Double] = [], tN: [Double] = [], roofs: [Double] = [], fractions: [Double] = [], scalings: [Double] = []
+        var overheads: [Double] = []
         for r in 0..<repetitions {
             let roof = rooflineRate(layer.kernels, iterations: roofIterations, seed: UInt64(r + 1))
             let a = layer.time(one, iterations: it1, clock: threadCPUTime)
@@ -214,12 +225,16 @@ public enum KernelBenchmark {
             fractions.append(Double(layer.shape.macs) / a / roof)
             if let many, let itN {
                 let wall1 = layer.time(one, iterations: it1)
+                let c0 = processCPUTime()
                 let b = layer.time(many, iterations: itN)
+                let cpuN = (processCPUTime() - c0) / Double(itN)
                 tN.append(b)
                 scalings.append(wall1 / b)
+                overheads.append(cpuN / a)
             }
         }
         return Measurement(seconds1: median(t1), secondsN: many == nil ? nil : median(tN), roofline: median(roofs),
-                           rooflineFraction: median(fractions), scaling: many == nil ? nil : median(scalings))
+                           rooflineFraction: median(fractions), scaling: many == nil ? nil : median(scalings),
+                           cpuOverhead: many == nil ? nil : median(overheads))
     }
 }

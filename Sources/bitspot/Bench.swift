@@ -70,7 +70,7 @@ struct BenchKernels: ParsableCommand {
                       + each + "; %roof uses the first, re-measured beside every layer; medians of \(repetitions) repetitions; "
                       + "1-thread times are thread CPU time (onnxruntime: process CPU time), scaling is wall-clock")
                 var header = "layer                              ms(1t)   GMAC/s  %roof"
-                if many != nil { header += "   ms(\(threads)t)  \(threads)t/1t" }
+                if many != nil { header += "   ms(\(threads)t)  \(threads)t/1t  cpu(\(threads)t)/cpu(1t)" }
                 if onnx { header += "  onnx GMAC/s  speed-up" }
                 print(header)
             }
@@ -89,14 +89,20 @@ struct BenchKernels: ParsableCommand {
                         "binary_gops_1t": 2 * rate / 1e9, "roofline_gmacs": m.roofline / 1e9,
                         "roofline_fraction": m.rooflineFraction, "repetitions": repetitions,
                     ]
-                    if let sN = m.secondsN, let sc = m.scaling { obj["threads"] = threads; obj["seconds_nt"] = sN; obj["scaling"] = sc }
+                    if let sN = m.secondsN, let sc = m.scaling {
+                        obj["threads"] = threads; obj["seconds_nt"] = sN; obj["scaling"] = sc
+                        obj["cpu_overhead_nt"] = m.cpuOverhead
+                    }
+                    obj["clock_1t"] = "thread-cpu"
                     if let onnxSeconds { obj["onnx_seconds"] = onnxSeconds; obj["speedup_vs_onnx"] = onnxSeconds / m.seconds1 }
                     let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
                     print(String(decoding: data, as: UTF8.self))
                 } else {
                     var line = (shape.label + " " + shape.description).padding(toLength: 33, withPad: " ", startingAt: 0)
                     line += String(format: "%8.3f %8.1f %5.0f%%", m.seconds1 * 1e3, rate / 1e9, 100 * m.rooflineFraction)
-                    if let sN = m.secondsN, let sc = m.scaling { line += String(format: "  %8.3f  %6.2fx", sN * 1e3, sc) }
+                    if let sN = m.secondsN, let sc = m.scaling {
+                        line += String(format: "  %8.3f  %6.2fx  %16.2f", sN * 1e3, sc, m.cpuOverhead ?? .nan)
+                    }
                     if let onnxSeconds {
                         line += String(format: "  %11.1f  %7.2fx", Double(shape.macs) / onnxSeconds / 1e9, onnxSeconds / m.seconds1)
                     }
