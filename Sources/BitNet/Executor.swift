@@ -75,9 +75,18 @@ public final class Executor {
             } else {
                 o.append(layout.reserve(8 * n.binaryWeights.count))
             }
-            for bytes in [n.int8Weights.count, 4 * n.realWeights.count, 4 * n.thresholds.count, 4 * n.signThresholds.count,
-                          4 * n.scale.count, 4 * n.bias.count, 4 * (n.shortcutMap?.count ?? 0),
-                          4 * (n.prelu?.slope.count ?? 0), 4 * (n.prelu?.slope.count ?? 0), 4 * (n.prelu?.slope.count ?? 0)] {
+            // Typed one by one: a single literal of these sums is too slow to type-check for Swift 6.0.
+            let mapCount: Int = n.shortcutMap?.count ?? 0
+            let slopeCount: Int = n.prelu?.slope.count ?? 0
+            var sizes: [Int] = [n.int8Weights.count]
+            sizes.append(4 * n.realWeights.count)
+            sizes.append(4 * n.thresholds.count)
+            sizes.append(4 * n.signThresholds.count)
+            sizes.append(4 * n.scale.count)
+            sizes.append(4 * n.bias.count)
+            sizes.append(4 * mapCount)
+            sizes.append(contentsOf: [4 * slopeCount, 4 * slopeCount, 4 * slopeCount])
+            for bytes in sizes {
                 o.append(layout.reserve(bytes))
             }
             _ = idx
