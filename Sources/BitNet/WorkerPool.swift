@@ -1,21 +1,28 @@
 import BitKernels
+import _BitKernelsShims
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
 
-/// A fixed pool of worker threads created once (at model load). `run` hands the same body to every
+/// A fixed pool of worker threads created once (at model load). `run` hands the same work to every
 /// worker and to the calling thread and returns when all are done; it allocates nothing.
+///
+/// Hand-off: the caller publishes the work and bumps an atomic generation counter; workers spin on it for
+/// a short while (`spinLimit` pauses, about 0.1 ms) before sleeping on a condition variable, so that the
+/// layers of one frame follow each other without wake-up latency and the workers stay on their cores.
 public final class WorkerPool: @unchecked Sendable {
     /// Threads taking part in `run`, the caller included.
     public let count: Int
+    /// Pause instructions a worker (or the caller, waiting for the others) spins before sleeping.
+    public static let spinLimit = 4096
     private var threads: [pthread_t] = []
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let start = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private let done = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-    private var generation: UInt64 = 0
-    private var pending = 0
+    /// [0]: generation (bumped per run), [1]: workers still busy. Atomic through the C shim.
+    private let counters = UnsafeMutablePointer<UInt64>.allocate(capacity: 2)
     private var stopping = false
     /// The current body, as a pointer to a closure value on the caller's stack (no retain, no copy).
     private var job: UnsafeRawPointer?
@@ -25,6 +32,7 @@ public final class WorkerPool: @unchecked Sendable {
     /// A pool of `threads` participants (`threads - 1` workers plus the caller).
     public init(threads: Int) {
         count = max(1, threads)
+        counters.initialize(repeating: 0, count: 2)
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(start, nil)
         pthread_cond_init(done, nil)
@@ -44,6 +52,7 @@ public final class WorkerPool: @unchecked Sendable {
     deinit {
         pthread_mutex_lock(mutex)
         stopping = true
+        _ = bitkernels_atomic_add(counters, 1)
         pthread_cond_broadcast(start)
         pthread_mutex_unlock(mutex)
         for t in threads { pthread_join(t, nil) }
@@ -53,6 +62,29 @@ public final class WorkerPool: @unchecked Sendable {
         mutex.deallocate()
         start.deallocate()
         done.deallocate()
+        counters.deallocate()
+    }
+
+    /// Publishes the work (`job` or `task` already set by the caller under the mutex) and wakes the workers.
+    private func publishLocked() {
+        bitkernels_atomic_store(counters + 1, UInt64(count - 1))
+        _ = bitkernels_atomic_add(counters, 1)
+        pthread_cond_broadcast(start)
+        pthread_mutex_unlock(mutex)
+    }
+
+    /// Waits until every worker has finished the current run, then clears it.
+    private func waitForWorkers() {
+        var spins = 0
+        while bitkernels_atomic_load(counters + 1) != 0 && spins < Self.spinLimit {
+            bitkernels_spin_pause()
+            spins += 1
+        }
+        pthread_mutex_lock(mutex)
+        while bitkernels_atomic_load(counters + 1) != 0 { pthread_cond_wait(done, mutex) }
+        job = nil
+        task = nil
+        pthread_mutex_unlock(mutex)
     }
 
     /// Calls `body(i)` for every `i` in `0..<count`, in parallel; `body(0)` runs on the caller.
@@ -62,15 +94,10 @@ public final class WorkerPool: @unchecked Sendable {
             withUnsafePointer(to: escaping) { pointer in
                 pthread_mutex_lock(mutex)
                 job = UnsafeRawPointer(pointer)
-                pending = count - 1
-                generation &+= 1
-                pthread_cond_broadcast(start)
-                pthread_mutex_unlock(mutex)
+                task = nil
+                publishLocked()
                 pointer.pointee(0)
-                pthread_mutex_lock(mutex)
-                while pending > 0 { pthread_cond_wait(done, mutex) }
-                job = nil
-                pthread_mutex_unlock(mutex)
+                waitForWorkers()
             }
         }
     }
@@ -81,15 +108,10 @@ public final class WorkerPool: @unchecked Sendable {
         if parts == 1 { task.run(part: 0, of: 1); return }
         pthread_mutex_lock(mutex)
         self.task = task
-        pending = count - 1
-        generation &+= 1
-        pthread_cond_broadcast(start)
-        pthread_mutex_unlock(mutex)
+        job = nil
+        publishLocked()
         task.run(part: 0, of: parts)
-        pthread_mutex_lock(mutex)
-        while pending > 0 { pthread_cond_wait(done, mutex) }
-        self.task = nil
-        pthread_mutex_unlock(mutex)
+        waitForWorkers()
     }
 
     /// Splits `0..<n` into `count` nearly equal parts and runs `body(part)` for each in parallel.
@@ -104,25 +126,35 @@ public final class WorkerPool: @unchecked Sendable {
 
     private func workerLoop(_ index: Int) {
         var seen: UInt64 = 0
-        pthread_mutex_lock(mutex)
         while true {
-            while generation == seen && !stopping { pthread_cond_wait(start, mutex) }
-            if stopping { break }
-            seen = generation
-            if let t = task {
-                pthread_mutex_unlock(mutex)
-                let parts = min(count, max(t.rows, 1))
-                if index < parts { t.run(part: index, of: parts) }
-            } else {
-                let body = job!.assumingMemoryBound(to: ((Int) -> Void).self)
-                pthread_mutex_unlock(mutex)
-                body.pointee(index)
+            var generation = bitkernels_atomic_load(counters)
+            var spins = 0
+            while generation == seen && spins < Self.spinLimit {
+                bitkernels_spin_pause()
+                spins += 1
+                generation = bitkernels_atomic_load(counters)
             }
             pthread_mutex_lock(mutex)
-            pending -= 1
-            if pending == 0 { pthread_cond_signal(done) }
+            while bitkernels_atomic_load(counters) == seen && !stopping { pthread_cond_wait(start, mutex) }
+            if stopping {
+                pthread_mutex_unlock(mutex)
+                return
+            }
+            seen = bitkernels_atomic_load(counters)
+            let currentTask = task, currentJob = job
+            pthread_mutex_unlock(mutex)
+            if let t = currentTask {
+                let parts = min(count, max(t.rows, 1))
+                if index < parts { t.run(part: index, of: parts) }
+            } else if let j = currentJob {
+                j.assumingMemoryBound(to: ((Int) -> Void).self).pointee(index)
+            }
+            if bitkernels_atomic_add(counters + 1, UInt64.max) == 0 {
+                pthread_mutex_lock(mutex)
+                pthread_cond_signal(done)
+                pthread_mutex_unlock(mutex)
+            }
         }
-        pthread_mutex_unlock(mutex)
     }
 }
 
