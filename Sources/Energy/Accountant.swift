@@ -59,6 +59,10 @@ public final class Accountant {
     private var runStart = 0.0
     private var runStartCPU = 0.0
     private var started = false
+    /// The meter's last reading and when it was taken: the start of a stage that follows another within
+    /// ``reuseWindow`` seconds reuses it instead of reading again (the short gap goes to the new stage).
+    private var lastRead = (time: -Double.infinity, value: Double.nan)
+    public var reuseWindow = 0.001
 
     public init(stages: [String], meter: EnergyMeter?, profile: BoardProfile) {
         stageNames = stages
@@ -98,10 +102,11 @@ public final class Accountant {
     @inline(__always)
     public func measure<T>(_ stage: StageID, _ body: () throws -> T) rethrows -> T {
         let a = ClockMark.now()
-        let ea = readMeter(a.wall)
+        let ea = a.wall - lastRead.time < reuseWindow ? lastRead.value : readMeter(a.wall)
         defer {
             let b = ClockMark.now()
             let eb = readMeter(b.wall)
+            lastRead = (b.wall, eb)
             var s = current[stage.index]
             if !s.ran { s.start = a.wall }
             s.ran = true

@@ -27,6 +27,8 @@ public final class HwmonMeter: EnergyMeter {
     ]
     let files: FileAccess
     let channels: [Channel]
+    /// Per channel: the power file, or the current and voltage files, kept open.
+    let counters: [(power: CounterFile?, current: CounterFile?, voltage: CounterFile?)]
     var lastTime: Double?
     var lastWatts = 0.0
     var joules = 0.0
@@ -61,6 +63,7 @@ public final class HwmonMeter: EnergyMeter {
         }
         name = "hwmon:\(found.deviceName)"
         channels = found.channels
+        counters = found.channels.map { c in (c.power.map(files.counter), c.current.map(files.counter), c.voltage.map(files.counter)) }
         detail = "\(found.entry) (\(found.deviceName)): " + found.channels.map { c in
             if let p = c.power { return "\(c.label) \(p.split(separator: "/").last!)" }
             return "\(c.label) \(c.current!.split(separator: "/").last!) x \(c.voltage!.split(separator: "/").last!)"
@@ -95,11 +98,11 @@ public final class HwmonMeter: EnergyMeter {
     /// Watts now, summed over the channels.
     func watts() throws -> Double {
         var sum = 0.0
-        for c in channels {
+        for c in counters {
             if let p = c.power {
-                sum += Double(try files.readInteger(p)) * 1e-6
+                sum += Double(try p.read()) * 1e-6
             } else {
-                let mA = try files.readInteger(c.current!), mV = try files.readInteger(c.voltage!)
+                let mA = try c.current!.read(), mV = try c.voltage!.read()
                 sum += Double(mA) * Double(mV) * 1e-6
             }
         }

@@ -7,7 +7,8 @@
 /// `energy_uj` is readable by root only (CVE-2020-8694).
 public final class RAPLMeter: EnergyMeter {
     struct Zone {
-        var path: String
+        var file: CounterFile
+        var path: String { file.path }
         var label: String
         var range: Int64
         var last: Int64 = 0
@@ -34,7 +35,7 @@ public final class RAPLMeter: EnergyMeter {
             let label = (try? files.read(dir + "/name"))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? entry
             let range = try files.readInteger(dir + "/max_energy_range_uj")
             guard range > 0 else { throw EnergyError(.invalidReading, files.path(dir + "/max_energy_range_uj"), "must be positive, got \(range)") }
-            zones.append(Zone(path: dir + "/energy_uj", label: label, range: range))
+            zones.append(Zone(file: files.counter(dir + "/energy_uj"), label: label, range: range))
         }
         detail = zones.map { "\($0.label) (\(files.path($0.path)))" }.joined(separator: ", ")
     }
@@ -52,7 +53,7 @@ public final class RAPLMeter: EnergyMeter {
 
     func readCounter(_ z: Zone) throws -> Int64 {
         do {
-            let v = try files.readInteger(z.path)
+            let v = try z.file.read()
             guard v >= 0, v <= z.range else {
                 throw EnergyError(.invalidReading, files.path(z.path), "counter \(v) outside 0...max_energy_range_uj (\(z.range))")
             }

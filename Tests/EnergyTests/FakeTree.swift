@@ -15,10 +15,13 @@ final class FakeTree {
 
     var path: String { root.path }
 
+    /// Writes a file in place (same inode, as sysfs values change), so meters that keep it open see the change.
     func write(_ absolute: String, _ text: String) {
         let url = root.appendingPathComponent(String(absolute.dropFirst()))
         try! FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try! Data(text.utf8).write(to: url)
+        guard let f = fopen(url.path, "w") else { return XCTFail("cannot write \(url.path)") }
+        fputs(text, f)
+        fclose(f)
     }
 
     func mkdir(_ absolute: String) {

@@ -27,6 +27,22 @@ final class RAPLMeterTests: XCTestCase {
         XCTAssertEqual(try XCTUnwrap(try m.read(at: 2)), 0.2, accuracy: 1e-9)
     }
 
+    func testCounterParsingWithoutAllocation() {
+        func parse(_ s: String) -> Int64? {
+            var b = [UInt8](repeating: 0, count: 64)
+            let bytes = Array(s.utf8)
+            b.replaceSubrange(0..<bytes.count, with: bytes)
+            return CounterFile.parse(b, count: bytes.count)
+        }
+        XCTAssertEqual(parse("123\n"), 123)
+        XCTAssertEqual(parse("  -7 \n"), -7)
+        XCTAssertNil(parse(""))
+        XCTAssertNil(parse("12a"))
+        XCTAssertNil(parse("1 2"))
+        XCTAssertNil(parse("-"))
+        XCTAssertNil(parse("99999999999999999999"))
+    }
+
     func testSumsPackages() throws {
         let t = makeTree()
         t.write("/sys/class/powercap/intel-rapl:1/name", "package-1\n")
@@ -63,11 +79,14 @@ final class RAPLMeterTests: XCTestCase {
         XCTAssertEnergyError(.invalidReading, try m.read(at: 1), contains: "not an integer")
         t.write("/sys/class/powercap/intel-rapl:0/energy_uj", "2000000\n")
         XCTAssertEnergyError(.invalidReading, try m.read(at: 1), contains: "outside")
+        // A meter opened on a folder where the counter should be, or on a missing counter.
         t.remove("/sys/class/powercap/intel-rapl:0/energy_uj")
         t.mkdir("/sys/class/powercap/intel-rapl:0/energy_uj")
-        XCTAssertEnergyError(.invalidReading, try m.read(at: 1), contains: "folder")
+        XCTAssertEnergyError(.invalidReading, try RAPLMeter(files: t.files).start(), contains: "folder")
         t.remove("/sys/class/powercap/intel-rapl:0/energy_uj")
-        XCTAssertEnergyError(.missing, try m.read(at: 1))
+        XCTAssertEnergyError(.missing, try RAPLMeter(files: t.files).start())
+        // The same through the injectable reader (one open per read).
+        XCTAssertEnergyError(.missing, try RAPLMeter(files: t.files(denying: "nothing")).start())
     }
 }
 
