@@ -103,6 +103,8 @@ def main():
     ap.add_argument("--init", type=Path, help="checkpoint to start from (previous stage's best.pt)")
     ap.add_argument("--teacher", type=Path, help="teacher checkpoint for distillation")
     ap.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    ap.add_argument("--teacher-reload", action="store_true",
+                    help="reload --teacher whenever its file changes (distil from a teacher still training)")
     ap.add_argument("--steps", type=int, default=6000)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=None)
@@ -129,8 +131,9 @@ def main():
     model = build(args.stage, args)
     lr = args.lr or (2e-3 if args.stage in ("teacher", "student") else 5e-4)
 
-    teacher = None
+    teacher, teacher_mtime = None, None
     if args.teacher and args.stage != "teacher":
+        teacher_mtime = os.path.getmtime(args.teacher)
         teacher = models.Recognizer(binary=False, width_mult=args.width_mult)
         load_weights(teacher, args.teacher)
         teacher.eval().to(dev)
@@ -185,6 +188,15 @@ def main():
         loss_e = ctc_loss(out["exit"], widths.tolist(), labels)
         ew = args.exit_weight * (2.0 if args.stage == "exits" else 1.0)
         loss = loss_f + ew * loss_e
+        if teacher is not None and args.teacher_reload and step % 50 == 0:
+            mt = os.path.getmtime(args.teacher)
+            if mt != teacher_mtime:
+                try:
+                    load_weights(teacher, args.teacher)
+                    teacher_mtime = mt
+                    log(logf, f"reloaded teacher {args.teacher}")
+                except Exception as e:  # a file being replaced: try again later
+                    log(logf, f"teacher reload failed: {e}")
         if teacher is not None and args.kd_weight > 0:
             with torch.no_grad():
                 t_out = teacher(x)
