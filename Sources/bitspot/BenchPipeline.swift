@@ -194,6 +194,22 @@ struct BenchPipeline: ParsableCommand {
         print(String(format: "  cpu   off %.4f s  on %.4f s  ratio %.4f  (%+.2f%%)", offCPU, onCPU, onCPU / offCPU, (onCPU / offCPU - 1) * 100))
         print("  per round (wall s): off " + off.map { String(format: "%.4f", $0.wall) }.joined(separator: " ")
               + "; on " + on.map { String(format: "%.4f", $0.wall) }.joined(separator: " "))
+        // The metering's own cost in isolation: empty stages, measured the same way (2 stages per frame).
+        let acct = Accountant(stages: ["a", "b"], meter: choice.meter, profile: choice.profile)
+        let sa = acct.stage("a"), sb = acct.stage("b")
+        try acct.start()
+        let calls = 20_000
+        let c0 = Clocks.processCPU(), w0 = Clocks.monotonic()
+        for i in 0..<calls / 2 {
+            acct.measure(sa) { () }
+            acct.measure(sb) { () }
+            acct.endFrame(index: i, time: 0, processed: true)
+        }
+        let perFrameCPU = (Clocks.processCPU() - c0) / Double(calls / 2), perFrameWall = (Clocks.monotonic() - w0) / Double(calls / 2)
+        _ = try acct.finish()
+        let pipelinePerFrame = offCPU / Double(max(1, frames))
+        print(String(format: "  metering alone: %.2f us CPU (%.2f us wall) per frame of 2 stages; pipeline without metering: %.1f us CPU per frame; ratio %.4f",
+                     perFrameCPU * 1e6, perFrameWall * 1e6, pipelinePerFrame * 1e6, 1 + perFrameCPU / pipelinePerFrame))
     }
 }
 
