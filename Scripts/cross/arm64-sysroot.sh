@@ -44,6 +44,12 @@ find "$sysroot.partial" -type l | while read -r link; do
     /*) [ -e "$sysroot.partial$target" ] && ln -sfn "$(realpath --relative-to="$(dirname "$link")" "$sysroot.partial$target")" "$link" ;;
   esac
 done
+# Libraries Debian installs through update-alternatives (BLAS and LAPACK, which FFmpeg's filters pull in)
+# get the links their postinst scripts would have made.
+for alt in blas/libblas.so.3 lapack/liblapack.so.3; do
+  dir=$sysroot.partial/usr/lib/aarch64-linux-gnu
+  [ -e "$dir/$alt" ] && ln -sfn "$alt" "$dir/$(basename "$alt")"
+done
 # The arm64 swiftlang package brings the Swift resource folder (usr/libexec/swift/lib/swift) with a
 # relative clang link to its own (architecture-independent) clang headers, so it is used as it is.
 touch "$sysroot.partial/.bitspot-ready"
