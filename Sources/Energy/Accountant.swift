@@ -58,6 +58,8 @@ public final class Accountant {
     private var meterFailure: EnergyError?
     private var runStart = 0.0
     private var runStartCPU = 0.0
+    /// The live meter's reading when the run started (NaN for meters known afterwards).
+    private var runStartReading = Double.nan
     private var started = false
     /// The meter's last reading and when it was taken: the start of a stage that follows another within
     /// ``reuseWindow`` seconds reuses it instead of reading again (the short gap goes to the new stage).
@@ -85,7 +87,7 @@ public final class Accountant {
         try meter?.start()
         runStart = Clocks.monotonic()
         runStartCPU = Clocks.processCPU()
-        if let meter { _ = try meter.read(at: runStart) }
+        if let meter { runStartReading = try meter.read(at: runStart) ?? .nan }
         started = true
     }
 
@@ -180,7 +182,15 @@ public final class Accountant {
                 }
             }
         }
-        let measuredRun: Double? = meter == nil ? nil : (liveTotal.isNaN ? meter!.cumulative(at: end) : liveTotal)
+        // From the run's start, not the meter's (starting a meter may take a while: the PMIC's first sample).
+        var measuredRun: Double? = nil
+        if let meter {
+            if !liveTotal.isNaN {
+                measuredRun = liveTotal - runStartReading
+            } else if let a = meter.cumulative(at: runStart), let b = meter.cumulative(at: end) {
+                measuredRun = b - a
+            }
+        }
         return Account(accountant: self, wall: end - runStart, processCPU: endCPU - runStartCPU, measuredRunJoules: measuredRun)
     }
 }

@@ -81,6 +81,47 @@ final class BenchPipelineCommandTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("needs a budget"), r.stderr)
     }
 
+    /// Run energy / wall time of a report: the mean power the meter saw.
+    func meanPower(_ json: String) throws -> (watts: Double, provenance: String?) {
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as? [String: Any])
+        let run = try XCTUnwrap(object["run"] as? [String: Any])
+        let joules = try XCTUnwrap((run["joules"] as? [String: Any])?["measured"] as? Double)
+        let wall = try XCTUnwrap(run["wallSeconds"] as? Double)
+        return (joules / wall, (object["meter"] as? [String: Any])?["provenance"] as? String)
+    }
+
+    func testCSVLogAndFakePMICEndToEnd() throws {
+        // A USB meter log in seconds since the run started: a constant 2.5 W (5 V x 0.5 A) for 100 s.
+        let log = out("usb.csv")
+        try Data("time,volts,amps\n0,5.0,0.5\n100,5.0,0.5\n".utf8).write(to: URL(fileURLWithPath: log))
+        let json = out("csv.json")
+        var r = try CLI.run(["bench", "pipeline", sample, "--max-frames", "30", "--meter", "csv:" + log, "--report-json", json, "--quiet"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        var p = try meanPower(json)
+        XCTAssertEqual(p.provenance, "measured")
+        // The meter starts a moment before the run's clock, so allow a little more than 2.5 W.
+        XCTAssertEqual(p.watts, 2.5, accuracy: 0.1)
+        // A fake vcgencmd printing constant rails: 2 A x 0.8 V + 0.05 A x 3.3 V = 1.765 W.
+        let fake = CLI.folder.appendingPathComponent("vcgencmd-\(UUID().uuidString)")
+        try Data("""
+            #!/bin/sh
+            echo '   3V3_SYS_A current(1)=0.05000000A'
+            echo '  VDD_CORE_A current(7)=2.00000000A'
+            echo '   3V3_SYS_V volt(9)=3.30000000V'
+            echo '  VDD_CORE_V volt(15)=0.80000000V'
+            echo '     EXT5V_V volt(24)=5.15000000V'
+
+            """.utf8).write(to: fake)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: fake.path)
+        let pjson = out("pmic.json")
+        r = try CLI.run(["bench", "pipeline", sample, "--max-frames", "30", "--meter", "pi5-pmic", "--vcgencmd", fake.path,
+                         "--pmic-interval", "0.05", "--meter", "pi5-pmic", "--report-json", pjson, "--quiet"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        p = try meanPower(pjson)
+        XCTAssertEqual(p.provenance, "measured")
+        XCTAssertEqual(p.watts, 1.765, accuracy: 0.05)
+    }
+
     func testMeterFromFakeSysfsAndPermissions() throws {
         let root = CLI.folder.appendingPathComponent("sysfs-\(UUID().uuidString)")
         let dir = root.appendingPathComponent("sys/class/powercap/intel-rapl:0")
