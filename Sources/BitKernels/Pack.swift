@@ -9,20 +9,35 @@ public enum Packing {
     public static func pack(_ src: UnsafePointer<Float>, _ layout: RealLayout, thresholds: UnsafePointer<Float>,
                             into dst: UnsafeMutablePointer<UInt64>, _ out: PackedLayout, rows: Range<Int>) {
         let c = layout.channels, words = out.words
+        let full = c / 64
         for y in rows {
             for x in 0..<layout.width {
                 let s = src + (y * layout.width + x) * c
                 let d = dst + out.offset(y, x)
-                for w in 0..<words {
+                for w in 0..<full { d[w] = packWord(s + w * 64, thresholds + w * 64) }
+                if full < words {
                     var word: UInt64 = 0
-                    let lo = w * 64, hi = min(c, lo + 64)
-                    for ch in lo..<hi where s[ch] < thresholds[ch] {
-                        word |= UInt64(1) << UInt64(ch - lo)
+                    for ch in (full * 64)..<c {
+                        word |= (s[ch] < thresholds[ch] ? 1 : 0) << UInt64(ch - full * 64)
                     }
-                    d[w] = word
+                    d[full] = word
                 }
             }
         }
+    }
+
+    /// 64 comparisons `x < t` as one word, eight lanes at a time (vector compare, mask to bits).
+    @inlinable @inline(__always)
+    static func packWord(_ x: UnsafePointer<Float>, _ t: UnsafePointer<Float>) -> UInt64 {
+        let weights = SIMD8<Int32>(1, 2, 4, 8, 16, 32, 64, 128)
+        var word: UInt64 = 0
+        for j in 0..<8 {
+            let v = UnsafeRawPointer(x + 8 * j).loadUnaligned(as: SIMD8<Float>.self)
+            let u = UnsafeRawPointer(t + 8 * j).loadUnaligned(as: SIMD8<Float>.self)
+            let byte = SIMD8<Int32>(repeating: 0).replacing(with: weights, where: v .< u).wrappedSum()
+            word |= UInt64(UInt32(bitPattern: byte)) << UInt64(8 * j)
+        }
+        return word
     }
 
     /// Packs 8-bit activations (e.g. luma), same rule with integer thresholds.

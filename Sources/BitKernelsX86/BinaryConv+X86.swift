@@ -70,6 +70,10 @@ private func compareMask(_ counts: __m256i, _ thresholdsMinusOne: __m256i) -> UI
 @inline(__always)
 private func lanes(_ v: __m256i) -> SIMD4<Int64> { v }
 
+/// The four 64-bit lane counts as Int32 (counts are far below 2^31).
+@inline(__always)
+private func int32Lanes(_ v: __m256i) -> SIMD4<Int32> { SIMD4<Int32>(truncatingIfNeeded: lanes(v)) }
+
 /// The x86-64 AVX2 + POPCNT tier.
 public enum X86Kernels {
     public static func binaryConv(_ p: BinaryConvParams, rows: Range<Int>) {
@@ -116,6 +120,19 @@ public enum X86Kernels {
                         if pair {
                             let o1 = out + ol.offset(oy, ox + 1) + word
                             if shift == 0 { o1.pointee = m1 } else { o1.pointee |= m1 << shift }
+                        }
+                    case .real(let out, let scale, let bias, let shortcut, let prelu) where n == 8:
+                        let pix0 = oy * outW + ox
+                        let o0 = out + pix0 * outC
+                        _realEpilogue4(int32Lanes(t00), depth: depth, channel: c0, pixel: pix0, scale: scale, bias: bias,
+                                       shortcut: shortcut, prelu: prelu, into: o0)
+                        _realEpilogue4(int32Lanes(t01), depth: depth, channel: c0 + 4, pixel: pix0, scale: scale, bias: bias,
+                                       shortcut: shortcut, prelu: prelu, into: o0)
+                        if pair {
+                            _realEpilogue4(int32Lanes(t10), depth: depth, channel: c0, pixel: pix0 + 1, scale: scale, bias: bias,
+                                           shortcut: shortcut, prelu: prelu, into: o0 + outC)
+                            _realEpilogue4(int32Lanes(t11), depth: depth, channel: c0 + 4, pixel: pix0 + 1, scale: scale, bias: bias,
+                                           shortcut: shortcut, prelu: prelu, into: o0 + outC)
                         }
                     case .real(let out, let scale, let bias, let shortcut, let prelu):
                         let v00 = lanes(t00), v01 = lanes(t01), v10 = lanes(t10), v11 = lanes(t11)

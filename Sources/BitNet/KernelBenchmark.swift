@@ -98,14 +98,28 @@ public enum KernelBenchmark {
 
     /// One layer ready to time: random packed input, weights in the tier's layout, thresholds, output.
     public final class Layer {
+        /// What one run of the layer does.
+        public enum Mode: Sendable {
+            /// Packed input -> binary conv -> thresholds -> packed output.
+            case bits
+            /// The real-valued path between binary blocks (Bi-Real / ReActNet / QuickNet): float input
+            /// sign-packed with per-channel shifts, binary conv with real output (scale, bias), a real
+            /// shortcut add and a shifted PReLU, float output. `runOnce` does the pack and the conv.
+            case realPath
+        }
+
         public let shape: ConvShape
         public let kernels: KernelSet
-        private let params: BinaryConvParams
-        private let buffers: [UnsafeMutableRawPointer]
+        public let mode: Mode
+        private var params: BinaryConvParams
+        private var buffers: [UnsafeMutableRawPointer]
+        private var realInput: UnsafeMutablePointer<Float>?
+        private var packThresholds: UnsafeMutablePointer<Float>?
 
-        public init(_ shape: ConvShape, kernels: KernelSet) {
+        public init(_ shape: ConvShape, kernels: KernelSet, mode: Mode = .bits) {
             self.shape = shape
             self.kernels = kernels
+            self.mode = mode
             let inLayout = PackedLayout(height: shape.height, width: shape.width, channels: shape.inChannels)
             let outLayout = PackedLayout(height: shape.outHeight, width: shape.outWidth, channels: shape.outChannels)
             var state: UInt64 = 0x1234_5678
@@ -145,13 +159,50 @@ public enum KernelBenchmark {
                                       kernel: shape.kernel, stride: shape.stride,
                                       output: .bits(output, outLayout, thresholds: thresholds))
             precondition(params.isValid)
+            if mode == .realPath {
+                let inCount = shape.height * shape.width * shape.inChannels
+                let outCount = shape.outHeight * shape.outWidth * shape.outChannels
+                let x = UnsafeMutablePointer<Float>.allocate(capacity: inCount)
+                for i in 0..<inCount { x[i] = Float(Int(next() % 2001) - 1000) / 500 }
+                let t = UnsafeMutablePointer<Float>.allocate(capacity: shape.inChannels)
+                for c in 0..<shape.inChannels { t[c] = Float(Int(next() % 21) - 10) / 50 }
+                let c = shape.outChannels
+                let perChannel = UnsafeMutablePointer<Float>.allocate(capacity: 5 * c)
+                for i in 0..<(5 * c) { perChannel[i] = Float(Int(next() % 200) + 1) / 1000 }
+                let shortcut = UnsafeMutablePointer<Float>.allocate(capacity: outCount)
+                for i in 0..<outCount { shortcut[i] = Float(Int(next() % 2001) - 1000) / 500 }
+                let out = UnsafeMutablePointer<Float>.allocate(capacity: outCount)
+                buffers += [UnsafeMutableRawPointer(x), UnsafeMutableRawPointer(t), UnsafeMutableRawPointer(perChannel),
+                            UnsafeMutableRawPointer(shortcut), UnsafeMutableRawPointer(out)]
+                realInput = x
+                packThresholds = t
+                params.output = .real(out, scale: perChannel, bias: perChannel + c,
+                                      shortcut: Shortcut(values: shortcut, channels: c),
+                                      prelu: ShiftedPReLU(shiftIn: perChannel + 2 * c, slope: perChannel + 3 * c,
+                                                          shiftOut: perChannel + 4 * c))
+            }
         }
 
         deinit { for b in buffers { b.deallocate() } }
 
         /// Runs the whole layer once, rows split over `pool`.
         public func runOnce(_ pool: WorkerPool) {
+            if mode == .realPath { pack() }
             pool.run(task: .binaryConv(params, kernels))
+        }
+
+        /// The sign-pack of the real-path input alone.
+        public func pack() {
+            let l = RealLayout(height: shape.height, width: shape.width, channels: shape.inChannels)
+            Packing.pack(realInput!, l, thresholds: packThresholds!, into: UnsafeMutablePointer(mutating: params.input),
+                         params.inLayout, rows: 0..<shape.height)
+        }
+
+        /// Seconds per sign-pack (thread CPU time), averaged over `iterations`.
+        public func timePack(iterations: Int) -> Double {
+            let t0 = threadCPUTime()
+            for _ in 0..<iterations { pack() }
+            return (threadCPUTime() - t0) / Double(iterations)
         }
 
         /// Seconds per run, averaged over `iterations` runs, by `clock` (`now` or `threadCPUTime`).

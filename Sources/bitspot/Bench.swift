@@ -52,6 +52,9 @@ struct BenchKernels: ParsableCommand {
     @Flag(help: "Print JSON lines instead of a table.")
     var json = false
 
+    @Flag(help: "Also time the real-valued path (sign-pack of float input with shifts, conv with scale/bias, shortcut add and shifted PReLU, float output).")
+    var realPath = false
+
     func run() throws {
         try reportingFailures {
             let forced: KernelTier? = try tier.map { name in
@@ -81,6 +84,26 @@ struct BenchKernels: ParsableCommand {
                     : nil
                 let layer = KernelBenchmark.Layer(shape, kernels: kernels)
                 let m = KernelBenchmark.measure(layer, one: one, many: many, repetitions: repetitions)
+                defer {
+                    if realPath {
+                        let real = KernelBenchmark.Layer(shape, kernels: kernels, mode: .realPath)
+                        let r = KernelBenchmark.measure(real, one: one, many: nil, repetitions: repetitions)
+                        let packSeconds = KernelBenchmark.median((0..<repetitions).map { _ in real.timePack(iterations: 20) })
+                        let rate = Double(shape.macs) / r.seconds1
+                        if json {
+                            let obj: [String: Any] = ["layer": shape.description, "mode": "real-path", "seconds_1t": r.seconds1,
+                                                      "pack_seconds": packSeconds, "gmacs_1t": rate / 1e9,
+                                                      "roofline_fraction": r.rooflineFraction, "clock_1t": "thread-cpu"]
+                            if let data = try? JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys]) {
+                                print(String(decoding: data, as: UTF8.self))
+                            }
+                        } else {
+                            print(("  real path " + shape.description).padding(toLength: 33, withPad: " ", startingAt: 0)
+                                  + String(format: "%8.3f %8.1f %5.0f%%  (sign-pack %.3f ms = %.0f%%)", r.seconds1 * 1e3, rate / 1e9,
+                                           100 * r.rooflineFraction, packSeconds * 1e3, 100 * packSeconds / r.seconds1))
+                        }
+                    }
+                }
                 let rate = Double(shape.macs) / m.seconds1
                 if json {
                     var obj: [String: Any] = [

@@ -170,6 +170,14 @@ public func _binaryConvPairs(_ p: BinaryConvParams, rows: Range<Int>) {
                         word0 = 0
                         word1 = 0
                     }
+                case .real(let out, let scale, let bias, let shortcut, let prelu) where n == 4:
+                    let pix0 = oy * outW + ox
+                    _realEpilogue4(c0, depth: depth, channel: oc, pixel: pix0, scale: scale, bias: bias,
+                                   shortcut: shortcut, prelu: prelu, into: out + pix0 * outC)
+                    if pair {
+                        _realEpilogue4(c1, depth: depth, channel: oc, pixel: pix0 + 1, scale: scale, bias: bias,
+                                       shortcut: shortcut, prelu: prelu, into: out + (pix0 + 1) * outC)
+                    }
                 case .real(let out, let scale, let bias, let shortcut, let prelu):
                     let pix0 = oy * outW + ox
                     for j in 0..<n {
