@@ -36,13 +36,17 @@ public struct FrameObservation: Sendable {
     public var latency: Double
     /// Joules of the frame (the column the controller steers by).
     public var joules: Double
+    /// The part of ``joules`` that dropping the frame at the gate saves (the stages after the gate).
+    /// Decoding is spent whatever the gate decides.
+    public var droppableJoules: Double
 
-    public init(index: Int, time: Double, processed: Bool, latency: Double, joules: Double) {
+    public init(index: Int, time: Double, processed: Bool, latency: Double, joules: Double, droppableJoules: Double? = nil) {
         self.index = index
         self.time = time
         self.processed = processed
         self.latency = latency
         self.joules = joules
+        self.droppableJoules = droppableJoules ?? joules
     }
 }
 
@@ -50,7 +54,7 @@ public struct FrameObservation: Sendable {
 public struct ControllerDecision: Sendable, Codable, Equatable {
     public var frame: Int
     public var time: Double
-    /// `tighten` or `relax`.
+    /// `tighten`, `relax`, or `stuck` (over budget and no knob can help; said once per item).
     public var action: String
     /// The knob moved: `stride`, `gate`, `exit`.
     public var knob: String
@@ -83,6 +87,9 @@ public struct ControllerReport: Codable, Sendable {
 ///   decision sees only frames processed under the current knobs.
 /// A relax that is followed by a tighten of the same knob doubles the wait before that knob is
 /// relaxed again (up to 8 windows), so the controller settles instead of oscillating at a boundary.
+/// Gate and stride only save the work after the gate (decoding is spent anyway): when that work is
+/// under ``minDroppableShare`` of the window's energy they are left alone, and an item no knob can
+/// help is reported once as `stuck` rather than dropping frames for nothing.
 public final class AdaptiveController {
     public let budget: Budget
     public let bounds: KnobBounds
@@ -100,6 +107,9 @@ public final class AdaptiveController {
     private var relaxHold: [String: Int] = [:]
     private var holdUntil: [String: Int] = [:]
     private var lastRelaxed: String?
+    private var stuckItems: Set<String> = []
+    /// Below this share of a window's energy spent after the gate, gate and stride are not moved.
+    public var minDroppableShare = 0.02
 
     public init(budget: Budget, initial: Knobs, bounds: KnobBounds = KnobBounds(), window: Int = 30,
                 tightenAbove: Double = 1.0, relaxBelow: Double = 0.8, expectedFrames: Int? = nil) {
@@ -126,12 +136,20 @@ public final class AdaptiveController {
         let pressures = pressures()
         guard let worst = pressures.max(by: { $0.pressure < $1.pressure }) else { return nil }
         if worst.pressure > tightenAbove {
-            if let knob = tighten(for: worst.kind) {
+            // Dropping frames only saves the work after the gate: no use when that work is negligible.
+            let windowJoules = recent.reduce(0) { $0 + $1.joules }
+            let droppable = windowJoules > 0 ? recent.reduce(0) { $0 + $1.droppableJoules } / windowJoules : 0
+            if let knob = tighten(for: worst.kind, droppableShare: droppable) {
                 if knob == lastRelaxed { relaxHold[knob] = min(8, (relaxHold[knob] ?? 1) * 2) }
                 lastRelaxed = nil
                 decisions.append(ControllerDecision(frame: f.index, time: f.time, action: "tighten", knob: knob,
                                                     item: worst.item, pressure: worst.pressure, knobs: knobs))
                 return knobs
+            }
+            if !stuckItems.contains(worst.item) {
+                stuckItems.insert(worst.item)
+                decisions.append(ControllerDecision(frame: f.index, time: f.time, action: "stuck", knob: "none",
+                                                    item: worst.item, pressure: worst.pressure, knobs: knobs))
             }
         } else if worst.pressure < relaxBelow {
             if let knob = relax(frame: seen) {
@@ -174,12 +192,12 @@ public final class AdaptiveController {
     }
 
     /// Moves the first knob that can still tighten and helps this kind of item; returns its name.
-    func tighten(for kind: Budget.Kind) -> String? {
+    func tighten(for kind: Budget.Kind, droppableShare: Double = 1) -> String? {
         if !knobs.exitThresholds.isEmpty, knobs.exitThresholds.contains(where: { $0 > bounds.exitRange.lowerBound }) {
             knobs.exitThresholds = knobs.exitThresholds.map { max(bounds.exitRange.lowerBound, $0 - bounds.exitStep) }
             return "exit"
         }
-        guard kind == .energyPerFrame || kind == .total else { return nil }
+        guard kind == .energyPerFrame || kind == .total, droppableShare >= minDroppableShare else { return nil }
         if knobs.gateThreshold < bounds.gateRange.upperBound {
             knobs.gateThreshold = min(bounds.gateRange.upperBound, knobs.gateThreshold + bounds.gateStep)
             return "gate"

@@ -286,9 +286,13 @@ struct PipelineRun {
             if let acct {
                 let record = acct.endFrame(index: frame.index, time: frame.time, processed: keep)
                 if let controller {
+                    let live = acct.measuredLive(record) != nil
                     let joules = acct.measuredLive(record) ?? acct.modelled(record)
+                    // What dropping the frame saves: the stages after the gate (none yet).
+                    let later = record.stages[(gateStage!.index + 1)...]
+                    let droppable = later.reduce(0.0) { $0 + ($1.ran ? (live ? $1.measured : acct.modelled($1)) : 0) }
                     if let changed = controller.observe(FrameObservation(index: frame.index, time: frame.time, processed: keep,
-                                                                         latency: record.latency, joules: joules)) {
+                                                                         latency: record.latency, joules: joules, droppableJoules: droppable)) {
                         if changed.gateThreshold != knobs.gateThreshold {
                             changeGate = try ChangeGate(threshold: changed.gateThreshold)
                             // Keep comparing against the last admitted frame.

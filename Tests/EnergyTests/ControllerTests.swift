@@ -18,7 +18,8 @@ struct SyntheticWorkload {
         let processed = !strided && u < gatePass(k.gateThreshold)
         let work = k.exitThresholds.first.map(exitWork) ?? 1
         let joules = decode + (processed ? network * work : 0.0005)
-        return FrameObservation(index: i, time: Double(i) / 30, processed: processed, latency: joules * 10, joules: joules)
+        return FrameObservation(index: i, time: Double(i) / 30, processed: processed, latency: joules * 10, joules: joules,
+                                droppableJoules: joules - decode)
     }
 }
 
@@ -70,6 +71,16 @@ final class ControllerTests: XCTestCase {
             if let n = loose.observeFrom(k, f) { k = n }
         }
         XCTAssertEqual(k, Knobs(exitThresholds: [0.9]))
+    }
+
+    func testDoesNotDropFramesWhenOnlyDecodingCosts() throws {
+        // Every joule is spent decoding: dropping frames at the gate would save nothing.
+        let c = AdaptiveController(budget: try Budget(parsing: "energy=1mJ/frame"), initial: Knobs(), window: 10)
+        for i in 0..<200 {
+            _ = c.observe(FrameObservation(index: i, time: Double(i), processed: true, latency: 0.01, joules: 0.004, droppableJoules: 0))
+        }
+        XCTAssertEqual(c.knobs, Knobs())
+        XCTAssertEqual(c.decisions.map(\.action), ["stuck"], "said once")
     }
 
     func testLatencyOnlyMovesEarlyExits() throws {
