@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The whole linux-arm64 check in one command (not run in CI: the first run downloads about 1 GB and
+# takes tens of minutes on two cores). Prints what it measured:
+#  1. cross-builds bitspot for aarch64 (release) and makes the bundle with `bitspot bundle`, timed;
+#  2. verifies the bundle with the aarch64 binary itself under qemu-aarch64;
+#  3. runs the same `frames` job natively and under qemu and compares the outputs byte for byte;
+#  4. runs the kernel, runtime and video tests for aarch64 under qemu (Scripts/cross/test-arm64.sh).
+# Usage: Scripts/cross/verify-arm64.sh [--no-tests]   (root; run from a BitSpot checkout)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+work=$(mktemp -d /tmp/bitspot-verify-arm64.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+sysroot=${BITSPOT_CROSS_DIR:-.cross}/trixie/sysroot-arm64
+swift build --product bitspot >/dev/null
+host=$(swift build --show-bin-path)/bitspot
+
+t0=$(date +%s)
+"$host" bundle --target linux-arm64 --out "$work/bundle.tar.gz"
+echo "bundle time: $(( $(date +%s) - t0 )) s, size $(stat -c %s "$work/bundle.tar.gz") bytes"
+
+mkdir "$work/board"
+tar -xzf "$work/bundle.tar.gz" -C "$work/board"
+dir=$(echo "$work"/board/*)
+arm() { qemu-aarch64 -L "$sysroot" -E LD_LIBRARY_PATH="$dir/lib:/usr/lib/aarch64-linux-gnu" -E BITSPOT_HOME="$dir" "$dir/bin/bitspot" "$@"; }
+arm verify-bundle "$dir"
+
+arm frames Samples/sample.mp4 --every 15 --size 640x360 --out "$work/arm" >"$work/arm.txt" 2>/dev/null
+"$host" frames Samples/sample.mp4 --every 15 --size 640x360 --out "$work/native" >"$work/native.txt" 2>/dev/null
+(cd "$work/arm" && sha256sum ./*) >"$work/arm.sha"
+(cd "$work/native" && sha256sum ./*) >"$work/native.sha"
+if diff "$work/native.sha" "$work/arm.sha" >/dev/null && diff "$work/native.txt" "$work/arm.txt" >/dev/null; then
+  echo "frames: aarch64 under qemu and native x86-64 outputs are identical ($(wc -l <"$work/arm.sha") files)"
+else
+  echo "frames: outputs DIFFER"; diff "$work/native.sha" "$work/arm.sha" || true; exit 1
+fi
+[ "${1:-}" = "--no-tests" ] || Scripts/cross/test-arm64.sh
