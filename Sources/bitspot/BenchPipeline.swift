@@ -125,7 +125,7 @@ struct BenchPipeline: ParsableCommand {
                 return
             }
 
-            let run = try PipelineRun(input: input, options: options, meter: choice.meter, profile: choice.profile,
+            let run = PipelineRun(input: input, options: options, meter: choice.meter, profile: choice.profile,
                                       budget: limits, adapt: adapt, adaptWindow: adaptWindow, gate: gate, maxFrames: maxFrames)
             let result = try run.execute(metered: true)
             guard let account = result.account else { return }
@@ -178,7 +178,7 @@ struct BenchPipeline: ParsableCommand {
         var frames = 0
         for round in 0..<overheadRounds {
             for metered in (round % 2 == 0 ? [false, true] : [true, false]) {
-                let run = try PipelineRun(input: input, options: options, meter: metered ? choice.meter : nil, profile: choice.profile,
+                let run = PipelineRun(input: input, options: options, meter: metered ? choice.meter : nil, profile: choice.profile,
                                           budget: Budget(), adapt: false, adaptWindow: adaptWindow, gate: gate, maxFrames: maxFrames)
                 let r = try run.execute(metered: metered)
                 frames = r.frames
