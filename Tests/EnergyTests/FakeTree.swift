@@ -51,7 +51,7 @@ final class FakeTree {
     }
 }
 
-func XCTAssertEnergyError(_ category: EnergyError.Category, _ body: @autoclosure () throws -> Any, contains text: String? = nil,
+func XCTAssertEnergyError<T>(_ category: EnergyError.Category, _ body: @autoclosure () throws -> T, contains text: String? = nil,
                           file: StaticString = #filePath, line: UInt = #line) {
     do {
         _ = try body()
