@@ -231,12 +231,17 @@ def main():
                            "boxes": "4-connected kernel components; h = 2^mean(height); box x from (min col)*4 - 0.3h to (max col+1)*4 + 0.3h, y = centre +- h/2 (Scripts/train/data_det.py boxes_from_maps)"},
                 "provenance": prov}
         writer = export_detector(model, args.height, width)
-        frames, _ = det_set(100)
+        frames, _ = det_set(100)  # evaluation frames (held-out fonts)
         worst, md = check_maps(model, writer, meta, [f[:args.height, :width] for f in frames[:2]])
         print(f"reference vs torch: max |output diff| {worst:.2e} over 2 frames")
         gh, gw = 48, 80
         gmake = lambda: export_detector(model, gh, gw)
-        gimg = frames[0][:gh, :gw]
+        fr, ws = det_set(100)
+        i = next((k for k, w in enumerate(ws) if any(x["care"] for x in w)), 0)
+        b = next((x["bbox"] for x in ws[i] if x["care"]), [0, 0, gw, gh])
+        y0 = int(np.clip((b[1] + b[3]) / 2 - gh / 2, 0, fr[i].shape[0] - gh))
+        x0 = int(np.clip(b[0] - 8, 0, fr[i].shape[1] - gw))
+        gimg = fr[i][y0:y0 + gh, x0:x0 + gw]   # a window over a word of the first frame with text
     else:
         from eval_rec import load_eval_set
         width = args.width or 128
