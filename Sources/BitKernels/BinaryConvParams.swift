@@ -48,6 +48,20 @@ public enum BinaryConvOutput: @unchecked Sendable {
               shortcut: Shortcut?, prelu: ShiftedPReLU?)
 }
 
+/// Where a fused sign-pack writes: bit 1 iff `y < thresholds[c]` (the `sign_pack` rule).
+public struct SignPack: @unchecked Sendable {
+    public var bits: UnsafeMutablePointer<UInt64>
+    public var layout: PackedLayout
+    public var thresholds: UnsafePointer<Float>
+
+    @inlinable
+    public init(bits: UnsafeMutablePointer<UInt64>, layout: PackedLayout, thresholds: UnsafePointer<Float>) {
+        self.bits = bits
+        self.layout = layout
+        self.thresholds = thresholds
+    }
+}
+
 /// One binary convolution (3x3 with padding 1, or 1x1 without padding; stride 1 or 2).
 ///
 /// Weights are `outChannels x kernel x kernel x words(inChannels)` packed words, in the same bit
@@ -60,10 +74,13 @@ public struct BinaryConvParams: @unchecked Sendable {
     public var kernel: Int
     public var stride: Int
     public var output: BinaryConvOutput
+    /// With a real output: also sign-pack each output pixel for the next binary convolution, in the same
+    /// pass while the pixel's values are in L1 (the fused "sign-and-pack" of the real-valued path).
+    public var signPack: SignPack?
 
     @inlinable
     public init(input: UnsafePointer<UInt64>, inLayout: PackedLayout, weights: UnsafePointer<UInt64>,
-                outChannels: Int, kernel: Int, stride: Int, output: BinaryConvOutput) {
+                outChannels: Int, kernel: Int, stride: Int, output: BinaryConvOutput, signPack: SignPack? = nil) {
         self.input = input
         self.inLayout = inLayout
         self.weights = weights
@@ -71,6 +88,15 @@ public struct BinaryConvParams: @unchecked Sendable {
         self.kernel = kernel
         self.stride = stride
         self.output = output
+        self.signPack = signPack
+    }
+
+    /// Packs real output pixel `(oy, ox)` (just written at `values`) when `signPack` is set.
+    @inlinable @inline(__always)
+    public func packPixel(_ values: UnsafePointer<Float>, _ oy: Int, _ ox: Int) {
+        if let s = signPack {
+            Packing.packPixel(values, channels: outChannels, thresholds: s.thresholds, into: s.bits + s.layout.offset(oy, ox))
+        }
     }
 
     /// Zero padding rows/columns on each side: 1 for 3x3, 0 for 1x1.
@@ -88,7 +114,10 @@ public struct BinaryConvParams: @unchecked Sendable {
               inLayout.channels > 0, inLayout.height > 0, inLayout.width > 0,
               inLayout.border >= padding else { return false }
         if case .bits(_, let l, _) = output {
-            return l.height == outHeight && l.width == outWidth && l.channels == outChannels
+            return signPack == nil && l.height == outHeight && l.width == outWidth && l.channels == outChannels
+        }
+        if let s = signPack {
+            return s.layout.height == outHeight && s.layout.width == outWidth && s.layout.channels == outChannels
         }
         return true
     }

@@ -8,27 +8,32 @@ public enum Packing {
     /// height, width and channels). Only the interior is written; the border stays as it is (zero).
     public static func pack(_ src: UnsafePointer<Float>, _ layout: RealLayout, thresholds: UnsafePointer<Float>,
                             into dst: UnsafeMutablePointer<UInt64>, _ out: PackedLayout, rows: Range<Int>) {
-        let c = layout.channels, words = out.words
-        let full = c / 64
+        let c = layout.channels
         for y in rows {
             for x in 0..<layout.width {
-                let s = src + (y * layout.width + x) * c
-                let d = dst + out.offset(y, x)
-                for w in 0..<full { d[w] = packWord(s + w * 64, thresholds + w * 64) }
-                if full < words {
-                    var word: UInt64 = 0
-                    for ch in (full * 64)..<c {
-                        word |= (s[ch] < thresholds[ch] ? 1 : 0) << UInt64(ch - full * 64)
-                    }
-                    d[full] = word
-                }
+                packPixel(src + (y * layout.width + x) * c, channels: c, thresholds: thresholds, into: dst + out.offset(y, x))
             }
+        }
+    }
+
+    /// Packs the `channels` values of one pixel into `words(channels)` words at `d`.
+    @inlinable @inline(__always)
+    public static func packPixel(_ s: UnsafePointer<Float>, channels c: Int, thresholds: UnsafePointer<Float>,
+                                 into d: UnsafeMutablePointer<UInt64>) {
+        let full = c / 64
+        for w in 0..<full { d[w] = packWord(s + w * 64, thresholds + w * 64) }
+        if full * 64 < c {
+            var word: UInt64 = 0
+            for ch in (full * 64)..<c {
+                word |= (s[ch] < thresholds[ch] ? 1 : 0) << UInt64(ch - full * 64)
+            }
+            d[full] = word
         }
     }
 
     /// 64 comparisons `x < t` as one word, eight lanes at a time (vector compare, mask to bits).
     @inlinable @inline(__always)
-    static func packWord(_ x: UnsafePointer<Float>, _ t: UnsafePointer<Float>) -> UInt64 {
+    public static func packWord(_ x: UnsafePointer<Float>, _ t: UnsafePointer<Float>) -> UInt64 {
         let weights = SIMD8<Int32>(1, 2, 4, 8, 16, 32, 64, 128)
         var word: UInt64 = 0
         for j in 0..<8 {

@@ -149,6 +149,10 @@ public enum X86Kernels {
                         }
                     }
                 }
+                if case .real(let out, _, _, _, _) = p.output {
+                    p.packPixel(out + (oy * outW + ox) * outC, oy, ox)
+                    if pair { p.packPixel(out + (oy * outW + ox + 1) * outC, oy, ox + 1) }
+                }
                 ox += pair ? 2 : 1
             }
         }

@@ -127,7 +127,20 @@ public final class Executor {
             }
             plans.append(plan)
         }
+        // Fuse a sign_pack that directly follows the binary conv (real output) it packs: the conv packs
+        // each output pixel while it is in L1, and the sign_pack node is not run on its own.
+        for i in 1..<max(model.nodes.count, 1) {
+            let conv = model.nodes[i - 1], next = model.nodes[i]
+            guard conv.op == .binaryConv, conv.kind == .real, next.op == .signPack, next.inputs == [i] else { continue }
+            plans[i - 1].signPack = SignPack(bits: plans[i].output.assumingMemoryBound(to: UInt64.self),
+                                             layout: packedLayout(i + 1),
+                                             thresholds: plans[i].thresholds!.assumingMemoryBound(to: Float.self))
+            plans[i].fused = true
+        }
     }
+
+    /// Nodes (1-based) whose work is done inside the node before them (a fused sign_pack).
+    public var fusedNodes: [Int] { plans.indices.filter { plans[$0].fused }.map { $0 + 1 } }
 
     deinit { arena.deallocate() }
 
@@ -229,7 +242,8 @@ public final class Executor {
                 output = .real(outReal, scale: plan.scale!, bias: plan.bias!, shortcut: shortcut, prelu: plan.prelu)
             }
             let p = BinaryConvParams(input: bits(0), inLayout: inPacked, weights: plan.weights!.assumingMemoryBound(to: UInt64.self),
-                                     outChannels: n.shape.channels, kernel: n.kernel, stride: n.stride, output: output)
+                                     outChannels: n.shape.channels, kernel: n.kernel, stride: n.stride, output: output,
+                                     signPack: plan.signPack)
             pool.run(task: .binaryConv(p, kernels))
         case .bitMaxPool:
             RealOps.bitMaxPool(bits(0), inPacked, ph: n.poolHeight, pw: n.poolWidth, into: outBits, outPacked)
@@ -243,6 +257,7 @@ public final class Executor {
         case .prelu:
             RealOps.prelu(real(0), inReal, plan.prelu!, into: outReal)
         case .signPack:
+            if plan.fused { return }
             Packing.pack(real(0), inReal, thresholds: plan.thresholds!.assumingMemoryBound(to: Float.self),
                          into: outBits, outPacked, rows: 0..<n.shape.height)
         case .globalAvgPool:
@@ -263,6 +278,10 @@ private struct NodePlan {
     var bias: UnsafePointer<Float>?
     var map: UnsafePointer<Int32>?
     var prelu: ShiftedPReLU?
+    /// A binary conv that also packs its real output for the sign_pack after it.
+    var signPack: SignPack?
+    /// A sign_pack done by the binary conv before it.
+    var fused = false
 
     init(output: UnsafeMutableRawPointer) { self.output = output }
 }

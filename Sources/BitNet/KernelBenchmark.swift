@@ -102,9 +102,9 @@ public enum KernelBenchmark {
         public enum Mode: Sendable {
             /// Packed input -> binary conv -> thresholds -> packed output.
             case bits
-            /// The real-valued path between binary blocks (Bi-Real / ReActNet / QuickNet): float input
-            /// sign-packed with per-channel shifts, binary conv with real output (scale, bias), a real
-            /// shortcut add and a shifted PReLU, float output. `runOnce` does the pack and the conv.
+            /// The real-valued path between binary blocks (Bi-Real / ReActNet / QuickNet): binary conv with
+            /// real output (scale, bias), a real shortcut add, a shifted PReLU, float output, and the fused
+            /// sign-pack (with per-channel shifts) of that output for the next binary conv.
             case realPath
         }
 
@@ -172,8 +172,15 @@ public enum KernelBenchmark {
                 let shortcut = UnsafeMutablePointer<Float>.allocate(capacity: outCount)
                 for i in 0..<outCount { shortcut[i] = Float(Int(next() % 2001) - 1000) / 500 }
                 let out = UnsafeMutablePointer<Float>.allocate(capacity: outCount)
+                let nextLayout = PackedLayout(height: shape.outHeight, width: shape.outWidth, channels: c)
+                let nextBits = UnsafeMutablePointer<UInt64>.allocate(capacity: nextLayout.count)
+                nextBits.initialize(repeating: 0, count: nextLayout.count)
+                let nextThresholds = UnsafeMutablePointer<Float>.allocate(capacity: c)
+                for i in 0..<c { nextThresholds[i] = Float(Int(next() % 21) - 10) / 50 }
                 buffers += [UnsafeMutableRawPointer(x), UnsafeMutableRawPointer(t), UnsafeMutableRawPointer(perChannel),
-                            UnsafeMutableRawPointer(shortcut), UnsafeMutableRawPointer(out)]
+                            UnsafeMutableRawPointer(shortcut), UnsafeMutableRawPointer(out), UnsafeMutableRawPointer(nextBits),
+                            UnsafeMutableRawPointer(nextThresholds)]
+                params.signPack = SignPack(bits: nextBits, layout: nextLayout, thresholds: nextThresholds)
                 realInput = x
                 packThresholds = t
                 params.output = .real(out, scale: perChannel, bias: perChannel + c,
@@ -187,11 +194,10 @@ public enum KernelBenchmark {
 
         /// Runs the whole layer once, rows split over `pool`.
         public func runOnce(_ pool: WorkerPool) {
-            if mode == .realPath { pack() }
             pool.run(task: .binaryConv(params, kernels))
         }
 
-        /// The sign-pack of the real-path input alone.
+        /// A separate (unfused) sign-pack of a float tensor of the input's shape, for comparison.
         public func pack() {
             let l = RealLayout(height: shape.height, width: shape.width, channels: shape.inChannels)
             Packing.pack(realInput!, l, thresholds: packThresholds!, into: UnsafeMutablePointer(mutating: params.input),

@@ -5,11 +5,19 @@ import BitKernels
 final class BinaryConvTierTests: XCTestCase {
     private func check(_ c: ConvCase, _ label: String) {
         let refBits = c.runBits(.reference)
-        let refReal = c.runReal(.reference)
+        let (refReal, refPacked) = c.runRealAndPack(.reference)
+        if c.packThresholds != nil {
+            // The fused sign-pack equals packing the real output afterwards.
+            var expected = [UInt64](repeating: 0, count: c.outLayout.count)
+            Packing.pack(refReal, RealLayout(height: c.outH, width: c.outW, channels: c.outC), thresholds: c.packThresholds!,
+                         into: &expected, c.outLayout, rows: 0..<c.outH)
+            XCTAssertEqual(refPacked, expected, "reference fused pack, \(label)")
+        }
         for tier in fastTiers() {
             XCTAssertEqual(c.runBits(tier, chunks: 2), refBits, "bits, \(tier.tier), \(label)")
-            let real = c.runReal(tier, chunks: 3)
+            let (real, packed) = c.runRealAndPack(tier, chunks: 3)
             XCTAssertEqual(real, refReal, "real, \(tier.tier), \(label)")
+            XCTAssertEqual(packed, refPacked, "fused pack, \(tier.tier), \(label)")
         }
     }
 

@@ -72,6 +72,8 @@ struct ConvCase {
     var shortcutChannels: Int
     var map: [Int32]?
     var prelu: ([Float], [Float], [Float])?
+    /// Thresholds of a fused sign-pack of the real output (nil: none).
+    var packThresholds: [Float]?
 
     init(h: Int, w: Int, inC: Int, outC: Int, k: Int, stride: Int, seed: UInt64, withExtras: Bool = true) {
         var rng = SplitMix64(seed: seed)
@@ -91,6 +93,7 @@ struct ConvCase {
         if withExtras {
             shortcut = (0..<(oh * ow * shortcutChannels)).map { _ in Float(Int(rng.next() % 100) - 50) / 8 }
             map = (0..<outC).map { _ in Int32(Int(rng.next() % UInt64(outC + 3))) }
+            packThresholds = (0..<outC).map { _ in Float(Int(rng.next() % 9) - 4) / 2 }
             prelu = ((0..<outC).map { _ in Float(Int(rng.next() % 20) - 10) / 8 },
                      (0..<outC).map { _ in Float(Int(rng.next() % 20)) / 16 },
                      (0..<outC).map { _ in Float(Int(rng.next() % 20) - 10) / 8 })
@@ -134,8 +137,13 @@ struct ConvCase {
     }
 
     /// Real output from `kernels` (shortcut, map and PReLU when the case has them).
-    func runReal(_ kernels: KernelSet, chunks: Int = 1) -> [Float] {
+    func runReal(_ kernels: KernelSet, chunks: Int = 1) -> [Float] { runRealAndPack(kernels, chunks: chunks).0 }
+
+    /// Real output and, when the case has pack thresholds, the fused sign-pack's words (border included).
+    func runRealAndPack(_ kernels: KernelSet, chunks: Int = 1) -> ([Float], [UInt64]) {
         var out = [Float](repeating: .nan, count: outH * outW * outC)
+        var packed = [UInt64](repeating: 0, count: outLayout.count)
+        let pt = packThresholds ?? [0]
         let sc = shortcut ?? [0], mp = map ?? [0]
         let pr = prelu ?? ([0], [0], [0])
         let weights = prepared(kernels)
@@ -149,18 +157,22 @@ struct ConvCase {
         pr.1.withUnsafeBufferPointer { p1 in
         pr.2.withUnsafeBufferPointer { p2 in
         out.withUnsafeMutableBufferPointer { o in
+        packed.withUnsafeMutableBufferPointer { pk in
+        pt.withUnsafeBufferPointer { ptp in
             let shortcutArg = shortcut == nil ? nil
                 : Shortcut(values: scp.baseAddress!, channels: shortcutChannels, map: map == nil ? nil : mpp.baseAddress!)
             let preluArg = prelu == nil ? nil
                 : ShiftedPReLU(shiftIn: p0.baseAddress!, slope: p1.baseAddress!, shiftOut: p2.baseAddress!)
+            let packArg = packThresholds == nil ? nil
+                : SignPack(bits: pk.baseAddress!, layout: outLayout, thresholds: ptp.baseAddress!)
             let p = BinaryConvParams(input: i.baseAddress!, inLayout: inLayout, weights: w.baseAddress!,
                                      outChannels: outC, kernel: k, stride: stride,
                                      output: .real(o.baseAddress!, scale: s.baseAddress!, bias: b.baseAddress!,
-                                                   shortcut: shortcutArg, prelu: preluArg))
+                                                   shortcut: shortcutArg, prelu: preluArg), signPack: packArg)
             precondition(p.isValid)
             runRows(kernels, p, chunks)
-        }}}}}}}}}}
-        return out
+        }}}}}}}}}}}}
+        return (out, packed)
     }
 
     private func runRows(_ kernels: KernelSet, _ p: BinaryConvParams, _ chunks: Int) {

@@ -83,6 +83,12 @@ final class GoldenTests: XCTestCase {
         try check("golden-b", tier: KernelSelector.available[0], threads: 3)
     }
 
+    func testSignPackAfterRealConvIsFused() throws {
+        let g = try Self.loadGolden("golden-a")
+        let exec = try Executor(model: g.model, threads: 1)
+        XCTAssertEqual(exec.fusedNodes, [4], "node 4 packs node 3's output")
+    }
+
     func testMetadataAndHeads() throws {
         let g = try Self.loadGolden("golden-a")
         XCTAssertEqual(g.model.heads.map(\.name), ["early", "side", "final"])

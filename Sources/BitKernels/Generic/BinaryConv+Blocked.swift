@@ -146,6 +146,7 @@ public func _binaryConvBlocked(_ p: BinaryConvParams, rows: Range<Int>, patch4: 
                                           scale: scale, bias: bias, shortcut: shortcut, prelu: prelu)
                     oc += 1
                 }
+                p.packPixel(o, oy, ox)
             }
         }
     }

@@ -191,6 +191,10 @@ public func _binaryConvPairs(_ p: BinaryConvParams, rows: Range<Int>) {
                 }
                 oc += n
             }
+            if case .real(let out, _, _, _, _) = p.output {
+                p.packPixel(out + (oy * outW + ox) * outC, oy, ox)
+                if pair { p.packPixel(out + (oy * outW + ox + 1) * outC, oy, ox + 1) }
+            }
             ox += pair ? 2 : 1
         }
     }

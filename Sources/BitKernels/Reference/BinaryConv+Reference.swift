@@ -42,6 +42,11 @@ public enum ReferenceKernels {
                         }
                         if let r = prelu { y = r.apply(y, oc) }
                         out[i] = y
+                        if let sp = p.signPack {
+                            let j = sp.layout.offset(oy, ox) + oc / 64
+                            let bit = UInt64(1) << UInt64(oc % 64)
+                            if y < sp.thresholds[oc] { sp.bits[j] |= bit } else { sp.bits[j] &= ~bit }
+                        }
                     }
                 }
             }
