@@ -82,14 +82,17 @@ public struct ControllerReport: Codable, Sendable {
 ///   item: first the early-exit thresholds (they cut work inside frames that hold nothing), then the
 ///   gate threshold (drops frames that did not change), then the stride (drops frames blindly).
 ///   Latency and energy per processed frame only respond to early exits.
-/// - Every pressure below `relaxBelow` (0.8): relax one step, in the opposite order (stride first).
+/// - Every pressure below `relaxBelow` (0.8) for `relaxAfter` (2) windows in a row: relax one step, in
+///   the opposite order (stride first). Relaxing is slower than tightening, so a quiet stretch of
+///   video does not undo what a busy one needed.
 /// - Between the two: hold (the hysteresis band). After any change the window restarts, so each
 ///   decision sees only frames processed under the current knobs.
 /// A relax that is followed by a tighten of the same knob doubles the wait before that knob is
 /// relaxed again (up to 8 windows), so the controller settles instead of oscillating at a boundary.
-/// Gate and stride only save the work after the gate (decoding is spent anyway): when that work is
-/// under ``minDroppableShare`` of the window's energy they are left alone, and an item no knob can
-/// help is reported once as `stuck` rather than dropping frames for nothing.
+/// Gate and stride only save the work after the gate (decoding is spent anyway): they are moved only
+/// when dropping all of that work would bring the item within budget (pressure x (1 - droppable share)
+/// <= `tightenAbove`, and the share is at least ``minDroppableShare``). Otherwise the item is reported
+/// once as `stuck`, rather than dropping useful frames without meeting the budget.
 public final class AdaptiveController {
     public let budget: Budget
     public let bounds: KnobBounds
@@ -108,6 +111,9 @@ public final class AdaptiveController {
     private var holdUntil: [String: Int] = [:]
     private var lastRelaxed: String?
     private var stuckItems: Set<String> = []
+    private var calmWindows = 0
+    /// Consecutive windows under `relaxBelow` before a relax (relaxing is slower than tightening).
+    public var relaxAfter = 2
     /// Below this share of a window's energy spent after the gate, gate and stride are not moved.
     public var minDroppableShare = 0.02
 
@@ -135,11 +141,12 @@ public final class AdaptiveController {
         defer { recent.removeAll(keepingCapacity: true) }
         let pressures = pressures()
         guard let worst = pressures.max(by: { $0.pressure < $1.pressure }) else { return nil }
+        if worst.pressure >= relaxBelow { calmWindows = 0 }
         if worst.pressure > tightenAbove {
             // Dropping frames only saves the work after the gate: no use when that work is negligible.
             let windowJoules = recent.reduce(0) { $0 + $1.joules }
             let droppable = windowJoules > 0 ? recent.reduce(0) { $0 + $1.droppableJoules } / windowJoules : 0
-            if let knob = tighten(for: worst.kind, droppableShare: droppable) {
+            if let knob = tighten(for: worst.kind, droppableShare: droppable, pressure: worst.pressure) {
                 if knob == lastRelaxed { relaxHold[knob] = min(8, (relaxHold[knob] ?? 1) * 2) }
                 lastRelaxed = nil
                 decisions.append(ControllerDecision(frame: f.index, time: f.time, action: "tighten", knob: knob,
@@ -152,7 +159,9 @@ public final class AdaptiveController {
                                                     item: worst.item, pressure: worst.pressure, knobs: knobs))
             }
         } else if worst.pressure < relaxBelow {
-            if let knob = relax(frame: seen) {
+            calmWindows += 1
+            if calmWindows >= relaxAfter, let knob = relax(frame: seen) {
+                calmWindows = 0
                 lastRelaxed = knob
                 decisions.append(ControllerDecision(frame: f.index, time: f.time, action: "relax", knob: knob,
                                                     item: worst.item, pressure: worst.pressure, knobs: knobs))
@@ -192,12 +201,15 @@ public final class AdaptiveController {
     }
 
     /// Moves the first knob that can still tighten and helps this kind of item; returns its name.
-    func tighten(for kind: Budget.Kind, droppableShare: Double = 1) -> String? {
+    func tighten(for kind: Budget.Kind, droppableShare: Double = 1, pressure: Double = 0) -> String? {
         if !knobs.exitThresholds.isEmpty, knobs.exitThresholds.contains(where: { $0 > bounds.exitRange.lowerBound }) {
             knobs.exitThresholds = knobs.exitThresholds.map { max(bounds.exitRange.lowerBound, $0 - bounds.exitStep) }
             return "exit"
         }
-        guard kind == .energyPerFrame || kind == .total, droppableShare >= minDroppableShare else { return nil }
+        // Gate and stride can at best remove the droppable share; if even that leaves the item over budget,
+        // dropping frames would cost useful frames without meeting it.
+        guard kind == .energyPerFrame || kind == .total, droppableShare >= minDroppableShare,
+              pressure * (1 - droppableShare) <= tightenAbove else { return nil }
         if knobs.gateThreshold < bounds.gateRange.upperBound {
             knobs.gateThreshold = min(bounds.gateRange.upperBound, knobs.gateThreshold + bounds.gateStep)
             return "gate"

@@ -72,6 +72,9 @@ struct BenchPipeline: ParsableCommand {
     @Option(name: .customLong("overhead-rounds"), help: "Rounds of each for --overhead (medians are reported).")
     var overheadRounds: Int = 3
 
+    @Option(name: .customLong("simulate-stage"), help: ArgumentHelp("Add a stage 'simulated' after the gate that burns MS milliseconds of CPU on every processed frame: a stand-in for detection, to try budgets and --adapt before the detector exists. Its figures are real measurements of a fake workload.", valueName: "ms"))
+    var simulateStage: Double?
+
     @Flag(help: "Do not print the summary (reports and the exit status still say everything).")
     var quiet = false
 
@@ -90,6 +93,7 @@ struct BenchPipeline: ParsableCommand {
         if let m = maxFrames, m < 1 { throw ValidationError("--max-frames must be 1 or more") }
         if adaptWindow < 4 { throw ValidationError("--adapt-window must be 4 or more") }
         if overheadRounds < 1 { throw ValidationError("--overhead-rounds must be 1 or more") }
+        if let ms = simulateStage, !(ms >= 0 && ms <= 10_000) { throw ValidationError("--simulate-stage must be between 0 and 10000 ms") }
         if !(pmicInterval > 0) { throw ValidationError("--pmic-interval must be positive") }
     }
 
@@ -126,7 +130,7 @@ struct BenchPipeline: ParsableCommand {
             }
 
             let run = PipelineRun(input: input, options: options, meter: choice.meter, profile: choice.profile,
-                                      budget: limits, adapt: adapt, adaptWindow: adaptWindow, gate: gate, maxFrames: maxFrames)
+                                      budget: limits, adapt: adapt, adaptWindow: adaptWindow, gate: gate, maxFrames: maxFrames, simulatedStageCPU: simulateStage.map { $0 / 1000 })
             let result = try run.execute(metered: true)
             guard let account = result.account else { return }
             var report = account.report(tool: "bitspot \(BitSpotVersion.string) bench pipeline", input: input.original,
@@ -179,7 +183,7 @@ struct BenchPipeline: ParsableCommand {
         for round in 0..<overheadRounds {
             for metered in (round % 2 == 0 ? [false, true] : [true, false]) {
                 let run = PipelineRun(input: input, options: options, meter: metered ? choice.meter : nil, profile: choice.profile,
-                                          budget: Budget(), adapt: false, adaptWindow: adaptWindow, gate: gate, maxFrames: maxFrames)
+                                          budget: Budget(), adapt: false, adaptWindow: adaptWindow, gate: gate, maxFrames: maxFrames, simulatedStageCPU: simulateStage.map { $0 / 1000 })
                 let r = try run.execute(metered: metered)
                 frames = r.frames
                 if metered { on.append((r.wall, r.cpu)) } else { off.append((r.wall, r.cpu)) }
@@ -235,6 +239,18 @@ struct PipelineRun {
     let adaptWindow: Int
     let gate: Double?
     let maxFrames: Int?
+    /// CPU seconds a stand-in stage after the gate burns per processed frame (nil: no such stage).
+    var simulatedStageCPU: Double? = nil
+
+    /// Spins until the calling thread has used `seconds` more CPU time.
+    static func burn(_ seconds: Double) {
+        let end = Clocks.threadCPU() + seconds
+        var x: UInt64 = 1
+        while Clocks.threadCPU() < end {
+            for _ in 0..<1000 { x = x &* 6364136223846793005 &+ 1442695040888963407 }
+        }
+        if x == 0 { print("") }
+    }
 
     /// Frames the run will hand on, when the stream says how many it has.
     func expectedFrames(_ info: StreamInfo) -> Int? {
@@ -252,7 +268,9 @@ struct PipelineRun {
 
     func execute(metered: Bool) throws -> Result {
         let video = try VideoSource(input: input, options: options)
-        let acct = metered ? Accountant(stages: ["decode", "gate"], meter: meter, profile: profile) : nil
+        let stageNames = simulatedStageCPU == nil ? ["decode", "gate"] : ["decode", "gate", "simulated"]
+        let acct = metered ? Accountant(stages: stageNames, meter: meter, profile: profile) : nil
+        let simulatedStage = simulatedStageCPU == nil ? nil : acct?.stage("simulated")
         let decodeStage = acct?.stage("decode"), gateStage = acct?.stage("gate")
         let controller: AdaptiveController? = adapt
             ? AdaptiveController(budget: budget, initial: Knobs(stride: 1, gateThreshold: gate ?? 0, exitThresholds: []),
@@ -283,6 +301,9 @@ struct PipelineRun {
             if let acct, let gateStage { keep = acct.measure(gateStage, decide) } else { keep = decide() }
             if keep { processed += 1 }
             // Later stages (detect, recognize, track, output) will run here for kept frames.
+            if keep, let cpu = simulatedStageCPU {
+                if let acct, let simulatedStage { acct.measure(simulatedStage) { Self.burn(cpu) } } else { Self.burn(cpu) }
+            }
             if let acct {
                 let record = acct.endFrame(index: frame.index, time: frame.time, processed: keep)
                 if let controller {

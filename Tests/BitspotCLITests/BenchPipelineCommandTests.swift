@@ -68,6 +68,22 @@ final class BenchPipelineCommandTests: XCTestCase {
         XCTAssertEqual((object["run"] as? [String: Any])?["processedFrames"] as? Int, 360)
     }
 
+    func testAdaptMovesTheGateWhenWorkAfterItCanBeDropped() throws {
+        let json = out("adapt-sim.json")
+        // A stand-in stage burns 30 ms of CPU per processed frame (about 75 mJ modelled on a Pi 4B):
+        // far over 20 mJ/frame, and dropping frames at the gate saves most of it.
+        let r = try CLI.run(["bench", "pipeline", sample, "--meter", "model:pi4b", "--simulate-stage", "30", "--max-frames", "60",
+                             "--adapt", "--adapt-window", "10", "--budget", "energy=20mJ/frame", "--report-json", json, "--quiet"])
+        XCTAssertTrue([0, 3].contains(r.status), r.stderr)
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as? [String: Any])
+        let stages = try XCTUnwrap(object["stages"] as? [[String: Any]])
+        XCTAssertEqual(stages.map { $0["name"] as? String }, ["decode", "gate", "simulated"])
+        let decisions = try XCTUnwrap((object["controller"] as? [String: Any])?["decisions"] as? [[String: Any]])
+        XCTAssertEqual(decisions.first?["action"] as? String, "tighten")
+        XCTAssertEqual(decisions.first?["knob"] as? String, "gate")
+        XCTAssertGreaterThan(try XCTUnwrap(decisions.first?["pressure"] as? Double), 1)
+    }
+
     func testBadBudgetsAndMeters() throws {
         var r = try CLI.run(["bench", "pipeline", sample, "--meter", "model", "--budget", "p95=60"])
         XCTAssertEqual(r.status, 64)
