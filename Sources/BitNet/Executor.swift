@@ -78,7 +78,9 @@ public final class Executor {
             // Typed one by one: a single literal of these sums is too slow to type-check for Swift 6.0.
             let mapCount: Int = n.shortcutMap?.count ?? 0
             let slopeCount: Int = n.prelu?.slope.count ?? 0
-            var sizes: [Int] = [n.int8Weights.count]
+            let firstBytes: Int = n.op == .firstConv
+                ? 4 * RealOps.firstConvPreparedCount(outChannels: n.shape.channels, inChannels: inC) : 0
+            var sizes: [Int] = [firstBytes]
             sizes.append(4 * n.realWeights.count)
             sizes.append(4 * n.thresholds.count)
             sizes.append(4 * n.signThresholds.count)
@@ -113,7 +115,13 @@ public final class Executor {
                 }
                 plan.weights = UnsafeRawPointer(dst)
             }
-            if !n.int8Weights.isEmpty { plan.weights = UnsafeRawPointer(copy(n.int8Weights, o[1])) }
+            if n.op == .firstConv {
+                let dst = (arena + o[1]).assumingMemoryBound(to: Int32.self)
+                n.int8Weights.withUnsafeBufferPointer {
+                    RealOps.prepareFirstConvWeights($0.baseAddress!, outChannels: n.shape.channels, inChannels: inC, into: dst)
+                }
+                plan.weights = UnsafeRawPointer(dst)
+            }
             if !n.realWeights.isEmpty { plan.weights = UnsafeRawPointer(copy(n.realWeights, o[2])) }
             if !n.thresholds.isEmpty { plan.thresholds = UnsafeRawPointer(copy(n.thresholds, o[3])) }
             if !n.signThresholds.isEmpty { plan.thresholds = UnsafeRawPointer(copy(n.signThresholds, o[4])) }
@@ -225,7 +233,7 @@ public final class Executor {
         func bits(_ k: Int) -> UnsafePointer<UInt64> { UnsafePointer(plan.inputs[k]!.assumingMemoryBound(to: UInt64.self)) }
         switch n.op {
         case .firstConv:
-            let w = plan.weights!.assumingMemoryBound(to: Int8.self)
+            let w = plan.weights!.assumingMemoryBound(to: Int32.self)
             let output: FirstConvOutput = n.kind == .bits
                 ? .bits(outBits, outPacked, thresholds: plan.thresholds!.assumingMemoryBound(to: Int32.self))
                 : .real(outReal, scale: plan.scale!, bias: plan.bias!)

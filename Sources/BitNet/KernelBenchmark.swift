@@ -295,3 +295,47 @@ public enum KernelBenchmark {
                            cpuOverhead: many == nil ? nil : median(overheads))
     }
 }
+
+extension KernelBenchmark {
+    /// Seconds (thread CPU time, median of `repetitions`) of the first layer, 8-bit luma `height x width`
+    /// to `outChannels` packed bits with stride `stride`: the scalar version and the vectorised one.
+    public static func timeFirstConv(height: Int, width: Int, outChannels: Int, stride: Int,
+                                     repetitions: Int) -> (scalar: Double, vector: Double) {
+        let layout = RealLayout(height: height, width: width, channels: 1)
+        var state: UInt64 = 7
+        func next() -> UInt64 {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return state >> 33
+        }
+        let image = (0..<layout.count).map { _ in UInt8(truncatingIfNeeded: next()) }
+        let weights = (0..<(outChannels * 9)).map { _ in Int8(truncatingIfNeeded: Int(next() % 17) - 8) }
+        let thresholds = [Int32](repeating: 0, count: outChannels)
+        var prepared = [Int32](repeating: 0, count: RealOps.firstConvPreparedCount(outChannels: outChannels, inChannels: 1))
+        RealOps.prepareFirstConvWeights(weights, outChannels: outChannels, inChannels: 1, into: &prepared)
+        let oh = convOutputSize(height, kernel: 3, stride: stride, padding: 1)
+        let ow = convOutputSize(width, kernel: 3, stride: stride, padding: 1)
+        let pl = PackedLayout(height: oh, width: ow, channels: outChannels)
+        var out = [UInt64](repeating: 0, count: pl.count)
+        func time(_ body: () -> Void) -> Double {
+            median((0..<repetitions).map { _ in
+                let t0 = threadCPUTime()
+                body()
+                return threadCPUTime() - t0
+            })
+        }
+        return thresholds.withUnsafeBufferPointer { t in
+            out.withUnsafeMutableBufferPointer { o in
+                let output = FirstConvOutput.bits(o.baseAddress!, pl, thresholds: t.baseAddress!)
+                let scalar = time {
+                    RealOps.firstConv(image, layout, zeroPoint: 128, weights: weights, outChannels: outChannels,
+                                      stride: stride, output: output, rows: 0..<oh)
+                }
+                let vector = time {
+                    RealOps.firstConvVector(image, layout, zeroPoint: 128, preparedWeights: prepared, outChannels: outChannels,
+                                            stride: stride, output: output, rows: 0..<oh)
+                }
+                return (scalar, vector)
+            }
+        }
+    }
+}

@@ -188,24 +188,25 @@ public enum ParallelTask: @unchecked Sendable {
         switch self {
         case .binaryConv(let p, let k): k.binaryConv(p, range)
         case .firstConv(let t):
-            RealOps.firstConv(t.image, t.layout, zeroPoint: t.zeroPoint, weights: t.weights, outChannels: t.outChannels,
-                              stride: t.stride, output: t.output, rows: range)
+            RealOps.firstConvVector(t.image, t.layout, zeroPoint: t.zeroPoint, preparedWeights: t.weights,
+                                    outChannels: t.outChannels, stride: t.stride, output: t.output, rows: range)
         }
     }
 }
 
-/// The arguments of `RealOps.firstConv`.
+/// The arguments of `RealOps.firstConvVector`.
 public struct FirstConvTask: @unchecked Sendable {
     public var image: UnsafePointer<UInt8>
     public var layout: RealLayout
     public var zeroPoint: Int32
-    public var weights: UnsafePointer<Int8>
+    /// Weights prepared by `RealOps.prepareFirstConvWeights`.
+    public var weights: UnsafePointer<Int32>
     public var outChannels: Int
     public var stride: Int
     public var output: FirstConvOutput
     public var outHeight: Int
 
-    public init(image: UnsafePointer<UInt8>, layout: RealLayout, zeroPoint: Int32, weights: UnsafePointer<Int8>,
+    public init(image: UnsafePointer<UInt8>, layout: RealLayout, zeroPoint: Int32, weights: UnsafePointer<Int32>,
                 outChannels: Int, stride: Int, output: FirstConvOutput, outHeight: Int) {
         self.image = image
         self.layout = layout

@@ -52,6 +52,9 @@ struct BenchKernels: ParsableCommand {
     @Flag(help: "Print JSON lines instead of a table.")
     var json = false
 
+    @Flag(help: "Also time the first layer (3x3 conv of 8-bit luma to packed bits), scalar and vectorised.")
+    var firstLayer = false
+
     @Flag(help: "Also time the real-valued path (conv with scale/bias, shortcut add, shifted PReLU, float output, fused sign-pack for the next conv).")
     var realPath = false
 
@@ -76,6 +79,25 @@ struct BenchKernels: ParsableCommand {
                 if many != nil { header += "   ms(\(threads)t)  \(threads)t/1t  cpu(\(threads)t)/cpu(1t)" }
                 if onnx { header += "  onnx GMAC/s  speed-up" }
                 print(header)
+            }
+            if firstLayer {
+                for (h, w, c, st) in [(180, 320, 32, 2), (45, 80, 64, 1), (32, 160, 16, 1)] {
+                    let (scalar, vector) = KernelBenchmark.timeFirstConv(height: h, width: w, outChannels: c, stride: st,
+                                                                        repetitions: repetitions)
+                    let oh = (h - 1) / st + 1, ow = (w - 1) / st + 1
+                    let gmacs = Double(oh * ow * c * 9) / vector / 1e9
+                    let text = String(format: "first layer 3x3 s%d 1->%d @%dx%d: scalar %.3f ms, vector %.3f ms (%.1f G int8 MAC/s, %.1fx)",
+                                      st, c, w, h, scalar * 1e3, vector * 1e3, gmacs, scalar / vector)
+                    if json {
+                        let obj: [String: Any] = ["layer": "first 3x3 s\(st) 1->\(c) @\(w)x\(h)", "scalar_seconds": scalar,
+                                                  "vector_seconds": vector, "clock_1t": "thread-cpu"]
+                        if let data = try? JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys]) {
+                            print(String(decoding: data, as: UTF8.self))
+                        }
+                    } else {
+                        print(text)
+                    }
+                }
             }
             for shape in shapes {
                 // onnxruntime first, in its own process, right before the same shape here.
