@@ -83,7 +83,8 @@ extension EnergyReport {
             for (s, e) in f.stageMillijoules.enumerated() where s < stages.count { sums[b][s] += e }
         }
         let means = sums.enumerated().map { b, row in row.map { counts[b] > 0 ? $0 / Double(counts[b]) : 0 } }
-        let yMax = (means.map { $0.reduce(0, +) }.max() ?? 1) * 1.15
+        let limits = (budget?.verdicts ?? []).filter { $0.kind == .energyPerFrame }.map { ($0.item, $0.limit * 1000) }
+        let yMax = max(means.map { $0.reduce(0, +) }.max() ?? 1, limits.map(\.1).max() ?? 0) * 1.15
         let provenance = meter.provenance.rawValue
         let firstTime = frames.first?.time ?? 0, lastTime = frames.last?.time ?? 0
         return Self.frame(title: "Energy per frame by stage (\(provenance))", xLabel: "frames in order, \(n) bins (video \(String(format: "%.1f", firstTime))-\(String(format: "%.1f", lastTime)) s)",
@@ -97,6 +98,10 @@ extension EnergyReport {
                                 x(Double(b)) + 1, y(base + e), max(0.5, x(Double(b + 1)) - x(Double(b)) - 2), max(0, y(base) - y(base + e)), colour)
                     base += e
                 }
+            }
+            for (name, mJ) in limits {
+                s += String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ee6677\" stroke-dasharray=\"6 4\"/>\n", x(0), y(mJ), x(Double(n)), y(mJ))
+                s += String(format: "<text x=\"%.1f\" y=\"%.1f\" fill=\"#ee6677\" text-anchor=\"end\">%@</text>\n", x(Double(n)), y(mJ) - 4, Self.escape(name))
             }
             for (si, st) in stages.enumerated() {
                 let colour = Self.palette[si % Self.palette.count]
