@@ -16,7 +16,7 @@ let bitKernelsX86Settings: [SwiftSetting] = {
     #endif
     #if arch(x86_64)
     if arch == "x86_64" || arch == "amd64" {
-        return [.unsafeFlags(["-Xcc", "-mavx2", "-Xcc", "-mpopcnt", "-Xcc", "-mbmi", "-Xcc", "-mbmi2"])]
+        return [.unsafeFlags(["-Xcc", "-mavx2", "-Xcc", "-mpopcnt", "-Xcc", "-mbmi", "-Xcc", "-mbmi2"]), .define("BITSPOT_X86_TIER")]
     }
     #endif
     return []

@@ -1,4 +1,4 @@
-#if arch(x86_64)
+#if arch(x86_64) && BITSPOT_X86_TIER
 import BitKernels
 import _Builtin_intrinsics.intel
 

@@ -1,7 +1,5 @@
 import BitKernels
-#if arch(x86_64)
 import BitKernelsX86
-#endif
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -80,12 +78,10 @@ public enum KernelBenchmark {
     /// like the tier, each the median of `repetitions`; the best is the roofline.
     public static func rooflines(_ kernels: KernelSet, repetitions: Int) -> [(name: String, macsPerSecond: Double)] {
         var loops: [(String, Double)] = [(kernels.tier == .x86AVX2 ? "avx2-vpshufb" : "scalar", roofline(kernels, repetitions: repetitions))]
-        #if arch(x86_64)
-        if kernels.tier == .x86AVX2 {
-            let auto = KernelSet(tier: .x86AVX2, binaryConv: kernels.binaryConv, xorPopcountLoop: X86Kernels.autoVectorisedLoop)
+        if kernels.tier == .x86AVX2, let loop = X86Tier.autoVectorisedLoop {
+            let auto = KernelSet(tier: .x86AVX2, binaryConv: kernels.binaryConv, xorPopcountLoop: loop)
             loops.append(("llvm-vectorised", roofline(auto, repetitions: repetitions)))
         }
-        #endif
         return loops
     }
 

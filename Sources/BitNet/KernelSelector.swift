@@ -1,17 +1,13 @@
 import BitKernels
-import _BitKernelsShims
-#if arch(x86_64)
 import BitKernelsX86
-#endif
+import _BitKernelsShims
 
 /// Picks the kernel tier once, at model load.
 public enum KernelSelector {
     /// The tiers this CPU can run, best first (the reference last).
     public static var available: [KernelTier] {
         var tiers: [KernelTier] = []
-        #if arch(x86_64)
-        if bitkernels_cpu_has_x86_avx2_popcnt() != 0 { tiers.append(.x86AVX2) }
-        #endif
+        if X86Tier.kernels != nil && bitkernels_cpu_has_x86_avx2_popcnt() != 0 { tiers.append(.x86AVX2) }
         #if arch(arm64)
         tiers.append(.arm64NEON)
         #endif
@@ -30,11 +26,7 @@ public enum KernelSelector {
         case .reference: return .reference
         case .generic: return .generic
         case .x86AVX2:
-            #if arch(x86_64)
-            return .x86AVX2
-            #else
-            return .generic
-            #endif
+            return X86Tier.kernels ?? .generic
         case .arm64NEON:
             #if arch(arm64)
             return .arm64NEON

@@ -1,8 +1,6 @@
 import BitKernels
-#if arch(x86_64)
 import BitKernelsX86
 import _BitKernelsShims
-#endif
 
 /// SplitMix64: a small deterministic generator for test data.
 struct SplitMix64: RandomNumberGenerator {
@@ -25,9 +23,7 @@ func fastTiers() -> [KernelSet] {
     let byteCountingPairs = KernelSet(tier: .generic, binaryConv: GenericKernels.binaryConvByteCountingPairs,
                                       xorPopcountLoop: GenericKernels.xorPopcountLoop)
     var tiers: [KernelSet] = [.generic, byteCounting, byteCountingPairs]
-    #if arch(x86_64)
-    if bitkernels_cpu_has_x86_avx2_popcnt() != 0 { tiers.append(.x86AVX2) }
-    #endif
+    if let x86 = X86Tier.kernels, bitkernels_cpu_has_x86_avx2_popcnt() != 0 { tiers.append(x86) }
     #if arch(arm64)
     tiers.append(.arm64NEON)
     #endif
