@@ -75,10 +75,6 @@ struct BenchKernels: ParsableCommand {
                 print("tier \(kernels.tier.rawValue); popcount roofline loops (register-resident, 1 thread, G binary MAC/s): "
                       + each + "; %roof uses the first, re-measured beside every layer; medians of \(repetitions) repetitions; "
                       + "1-thread times are thread CPU time (onnxruntime: process CPU time), scaling is wall-clock")
-                var header = "layer                              ms(1t)   GMAC/s  %roof"
-                if many != nil { header += "   ms(\(threads)t)  \(threads)t/1t  cpu(\(threads)t)/cpu(1t)" }
-                if onnx { header += "  onnx GMAC/s  speed-up" }
-                print(header)
             }
             if firstLayer {
                 for (h, w, c, st) in [(180, 320, 32, 2), (45, 80, 64, 1), (32, 160, 16, 1)] {
@@ -98,6 +94,12 @@ struct BenchKernels: ParsableCommand {
                         print(text)
                     }
                 }
+            }
+            if !json {
+                var header = "layer                              ms(1t)   GMAC/s  %roof"
+                if many != nil { header += "   ms(\(threads)t)  \(threads)t/1t  cpu(\(threads)t)/cpu(1t)" }
+                if onnx { header += "  onnx GMAC/s  speed-up" }
+                print(header)
             }
             for shape in shapes {
                 // onnxruntime first, in its own process, right before the same shape here.
