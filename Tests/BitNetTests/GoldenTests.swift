@@ -15,11 +15,12 @@ final class GoldenTests: XCTestCase {
         Bundle.module.resourceURL!.appendingPathComponent("Fixtures").appendingPathComponent(name)
     }
 
-    static func loadGolden(_ name: String) throws -> Golden {
-        let path = fixture(name + ".bitnet").path
+    static func loadGolden(_ name: String, folder: URL? = nil) throws -> Golden {
+        func file(_ n: String) -> URL { folder.map { $0.appendingPathComponent(n) } ?? fixture(n) }
+        let path = file(name + ".bitnet").path
         let model = try ModelFile.load(path: path)
-        let index = try JSONSerialization.jsonObject(with: Data(contentsOf: fixture(name + ".golden.json"))) as! [String: Any]
-        let blob = [UInt8](try Data(contentsOf: fixture(name + ".golden.bin")))
+        let index = try JSONSerialization.jsonObject(with: Data(contentsOf: file(name + ".golden.json"))) as! [String: Any]
+        let blob = [UInt8](try Data(contentsOf: file(name + ".golden.bin")))
         var tensors: [Int: (String, [Int], [UInt8])] = [:]
         for t in index["tensors"] as! [[String: Any]] {
             let off = t["offset"] as! Int, n = t["bytes"] as! Int
@@ -28,8 +29,8 @@ final class GoldenTests: XCTestCase {
         return Golden(model: model, path: path, tensors: tensors)
     }
 
-    func check(_ name: String, tier: KernelTier, threads: Int) throws {
-        let g = try Self.loadGolden(name)
+    func check(_ name: String, tier: KernelTier, threads: Int, folder: URL? = nil) throws {
+        let g = try Self.loadGolden(name, folder: folder)
         let exec = try Executor(model: g.model, tier: tier, threads: threads)
         let image = g.tensors[0]!.bytes
         XCTAssertEqual(image.count, g.model.input.count)
@@ -81,6 +82,20 @@ final class GoldenTests: XCTestCase {
     func testGoldenWithTwoAndThreeThreads() throws {
         try check("golden-a", tier: KernelSelector.available[0], threads: 2)
         try check("golden-b", tier: KernelSelector.available[0], threads: 3)
+    }
+
+    /// Golden fixtures written elsewhere (e.g. by Scripts/train/export.py --golden PREFIX): set
+    /// BITSPOT_GOLDEN=PREFIX[:PREFIX...] to check them on every tier. Skipped when unset.
+    func testExternalGoldenFixtures() throws {
+        guard let list = ProcessInfo.processInfo.environment["BITSPOT_GOLDEN"], !list.isEmpty else {
+            throw XCTSkip("BITSPOT_GOLDEN not set")
+        }
+        for prefix in list.split(separator: ":") {
+            let url = URL(fileURLWithPath: String(prefix))
+            for tier in KernelSelector.available {
+                try check(url.lastPathComponent, tier: tier, threads: 2, folder: url.deletingLastPathComponent())
+            }
+        }
     }
 
     func testSignPackAfterRealConvIsFused() throws {
