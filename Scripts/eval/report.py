@@ -83,8 +83,10 @@ def svg(results: dict, w: int = 640, h: int = 400) -> str:
             out.append(f'<rect x="{cx - 5:.1f}" y="{cy - 5:.1f}" width="10" height="10" fill="{c}"/>')
         else:
             out.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="5" fill="{c}"/>')
-        out.append(f'<text x="{cx + 8:.1f}" y="{cy - 6:.1f}">{escape(label)} ({escape(set_name)})</text>')
-    out.append(f'<text x="{w - R}" y="{T + 12}" text-anchor="end" fill="#1f77b4">● synthetic suite</text>')
-    out.append(f'<text x="{w - R}" y="{T + 28}" text-anchor="end" fill="#d62728">■ 16 real frames</text>')
+        right = cx > L + 0.6 * (w - L - R)
+        out.append(f'<text x="{cx + (-8 if right else 8):.1f}" y="{cy - 8:.1f}" text-anchor="{"end" if right else "start"}">'
+                   f'{escape(label)} ({escape(set_name)})</text>')
+    out.append(f'<text x="{w - R}" y="{h - B - 28}" text-anchor="end" fill="#1f77b4">● synthetic suite</text>')
+    out.append(f'<text x="{w - R}" y="{h - B - 12}" text-anchor="end" fill="#d62728">■ 16 real frames</text>')
     out.append("</svg>")
     return "\n".join(out) + "\n"
