@@ -42,6 +42,8 @@ let package = Package(
             providers: [.apt(["libavformat-dev", "libavcodec-dev", "libavutil-dev", "libswscale-dev", "libavdevice-dev"])]
         ),
         .target(name: "VideoIO", dependencies: ["CFFmpeg"]),
+        // Text spotting: boxes from the detector's maps, sign grouping, CTC decoding, tracking, LPCV answers.
+        .target(name: "Spotting", dependencies: ["BitNet", "VideoIO"]),
         // Deployment bundles: manifest, checksums (SHA-256 from libavutil), ELF target checks.
         .target(name: "Deploy", dependencies: ["CFFmpeg"]),
         // BitKernels tiers: portable kernels (no Foundation), the x86-64 tier compiled for AVX2 + POPCNT,
@@ -60,6 +62,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "VideoIOTests", dependencies: ["VideoIO"]),
+        .testTarget(name: "SpottingTests", dependencies: ["Spotting"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DeployTests", dependencies: ["Deploy"]),
         .testTarget(name: "BitKernelsTests", dependencies: ["BitKernels", "BitKernelsX86", "_BitKernelsShims"]),
         .target(name: "_AllocationCounter", path: "Tests/_AllocationCounter"),

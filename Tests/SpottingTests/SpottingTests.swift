@@ -1,0 +1,136 @@
+import Foundation
+import XCTest
+@testable import Spotting
+
+/// Box extraction reproduces the trainer's `boxes_from_maps` on golden maps.
+final class ScoreMapDecoderTests: XCTestCase {
+    struct Golden: Decodable {
+        struct Case: Decodable {
+            var width: Int, height: Int, stride: Int
+            var shrinkX: Double, threshold: Double
+            var score: [Float], log2Height: [Float]
+            var boxes: [[Double]]
+        }
+        var cases: [Case]
+    }
+
+    func testMatchesTheTrainersBoxes() throws {
+        let url = try XCTUnwrap(Bundle.module.url(forResource: "Fixtures/boxes", withExtension: "json"))
+        let golden = try JSONDecoder().decode(Golden.self, from: Data(contentsOf: url))
+        var total = 0
+        for c in golden.cases {
+            let decoder = ScoreMapDecoder(stride: c.stride, shrinkX: c.shrinkX, threshold: c.threshold)
+            let got = decoder.boxes(score: c.score, log2Height: c.log2Height, width: c.width, height: c.height)
+            // Same components, possibly in another order: compare as sorted lists.
+            let key: (WordBox) -> [Double] = { [$0.x0, $0.y0, $0.x1, $0.y1] }
+            let mine = got.map { key($0) + [$0.score] }.sorted { $0.lexicographicallyPrecedes($1) }
+            let theirs = c.boxes.sorted { $0.lexicographicallyPrecedes($1) }
+            XCTAssertEqual(mine.count, theirs.count)
+            for (a, b) in zip(mine, theirs) {
+                for (x, y) in zip(a, b) { XCTAssertEqual(x, y, accuracy: 1e-3) }
+            }
+            total += got.count
+        }
+        XCTAssertGreaterThan(total, 5)
+    }
+
+    func testFourConnectivity() {
+        // Two cells touching only at a corner are two words.
+        var score = [Float](repeating: 0, count: 16)
+        score[0] = 0.9; score[5] = 0.9
+        let boxes = ScoreMapDecoder().boxes(score: score, log2Height: [Float](repeating: 3, count: 16), width: 4, height: 4)
+        XCTAssertEqual(boxes.count, 2)
+        XCTAssertEqual(boxes[0].height, 8, accuracy: 1e-9)
+    }
+}
+
+final class CTCDecoderTests: XCTestCase {
+    /// Logits that put `confidence`-ish weight on the given class at each step.
+    func logits(_ classes: [Int], count: Int = 37) -> [Float] {
+        classes.flatMap { c in (0..<count).map { $0 == c ? Float(5) : Float(0) } }
+    }
+
+    func testCollapsesRepeatsAndDropsBlanks() {
+        let d = CTCDecoder.lpcv
+        // E X X _ I T T  ->  EXIT ; classes: digits 1..10, A = 11
+        let e = 11 + 4, x = 11 + 23, i = 11 + 8, t = 11 + 19
+        let r = d.decode(logits: logits([e, x, x, 0, i, t, t]), steps: 7, classes: 37)
+        XCTAssertEqual(r.text, "EXIT")
+        // A blank between two equal letters keeps both: L _ L -> LL.
+        let l = 11 + 11
+        XCTAssertEqual(d.decode(logits: logits([l, 0, l]), steps: 3, classes: 37).text, "LL")
+        XCTAssertEqual(d.decode(logits: logits([1, 2, 0, 3]), steps: 4, classes: 37).text, "012")
+    }
+
+    func testConfidenceIsTheLeastSureStep() {
+        var l = logits([11, 12])
+        // Make step 1 unsure: two classes tie.
+        l[37 + 13] = 5
+        let r = CTCDecoder.lpcv.decode(logits: l, steps: 2, classes: 37)
+        let sure = 1 / (1 + 36 * exp(-5.0))
+        let tie = 1 / (2 + 35 * exp(-5.0))
+        XCTAssertEqual(r.confidence, min(sure, tie), accuracy: 1e-6)
+        XCTAssertEqual(CTCDecoder.lpcv.decode(logits: [], steps: 0, classes: 37), .init(text: "", confidence: 1))
+    }
+}
+
+final class SignGroupingTests: XCTestCase {
+    func box(_ x0: Double, _ y0: Double, _ x1: Double, _ y1: Double) -> WordBox { WordBox(x0: x0, y0: y0, x1: x1, y1: y1, score: 1) }
+
+    func testLinesAndSigns() {
+        // Sign A: "AUTHORIZED" over "PERSONNEL ONLY"; sign B far right: "EXIT".
+        let boxes = [box(100, 100, 300, 130), box(80, 140, 250, 170), box(260, 140, 330, 170), box(900, 100, 980, 130)]
+        let signs = SignGrouping().group(boxes)
+        XCTAssertEqual(signs.count, 2)
+        XCTAssertEqual(signs[0].map(\.words), [[0], [1, 2]])
+        XCTAssertEqual(signs[1].map(\.words), [[3]])
+    }
+
+    func testDistantLinesAreSeparateSigns() {
+        let boxes = [box(100, 100, 200, 120), box(100, 400, 200, 420)]
+        XCTAssertEqual(SignGrouping().group(boxes).count, 2)
+    }
+}
+
+final class TrackerTests: XCTestCase {
+    func reading(_ t: Double, _ x: Double, _ text: String, _ c: Double = 0.9) -> WordTracker.Reading {
+        .init(time: t, box: WordBox(x0: x, y0: 100, x1: x + 100, y1: 130, score: 1), text: text, confidence: c, sign: 0)
+    }
+
+    func testVotesAndTimes() {
+        var tracker = WordTracker()
+        tracker.update([reading(0, 500, "EXIT"), reading(0, 100, "ROOM")])
+        tracker.update([reading(0.5, 480, "EX1T", 0.4), reading(0.5, 90, "ROOM")])   // moved a little, misread once
+        tracker.update([reading(1.0, 460, "EXIT")])
+        XCTAssertEqual(tracker.tracks.count, 2)
+        let exit = tracker.tracks[0]
+        XCTAssertEqual(exit.text, "EXIT")
+        XCTAssertEqual(exit.sightings, 3)
+        XCTAssertEqual(exit.firstTime, 0)
+        XCTAssertEqual(exit.lastTime, 1.0)
+        XCTAssertEqual(tracker.tracks[1].text, "ROOM")
+    }
+
+    func testPanningCameraMatchesByText() {
+        var tracker = WordTracker()
+        tracker.update([reading(0, 800, "B056")])
+        tracker.update([reading(0.5, 400, "B056")])      // no overlap, same text, within the gap
+        tracker.update([reading(5.0, 100, "B056")])      // seen again after a long gap: a new track
+        XCTAssertEqual(tracker.tracks.map(\.sightings), [2, 1])
+    }
+
+    func testLevenshtein() {
+        XCTAssertEqual(levenshtein("KITTEN", "SITTING"), 3)
+        XCTAssertEqual(levenshtein("", "ABC"), 3)
+        XCTAssertEqual(stringSimilarity("EXIT", "EX1T"), 0.75)
+    }
+}
+
+final class LPCVAnswersTests: XCTestCase {
+    func testAnswersFormat() {
+        let q = LPCVAnswers.parseQuestions("room;Exit;\nLAB;")
+        XCTAssertEqual(q, ["ROOM", "EXIT", "LAB"])
+        let text = LPCVAnswers.answers(questions: q, signs: [["ROOM", "B056"], ["EXIT"], ["Authorized", "personnel", "only"]])
+        XCTAssertEqual(text, "ROOM: B056;\nEXIT: -;\nLAB: -;\n")
+    }
+}
