@@ -21,23 +21,7 @@ struct BenchPipeline: ParsableCommand {
 
     @OptionGroup var source: InputOptions
 
-    @Option(help: "Keep every Nth decoded frame (default: all frames).")
-    var every: Int?
-
-    @Option(help: "Keep about R frames per second of video.")
-    var fps: Double?
-
-    @Flag(help: "Keep key frames only (other frames are never decoded).")
-    var keyframes = false
-
-    @Option(help: ArgumentHelp("Change gate threshold in grey levels (mean absolute difference of 32x18 block means).", valueName: "T"))
-    var gate: Double?
-
-    @Option(help: ArgumentHelp("Working size of the frames (default: the video's size).", valueName: "WxH"))
-    var size: String?
-
-    @Option(name: .customLong("max-frames"), help: "Stop after this many frames (required for live inputs).")
-    var maxFrames: Int?
+    @OptionGroup var sampling: SamplingOptions
 
     @Option(help: ArgumentHelp("auto, rapl, hwmon[:NAME[:LABEL,...]], pi5-pmic, csv:FILE, model[:BOARD] (pizero2w, pi3b+, pi4b, pi5, x86-64).", valueName: "meter"))
     var meter: String = "auto"
@@ -88,20 +72,10 @@ struct BenchPipeline: ParsableCommand {
     var pmicInterval: Double = 0.2
 
     func validate() throws {
-        let chosen = [every != nil, fps != nil, keyframes].filter { $0 }.count
-        guard chosen <= 1 else { throw ValidationError("choose at most one of --every N, --fps R, --keyframes") }
-        if let m = maxFrames, m < 1 { throw ValidationError("--max-frames must be 1 or more") }
         if adaptWindow < 4 { throw ValidationError("--adapt-window must be 4 or more") }
         if overheadRounds < 1 { throw ValidationError("--overhead-rounds must be 1 or more") }
         if let ms = simulateStage, !(ms >= 0 && ms <= 10_000) { throw ValidationError("--simulate-stage must be between 0 and 10000 ms") }
         if !(pmicInterval > 0) { throw ValidationError("--pmic-interval must be positive") }
-    }
-
-    var sampling: SamplingMode {
-        if let every { return .every(every) }
-        if let fps { return .rate(fps) }
-        if keyframes { return .keyFrames }
-        return .all
     }
 
     func run() throws {
@@ -114,11 +88,12 @@ struct BenchPipeline: ParsableCommand {
             if adapt && limits.isEmpty {
                 throw EnergyError(.badRequest, "--adapt", "needs a budget to steer by (--budget or --budget-file)")
             }
+            let gate = sampling.gate, maxFrames = sampling.maxFrames
             if let g = gate, !(g >= 0 && g <= 255) {
                 throw EnergyError(.badRequest, "--gate", "threshold must be between 0 and 255 grey levels, got \(g)")
             }
             let input = try source.inputSpec()
-            let options = try source.decodeOptions(size: try size.map { try FrameSize(parsing: $0) }, sampling: sampling, gate: nil)
+            let options = try source.decodeOptions(size: try sampling.workingSize(), sampling: sampling.mode, gate: nil)
             try options.sampling.validate()
             let env = MeterEnvironment(files: FileAccess(root: sysfsRoot), vcgencmd: vcgencmd, pmicInterval: pmicInterval)
             let choice = try spec.open(env)
@@ -183,7 +158,7 @@ struct BenchPipeline: ParsableCommand {
         for round in 0..<overheadRounds {
             for metered in (round % 2 == 0 ? [false, true] : [true, false]) {
                 let run = PipelineRun(input: input, options: options, meter: metered ? choice.meter : nil, profile: choice.profile,
-                                          budget: Budget(), adapt: false, adaptWindow: adaptWindow, gate: gate, maxFrames: maxFrames, simulatedStageCPU: simulateStage.map { $0 / 1000 })
+                                          budget: Budget(), adapt: false, adaptWindow: adaptWindow, gate: sampling.gate, maxFrames: sampling.maxFrames, simulatedStageCPU: simulateStage.map { $0 / 1000 })
                 let r = try run.execute(metered: metered)
                 frames = r.frames
                 if metered { on.append((r.wall, r.cpu)) } else { off.append((r.wall, r.cpu)) }

@@ -17,17 +17,7 @@ struct Frames: ParsableCommand {
 
     @OptionGroup var source: InputOptions
 
-    @Option(help: "Keep every Nth decoded frame.")
-    var every: Int?
-
-    @Option(help: "Keep about R frames per second of video.")
-    var fps: Double?
-
-    @Flag(help: "Keep key frames only (other frames are never decoded).")
-    var keyframes = false
-
-    @Option(help: ArgumentHelp("Change gate: drop frames whose 32x18 block means differ from the last kept frame by less than T grey levels on average.", valueName: "T"))
-    var gate: Double?
+    @OptionGroup var sampling: SamplingOptions
 
     @Option(help: ArgumentHelp("Output folder.", valueName: "dir"))
     var out: String
@@ -35,28 +25,14 @@ struct Frames: ParsableCommand {
     @Option(name: .customLong("contact-sheet"), help: ArgumentHelp("Also write a PNG grid of thumbnails of the kept frames.", valueName: "file"))
     var contactSheet: String?
 
-    @Option(help: ArgumentHelp("Working size of the saved frames (default: the video's size).", valueName: "WxH"))
-    var size: String?
-
-    @Option(name: .customLong("max-frames"), help: "Stop after this many kept frames (required for live inputs without an end).")
-    var maxFrames: Int?
-
     func validate() throws {
-        let chosen = [every != nil, fps != nil, keyframes].filter { $0 }.count
-        guard chosen == 1 else { throw ValidationError("choose exactly one of --every N, --fps R, --keyframes") }
-        if let m = maxFrames, m < 1 { throw ValidationError("--max-frames must be 1 or more") }
-    }
-
-    var sampling: SamplingMode {
-        if let every { return .every(every) }
-        if let fps { return .rate(fps) }
-        return .keyFrames
+        guard sampling.modesChosen == 1 else { throw ValidationError("choose exactly one of --every N, --fps R, --keyframes") }
     }
 
     func run() throws {
         try reportingFailures {
             let input = try source.inputSpec()
-            let options = try source.decodeOptions(size: try size.map { try FrameSize(parsing: $0) }, sampling: sampling, gate: gate)
+            let options = try source.decodeOptions(size: try sampling.workingSize(), sampling: sampling.mode, gate: sampling.gate)
             try options.sampling.validate()
             try AtomicOutput.checkFolderDestination(out)
             let video = try VideoSource(input: input, options: options)
@@ -84,7 +60,7 @@ struct Frames: ParsableCommand {
                 if contactSheet != nil { try sheet.add(frame) }
                 kept += 1
                 bar.update(video.counters.decoded + video.counters.skippedUndecoded)
-                if let maxFrames, kept >= maxFrames { break }
+                if let maxFrames = sampling.maxFrames, kept >= maxFrames { break }
             }
             bar.finish()
             try AtomicOutput.write(Data(index.utf8), to: temporary + "/frames.jsonl")

@@ -1,0 +1,42 @@
+import ArgumentParser
+import VideoIO
+
+/// Which frames a command keeps, shared by `frames` and `bench` (and later `spot`).
+struct SamplingOptions: ParsableArguments {
+    @Option(help: "Keep every Nth decoded frame.")
+    var every: Int?
+
+    @Option(help: "Keep about R frames per second of video.")
+    var fps: Double?
+
+    @Flag(help: "Keep key frames only (other frames are never decoded).")
+    var keyframes = false
+
+    @Option(help: ArgumentHelp("Change gate: drop frames whose 32x18 block means differ from the last kept frame by less than T grey levels on average.", valueName: "T"))
+    var gate: Double?
+
+    @Option(help: ArgumentHelp("Working size of the frames (default: the video's size).", valueName: "WxH"))
+    var size: String?
+
+    @Option(name: .customLong("max-frames"), help: "Stop after this many kept frames (needed for live inputs without an end).")
+    var maxFrames: Int?
+
+    /// How many of --every, --fps, --keyframes were given.
+    var modesChosen: Int { [every != nil, fps != nil, keyframes].filter { $0 }.count }
+
+    func validate() throws {
+        guard modesChosen <= 1 else { throw ValidationError("choose at most one of --every N, --fps R, --keyframes") }
+        if let m = maxFrames, m < 1 { throw ValidationError("--max-frames must be 1 or more") }
+    }
+
+    /// The chosen mode; all frames when none was given.
+    var mode: SamplingMode {
+        if let every { return .every(every) }
+        if let fps { return .rate(fps) }
+        if keyframes { return .keyFrames }
+        return .all
+    }
+
+    /// The working size, parsed.
+    func workingSize() throws -> FrameSize? { try size.map { try FrameSize(parsing: $0) } }
+}
