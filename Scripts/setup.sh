@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(ffmpeg pkg-config libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libavdevice-dev
-          fonts-dejavu-core)
+          fonts-dejavu-core binutils tar)
 python=0
 for arg in "$@"; do
   case "$arg" in
@@ -22,27 +22,11 @@ if [ "$python" = 1 ] && [ -f Scripts/eval/apt-packages.txt ]; then
 fi
 [ "$python" = 1 ] && packages+=(python3-venv)
 
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
-  echo "setup: installing ${missing[*]}" >&2
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+. Scripts/lib/setup-common.sh
+apt_install_missing "${packages[@]}"
 command -v swift >/dev/null || { echo "setup: swift not found; install Swift 6.0 or newer (Debian trixie: apt-get install swiftlang)" >&2; exit 69; }
 pkg-config --exists libavformat libavcodec libavutil libswscale libavdevice \
   || { echo "setup: FFmpeg development files not found by pkg-config" >&2; exit 69; }
 
-if [ "$python" = 1 ]; then
-  if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
-  req=Scripts/requirements-test.txt
-  stamp=.venv/.installed-$(sha256sum "$req" | cut -c1-16)
-  if [ ! -f "$stamp" ]; then
-    .venv/bin/python -m pip install -q --disable-pip-version-check -r "$req"
-    touch "$stamp"
-  fi
-fi
+[ "$python" = 1 ] && venv_install Scripts/requirements-test.txt
 echo "setup: ready (FFmpeg $(pkg-config --modversion libavformat | cut -d. -f1-2) libavformat, $(swift --version 2>/dev/null | head -1))" >&2

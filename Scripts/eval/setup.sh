@@ -16,23 +16,10 @@ esac
 mapfile -t packages < <(grep -v '^#' Scripts/eval/apt-packages.txt | tr ' ' '\n' | grep -v '^$')
 packages+=(python3-venv)
 [ "$tests_only" = 1 ] || packages+=(tesseract-ocr tesseract-ocr-eng)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
-  echo "eval setup: installing ${missing[*]}" >&2
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+. Scripts/lib/setup-common.sh
+apt_install_missing "${packages[@]}"
 
-[ -x .venv/bin/python ] || python3 -m venv .venv
 req=Scripts/eval/requirements.txt
 [ "$tests_only" = 1 ] && req=Scripts/requirements-test.txt
-stamp=.venv/.installed-$(sha256sum "$req" | cut -c1-16)
-if [ ! -f "$stamp" ]; then
-  .venv/bin/python -m pip install -q --disable-pip-version-check -r "$req"
-  touch "$stamp"
-fi
+venv_install "$req"
 echo "eval setup: ready ($(.venv/bin/python --version); $(command -v tesseract >/dev/null && tesseract --version 2>/dev/null | head -1 || echo 'no tesseract'))" >&2
