@@ -57,7 +57,7 @@ let package = Package(
         .executableTarget(
             name: "bitspot",
             dependencies: [
-                "VideoIO", "BitKernels", "BitNet", "Deploy", "Energy",
+                "VideoIO", "BitKernels", "BitNet", "Deploy", "Spotting", "Energy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

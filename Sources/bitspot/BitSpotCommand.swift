@@ -16,7 +16,7 @@ struct BitSpotCommand: ParsableCommand {
             69 device busy or unavailable; 70 a build step failed (bundle); 73 output cannot be written; 74 read error; 130 interrupted.
             """,
         version: BitSpotVersion.string,
-        subcommands: [Probe.self, Frames.self, Inspect.self, Bench.self, BundleCommand.self, VerifyBundle.self]
+        subcommands: [Spot.self, Probe.self, Frames.self, Inspect.self, Bench.self, BundleCommand.self, VerifyBundle.self]
     )
 }
 

@@ -1,0 +1,198 @@
+import BitNet
+import Foundation
+import VideoIO
+
+/// One word found in one frame.
+public struct SpottedWord: Sendable, Equatable, Codable {
+    public var text: String
+    /// Box in the frame's pixels.
+    public var box: WordBox
+    /// The recognizer's confidence (min over time steps of the best class's probability).
+    public var confidence: Double
+    /// Which sign of the frame it belongs to (0-based, top to bottom).
+    public var sign: Int
+    /// Which recognizer head answered: `exit` (early) or `final`.
+    public var head: String
+}
+
+/// What the network did with one frame.
+public struct FrameSpots: Sendable {
+    public var words: [SpottedWord]
+    /// The detector's no-text exit answered: the rest of the detector and every crop were skipped.
+    public var detectorExited: Bool
+    public var cropsRead: Int
+    /// Crops answered by the recognizer's early-exit head.
+    public var recognizerExits: Int
+    public var ops: OpCount
+    public var skippedOps: OpCount
+}
+
+/// Thresholds of the dynamic parts of the network.
+public struct SpotterSettings: Sendable {
+    /// Detector tile exit: a frame whose tiles are all below this text probability is skipped.
+    public var tileExitThreshold: Double = 0.2
+    /// Recognizer exit: a crop whose early head is at least this confident is not run further.
+    public var recognizerExitConfidence: Double = 0.9
+    /// Word-kernel probability threshold for boxes.
+    public var boxThreshold: Double = 0.5
+    /// Smallest word box height (frame pixels) worth reading.
+    public var minWordHeight: Double = 8
+    /// Switches for the early exits (for comparisons).
+    public var detectorExit = true
+    public var recognizerExit = true
+
+    public init() {}
+}
+
+/// The detector and recognizer on one frame: boxes from the detector's maps, crops rectified to
+/// the recognizer's height, CTC readings, words grouped into signs.
+public final class TextSpotter {
+    public let detector: Executor
+    public let recognizer: Executor
+    public var settings: SpotterSettings
+    private let decoder: CTCDecoder
+    private let boxes: ScoreMapDecoder
+    private var detectorInput: [UInt8]
+    private var recognizerInput: [UInt8]
+    private var score: [Float] = []
+    private var log2Height: [Float] = []
+    private var labels: [Int32] = []
+    private var stack: [Int32] = []
+
+    /// Loads both models from files (`detector.bitnet`, `recognizer.bitnet` in `folder`).
+    public convenience init(models folder: String, threads: Int = 1, settings: SpotterSettings = SpotterSettings()) throws {
+        let det = try ModelFile.load(path: folder + "/detector.bitnet")
+        let rec = try ModelFile.load(path: folder + "/recognizer.bitnet")
+        try self.init(detector: det, recognizer: rec, threads: threads, settings: settings)
+    }
+
+    public init(detector det: Model, recognizer rec: Model, threads: Int = 1, settings: SpotterSettings = SpotterSettings()) throws {
+        guard det.input.channels == 1, rec.input.channels == 1, rec.input.height == 32 else {
+            throw BitNetError(.invalid, "models: the detector must take grey frames and the recognizer grey 32-pixel crops")
+        }
+        detector = try Executor(model: det, threads: threads)
+        recognizer = try Executor(model: rec, threads: threads)
+        self.settings = settings
+        decoder = Self.charset(rec.metadata).map { CTCDecoder(charset: Array($0)) } ?? .lpcv
+        boxes = ScoreMapDecoder(threshold: settings.boxThreshold)
+        detectorInput = [UInt8](repeating: 0, count: det.input.count)
+        recognizerInput = [UInt8](repeating: 128, count: rec.input.count)
+    }
+
+    private static func charset(_ metadata: String) -> String? {
+        guard let json = try? JSONSerialization.jsonObject(with: Data(metadata.utf8)) as? [String: Any] else { return nil }
+        return json["charset"] as? String
+    }
+
+    /// Spots text in one grey frame.
+    public func process(_ frame: LumaFrame) throws -> FrameSpots {
+        let din = detector.model.input
+        let small = try Raster(frame).resized(to: FrameSize(width: din.width, height: din.height))
+        detectorInput = small.bytes
+        var maps: (values: [Float], shape: TensorShape)?
+        let tileThreshold = Float(settings.tileExitThreshold)
+        let useExit = settings.detectorExit
+        let summary = detectorInput.withUnsafeBufferPointer { image in
+            detector.run(image: image.baseAddress!) { out in
+                if out.head.isExit {
+                    guard useExit else { return .proceed }
+                    // Stop when no tile reaches the threshold: sigmoid(x) < t  <=>  x < logit(t).
+                    let cut = logf(tileThreshold / (1 - tileThreshold))
+                    return out.values.allSatisfy { $0 < cut } ? .stop : .proceed
+                }
+                maps = (Array(out.values), out.shape)
+                return .proceed
+            }
+        }
+        var result = FrameSpots(words: [], detectorExited: summary.stoppedAtHead != nil, cropsRead: 0, recognizerExits: 0,
+                                ops: summary.done, skippedOps: summary.skipped)
+        guard let maps, maps.shape.channels >= 2 else { return result }
+
+        // Split the two channels: text-kernel probability and log2 word height.
+        let cells = maps.shape.height * maps.shape.width
+        if score.count != cells { score = [Float](repeating: 0, count: cells); log2Height = score }
+        for i in 0..<cells {
+            score[i] = 1 / (1 + expf(-maps.values[2 * i]))
+            log2Height[i] = maps.values[2 * i + 1]
+        }
+        let stride = din.width / maps.shape.width
+        var decoderForMap = boxes
+        decoderForMap.stride = stride
+        let found = score.withUnsafeBufferPointer { s in
+            log2Height.withUnsafeBufferPointer { h in
+                decoderForMap.boxes(score: s, log2Height: h, width: maps.shape.width, height: maps.shape.height,
+                                    labels: &labels, stack: &stack)
+            }
+        }
+        let sx = Double(frame.width) / Double(din.width), sy = Double(frame.height) / Double(din.height)
+        let frameBoxes = found.map { $0.scaled(x: sx, y: sy) }.filter { $0.height >= settings.minWordHeight }
+        let signs = SignGrouping().group(frameBoxes)
+        for (signIndex, lines) in signs.enumerated() {
+            for line in lines {
+                for w in line.words {
+                    let b = frameBoxes[w]
+                    guard let reading = try read(frame, box: b, result: &result) else { continue }
+                    guard !reading.text.isEmpty else { continue }
+                    result.words.append(SpottedWord(text: reading.text, box: b, confidence: reading.confidence,
+                                                    sign: signIndex, head: reading.head))
+                }
+            }
+        }
+        return result
+    }
+
+    /// Cuts the box out of the frame, scales it to the recognizer's height, normalises it per crop,
+    /// and reads it (stopping at the early head when it is sure enough).
+    private func read(_ frame: LumaFrame, box: WordBox, result: inout FrameSpots) throws -> (text: String, confidence: Double, head: String)? {
+        let rin = recognizer.model.input
+        let x0 = max(0, Int(box.x0.rounded(.down))), y0 = max(0, Int(box.y0.rounded(.down)))
+        let x1 = min(frame.width, Int(box.x1.rounded(.up))), y1 = min(frame.height, Int(box.y1.rounded(.up)))
+        guard x1 - x0 >= 4, y1 - y0 >= 4 else { return nil }
+        var crop = [UInt8](repeating: 0, count: (x1 - x0) * (y1 - y0))
+        frame.pixels.withUnsafeBufferPointer { px in
+            for y in y0..<y1 {
+                for x in x0..<x1 { crop[(y - y0) * (x1 - x0) + (x - x0)] = px[y * frame.width + x] }
+            }
+        }
+        let width = min(rin.width, max(4, Int((Double(x1 - x0) * 32 / Double(y1 - y0)).rounded())))
+        let scaled = try Raster(width: x1 - x0, height: y1 - y0, layout: .gray8, bytes: crop)
+            .resized(to: FrameSize(width: width, height: 32))
+        // Per-crop normalisation, as in training: 128 + 50 (x - mean) / max(std, 8), clipped.
+        let n = Double(scaled.bytes.count)
+        let mean = scaled.bytes.reduce(0.0) { $0 + Double($1) } / n
+        let std = (scaled.bytes.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / n).squareRoot()
+        let k = 50 / max(std, 8)
+        for i in 0..<recognizerInput.count { recognizerInput[i] = 128 }
+        for y in 0..<32 {
+            for x in 0..<width {
+                let v = 128 + k * (Double(scaled.bytes[y * width + x]) - mean)
+                recognizerInput[y * rin.width + x] = UInt8(max(0, min(255, v.rounded())))
+            }
+        }
+        let steps = (width + 3) / 4
+        var reading: (text: String, confidence: Double, head: String)?
+        let threshold = settings.recognizerExitConfidence
+        let useExit = settings.recognizerExit
+        let summary = recognizerInput.withUnsafeBufferPointer { image in
+            recognizer.run(image: image.baseAddress!) { out in
+                let classes = out.shape.channels
+                let usable = min(steps, out.values.count / classes)
+                let r = decoder.decode(logits: UnsafeBufferPointer(rebasing: out.values[0..<(usable * classes)]), steps: usable, classes: classes)
+                if out.head.isExit {
+                    if useExit && r.confidence >= threshold {
+                        reading = (r.text, r.confidence, "exit")
+                        return .stop
+                    }
+                    return .proceed
+                }
+                reading = (r.text, r.confidence, "final")
+                return .proceed
+            }
+        }
+        result.cropsRead += 1
+        if summary.stoppedAtHead != nil { result.recognizerExits += 1 }
+        result.ops += summary.done
+        result.skippedOps += summary.skipped
+        return reading
+    }
+}

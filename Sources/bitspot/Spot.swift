@@ -1,0 +1,203 @@
+import ArgumentParser
+import BitNet
+import Foundation
+import Spotting
+import VideoIO
+
+/// `bitspot spot`: the text in a video, camera or stream.
+struct Spot: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Spot text: detector, recognizer and tracker over the sampled frames; JSON lines and a summary.",
+        discussion: """
+            Reads the input (default: the sample video), keeps the frames the sampling options choose, runs the \
+            binary detector on each (its tile head skips frames with no text), reads every word box with the \
+            binary recognizer (its early head answers crops it is sure of), groups words into signs and \
+            follows each word across frames. --json prints one JSON line per processed frame and one per track \
+            (docs/spot-output.md); the summary goes to standard error then. Ctrl-C stops and still writes \
+            everything found so far (exit 130).
+            """
+    )
+
+    @OptionGroup var source: InputOptions
+    @OptionGroup var sampling: SamplingOptions
+
+    @Option(help: ArgumentHelp("Folder with detector.bitnet and recognizer.bitnet (default: the shipped Models/).", valueName: "dir"))
+    var models: String?
+
+    @Option(help: "Inference threads.")
+    var threads: Int = 1
+
+    @Flag(help: "Print JSON lines (frames and tracks) on standard output.")
+    var json = false
+
+    @Option(help: ArgumentHelp("Also write the JSON lines to this file (complete or not at all).", valueName: "file"))
+    var jsonl: String?
+
+    @Option(name: .customLong("tile-exit"), help: "Detector early exit: skip a frame when no tile reaches this text probability.")
+    var tileExit: Double = 0.2
+
+    @Option(name: .customLong("recognizer-exit"), help: "Recognizer early exit: stop at the early head when it is this confident.")
+    var recognizerExit: Double = 0.9
+
+    @Flag(name: .customLong("no-exits"), help: "Run both networks to the end on every frame and crop (for comparisons).")
+    var noExits = false
+
+    func validate() throws {
+        guard (1...64).contains(threads) else { throw ValidationError("--threads must be between 1 and 64") }
+        guard tileExit > 0, tileExit < 1 else { throw ValidationError("--tile-exit must be between 0 and 1 (exclusive)") }
+        guard recognizerExit > 0, recognizerExit <= 1 else { throw ValidationError("--recognizer-exit must be in (0, 1]") }
+    }
+
+    func run() throws {
+        try reportingFailures {
+            let input = try source.inputSpec()
+            let options = try source.decodeOptions(size: try sampling.workingSize(), sampling: sampling.mode, gate: sampling.gate)
+            try options.sampling.validate()
+            guard let folder = models ?? ResourceLocator.find("Models/detector.bitnet").map({ URL(fileURLWithPath: $0).deletingLastPathComponent().path }) else {
+                throw BitNetError(.missing, "Models/detector.bitnet not found; give --models DIR")
+            }
+            var settings = SpotterSettings()
+            settings.tileExitThreshold = tileExit
+            settings.recognizerExitConfidence = recognizerExit
+            settings.detectorExit = !noExits
+            settings.recognizerExit = !noExits
+            let spotter = try TextSpotter(models: folder, threads: threads, settings: settings)
+            let video = try VideoSource(input: input, options: options)
+            let lines = JSONLines(file: jsonl, echo: json)
+            try lines.open()
+
+            var tracker = WordTracker()
+            var bar = ProgressBar(label: "spot", total: video.info.frameCount)
+            bar.enabled = !json || isatty(STDERR_FILENO) != 0
+            let interruption = Interruption()
+            var processed = 0, detectorExits = 0, crops = 0, recognizerExits = 0
+            let cpu0 = processCPUSeconds(), wall0 = Date()
+            while !interruption.isSet, let frame = try video.next() {
+                let spots = try spotter.process(frame)
+                processed += 1
+                if spots.detectorExited { detectorExits += 1 }
+                crops += spots.cropsRead
+                recognizerExits += spots.recognizerExits
+                let readings = spots.words.map { WordTracker.Reading(time: frame.time, box: $0.box, text: $0.text, confidence: $0.confidence, sign: $0.sign) }
+                let ids = tracker.update(readings)
+                try lines.write(FrameLine(frame: frame.index, time: frame.time, detectorExit: spots.detectorExited,
+                                          words: zip(spots.words, ids).map { WordLine($0.0, track: $0.1) }))
+                if !json, input.isLive {
+                    for w in spots.words { print(String(format: "%8.2f s  %@", frame.time, w.text)) }
+                }
+                bar.update(video.counters.decoded + video.counters.skippedUndecoded)
+                if let m = sampling.maxFrames, processed >= m { break }
+            }
+            bar.finish()
+            let tracks = tracker.tracks.filter { !$0.text.isEmpty }
+            for t in tracks { try lines.write(TrackLine(t)) }
+            try lines.close()
+
+            let cpu = processCPUSeconds() - cpu0, wall = Date().timeIntervalSince(wall0)
+            var summary = "\(processed) frames processed (\(video.counters.decoded) decoded) in \(String(format: "%.1f", wall)) s, "
+                + String(format: "%.1f ms CPU per processed frame", processed > 0 ? cpu * 1000 / Double(processed) : 0)
+                + "; detector exits \(detectorExits), crops read \(crops) (early exits \(recognizerExits))\n"
+            summary += tracks.isEmpty ? "no text seen\n" : "text seen (\(tracks.count) tracks):\n"
+            for t in tracks.sorted(by: { $0.firstTime < $1.firstTime }) {
+                summary += String(format: "  %7.2f-%7.2f s  %@  (%d sightings)\n", t.firstTime, t.lastTime, t.text, t.sightings)
+            }
+            if json { printError(summary.trimmingCharacters(in: .newlines)) } else { print(summary, terminator: "") }
+            if interruption.isSet { throw ExitCode(ExitCodes.interrupted) }
+        }
+    }
+}
+
+/// A JSON line per processed frame (docs/spot-output.md).
+struct FrameLine: Encodable {
+    var type = "frame"
+    var frame: Int
+    var time: Double
+    var detectorExit: Bool
+    var words: [WordLine]
+}
+
+struct WordLine: Encodable {
+    var text: String
+    var box: [Double]
+    var confidence: Double
+    var sign: Int
+    var track: Int
+    var head: String
+
+    init(_ w: SpottedWord, track: Int) {
+        text = w.text
+        box = [w.box.x0, w.box.y0, w.box.x1, w.box.y1].map { ($0 * 10).rounded() / 10 }
+        confidence = (w.confidence * 1000).rounded() / 1000
+        sign = w.sign
+        self.track = track
+        head = w.head
+    }
+}
+
+/// A JSON line per track, after the frames.
+struct TrackLine: Encodable {
+    var type = "track"
+    var track: Int
+    var text: String
+    var firstTime: Double
+    var lastTime: Double
+    var sightings: Int
+    var box: [Double]
+    var confidence: Double
+
+    init(_ t: WordTracker.Track) {
+        track = t.id
+        text = t.text
+        firstTime = t.firstTime
+        lastTime = t.lastTime
+        sightings = t.sightings
+        box = [t.bestBox.x0, t.bestBox.y0, t.bestBox.x1, t.bestBox.y1].map { ($0 * 10).rounded() / 10 }
+        confidence = (t.bestConfidence * 1000).rounded() / 1000
+    }
+}
+
+/// JSON lines to standard output as they come, and to a file that appears whole at the end.
+final class JSONLines {
+    let file: String?
+    let echo: Bool
+    private var temporary: String?
+    private var handle: FileHandle?
+    private let encoder: JSONEncoder = {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return e
+    }()
+
+    init(file: String?, echo: Bool) {
+        self.file = file
+        self.echo = echo
+    }
+
+    func open() throws {
+        guard let file else { return }
+        let tmp = AtomicOutput.temporaryPath(for: file)
+        guard FileManager.default.createFile(atPath: tmp, contents: nil), let h = FileHandle(forWritingAtPath: tmp) else {
+            throw VideoIOError(.outputFailed, file, "cannot create the file")
+        }
+        temporary = tmp
+        handle = h
+    }
+
+    func write<T: Encodable>(_ value: T) throws {
+        let data = try encoder.encode(value) + Data("\n".utf8)
+        if echo { FileHandle.standardOutput.write(data) }
+        handle?.write(data)
+    }
+
+    func close() throws {
+        guard let file, let temporary else { return }
+        try handle?.close()
+        handle = nil
+        try AtomicOutput.commit(temporary, to: file)
+        self.temporary = nil
+    }
+
+    deinit {
+        if let temporary { try? FileManager.default.removeItem(atPath: temporary) }
+    }
+}

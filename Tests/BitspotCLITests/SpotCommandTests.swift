@@ -1,0 +1,56 @@
+import Foundation
+import XCTest
+
+/// `bitspot spot` end to end with untrained models: the pipeline's plumbing, not its accuracy.
+final class SpotCommandTests: XCTestCase {
+    static var models: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/untrained-models").path
+    }
+
+    func testJSONLinesOnTheSample() throws {
+        let file = CLI.folder.appendingPathComponent("spots.jsonl").path
+        try? FileManager.default.removeItem(atPath: file)
+        let r = try CLI.run(["spot", "--models", Self.models, "--fps", "1", "--max-frames", "3", "--json", "--jsonl", file])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let lines = r.stdout.split(separator: "\n")
+        let objects = try lines.map { try XCTUnwrap(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+        let frames = objects.filter { $0["type"] as? String == "frame" }
+        XCTAssertEqual(frames.count, 3)
+        XCTAssertEqual(frames.map { $0["frame"] as? Int }, [0, 30, 60])
+        for f in frames {
+            XCTAssertNotNil(f["words"] as? [Any])
+            XCTAssertNotNil(f["detectorExit"] as? Bool)
+        }
+        XCTAssertEqual(try String(contentsOfFile: file, encoding: .utf8), r.stdout, "the file holds the same lines")
+        XCTAssertTrue(r.stderr.contains("3 frames processed"), r.stderr)
+    }
+
+    func testTextSummaryAndNoExits() throws {
+        let r = try CLI.run(["spot", Samples.video, "--models", Self.models, "--every", "120", "--no-exits"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("3 frames processed (360 decoded)"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("detector exits 0"), r.stdout)
+    }
+
+    func testMissingOrDamagedModels() throws {
+        var r = try CLI.run(["spot", "--models", "/no/such/folder", "--max-frames", "1"])
+        XCTAssertEqual(r.status, 66, r.stderr)
+        let broken = CLI.folder.appendingPathComponent("broken-models")
+        try? FileManager.default.removeItem(at: broken)
+        try FileManager.default.createDirectory(at: broken, withIntermediateDirectories: true)
+        try Data("not a model".utf8).write(to: broken.appendingPathComponent("detector.bitnet"))
+        try Data("not a model".utf8).write(to: broken.appendingPathComponent("recognizer.bitnet"))
+        r = try CLI.run(["spot", "--models", broken.path, "--max-frames", "1"])
+        XCTAssertEqual(r.status, 65, r.stderr)
+        XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
+        r = try CLI.run(["spot", "--models", Self.models, "--tile-exit", "2"])
+        XCTAssertEqual(r.status, 64)
+    }
+}
+
+enum Samples {
+    static var video: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Samples/sample.mp4").path
+    }
+}
