@@ -67,7 +67,8 @@ let package = Package(
         .testTarget(name: "BitKernelsTests", dependencies: ["BitKernels", "BitKernelsX86", "_BitKernelsShims"]),
         .target(name: "_AllocationCounter", path: "Tests/_AllocationCounter"),
         .testTarget(name: "BitNetTests", dependencies: ["BitNet", "BitKernels", "_AllocationCounter"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "BitspotCLITests", dependencies: ["bitspot"]),
+        // Its Fixtures are read through #filePath (the tests run the built binary on them).
+        .testTarget(name: "BitspotCLITests", dependencies: ["bitspot"], exclude: ["Fixtures"]),
         .testTarget(name: "EnergyTests", dependencies: ["Energy"]),
     ]
 )
