@@ -259,6 +259,9 @@ class BitSpotRunner:
         r = subprocess.run([self.bin, "--help"], capture_output=True, text=True)
         if not re.search(r"^\s+spot\s", r.stdout, re.M):
             return False, "not available yet: this bitspot build has no `spot` subcommand"
+        root = Path(__file__).resolve().parents[2]
+        if "--models" not in self.extra and not all((root / "Models" / m).is_file() for m in ("detector.bitnet", "recognizer.bitnet")):
+            return False, "not available yet: no trained models in Models/ (or pass --models in BITSPOT_SPOT_ARGS)"
         return True, ""
 
     def version(self) -> str:
