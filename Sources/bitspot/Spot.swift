@@ -33,6 +33,15 @@ struct Spot: ParsableCommand {
     @Option(help: ArgumentHelp("Also write the JSON lines to this file (complete or not at all).", valueName: "file"))
     var jsonl: String?
 
+    @Option(help: ArgumentHelp("Write subtitles (SubRip) of what was seen when.", valueName: "file"))
+    var srt: String?
+
+    @Option(help: ArgumentHelp("LPCV 2020 questions file (words separated by ';').", valueName: "file"))
+    var questions: String?
+
+    @Option(help: ArgumentHelp("Where to write the LPCV 2020 answers to --questions.", valueName: "file"))
+    var answers: String?
+
     @Option(name: .customLong("tile-exit"), help: "Detector early exit: skip a frame when no tile reaches this text probability.")
     var tileExit: Double = 0.2
 
@@ -46,6 +55,7 @@ struct Spot: ParsableCommand {
         guard (1...64).contains(threads) else { throw ValidationError("--threads must be between 1 and 64") }
         guard tileExit > 0, tileExit < 1 else { throw ValidationError("--tile-exit must be between 0 and 1 (exclusive)") }
         guard recognizerExit > 0, recognizerExit <= 1 else { throw ValidationError("--recognizer-exit must be in (0, 1]") }
+        guard (questions == nil) == (answers == nil) else { throw ValidationError("--questions and --answers go together") }
     }
 
     func run() throws {
@@ -61,12 +71,19 @@ struct Spot: ParsableCommand {
             settings.recognizerExitConfidence = recognizerExit
             settings.detectorExit = !noExits
             settings.recognizerExit = !noExits
+            let questionWords = try questions.map { path -> [String] in
+                guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                    throw VideoIOError(.inputMissing, path, "cannot read the questions file")
+                }
+                return LPCVAnswers.parseQuestions(text)
+            }
             let spotter = try TextSpotter(models: folder, threads: threads, settings: settings)
             let video = try VideoSource(input: input, options: options)
             let lines = JSONLines(file: jsonl, echo: json)
             try lines.open()
 
             var tracker = WordTracker()
+            var signMemory = SignMemory()
             var bar = ProgressBar(label: "spot", total: video.info.frameCount)
             bar.enabled = !json || isatty(STDERR_FILENO) != 0
             let interruption = Interruption()
@@ -80,6 +97,7 @@ struct Spot: ParsableCommand {
                 recognizerExits += spots.recognizerExits
                 let readings = spots.words.map { WordTracker.Reading(time: frame.time, box: $0.box, text: $0.text, confidence: $0.confidence, sign: $0.sign) }
                 let ids = tracker.update(readings)
+                signMemory.record(tracks: ids, signs: spots.words.map(\.sign))
                 try lines.write(FrameLine(frame: frame.index, time: frame.time, detectorExit: spots.detectorExited,
                                           words: zip(spots.words, ids).map { WordLine($0.0, track: $0.1) }))
                 if !json, input.isLive {
@@ -92,6 +110,10 @@ struct Spot: ParsableCommand {
             let tracks = tracker.tracks.filter { !$0.text.isEmpty }
             for t in tracks { try lines.write(TrackLine(t)) }
             try lines.close()
+            if let srt { try AtomicOutput.write(Data(SubRip.render(tracks).utf8), to: srt) }
+            if let answers, let questionWords {
+                try AtomicOutput.write(Data(LPCVAnswers.answers(questions: questionWords, signs: signMemory.signs(tracks)).utf8), to: answers)
+            }
 
             let cpu = processCPUSeconds() - cpu0, wall = Date().timeIntervalSince(wall0)
             var summary = "\(processed) frames processed (\(video.counters.decoded) decoded) in \(String(format: "%.1f", wall)) s, "

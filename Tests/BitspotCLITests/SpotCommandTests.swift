@@ -32,6 +32,21 @@ final class SpotCommandTests: XCTestCase {
         XCTAssertTrue(r.stdout.contains("detector exits 0"), r.stdout)
     }
 
+    func testSubtitlesAndLPCVAnswersFiles() throws {
+        let q = CLI.folder.appendingPathComponent("questions.txt").path
+        let a = CLI.folder.appendingPathComponent("answers.txt").path
+        let srt = CLI.folder.appendingPathComponent("seen.srt").path
+        try Data("room;Exit;".utf8).write(to: URL(fileURLWithPath: q))
+        for f in [a, srt] { try? FileManager.default.removeItem(atPath: f) }
+        let r = try CLI.run(["spot", "--models", Self.models, "--every", "180", "--questions", q, "--answers", a, "--srt", srt])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        // Untrained models see nothing: every question is answered '-'.
+        XCTAssertEqual(try String(contentsOfFile: a, encoding: .utf8), "ROOM: -;\nEXIT: -;\n")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: srt))
+        XCTAssertEqual(try CLI.run(["spot", "--models", Self.models, "--questions", q]).status, 64)
+        XCTAssertEqual(try CLI.run(["spot", "--models", Self.models, "--questions", "/no/q.txt", "--answers", a]).status, 66)
+    }
+
     func testMissingOrDamagedModels() throws {
         var r = try CLI.run(["spot", "--models", "/no/such/folder", "--max-frames", "1"])
         XCTAssertEqual(r.status, 66, r.stderr)

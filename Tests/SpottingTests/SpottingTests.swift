@@ -134,3 +134,34 @@ final class LPCVAnswersTests: XCTestCase {
         XCTAssertEqual(text, "ROOM: B056;\nEXIT: -;\nLAB: -;\n")
     }
 }
+
+final class SpotOutputsTests: XCTestCase {
+    func track(_ id: Int, _ text: String, _ t0: Double, _ t1: Double) -> WordTracker.Track {
+        let box = WordBox(x0: 0, y0: 0, x1: 10, y1: 10, score: 1)
+        var t = WordTracker()
+        t.update([.init(time: t0, box: box, text: text, confidence: 1, sign: 0)])
+        var track = t.tracks[0]
+        track.id = id
+        track.lastTime = t1
+        return track
+    }
+
+    func testSignMemoryAndAnswers() {
+        var memory = SignMemory()
+        memory.record(tracks: [0, 1, 2], signs: [0, 0, 1])      // ROOM B056 | EXIT
+        memory.record(tracks: [0, 1], signs: [0, 0])            // same sign again: nothing new
+        memory.record(tracks: [3, 4, 0], signs: [0, 0, 0])      // later the whole plate: ROOM B056 WING C
+        let tracks = [track(0, "ROOM", 0, 1), track(1, "B056", 0, 1), track(2, "EXIT", 0, 1), track(3, "WING", 2, 3), track(4, "C", 2, 3)]
+        let signs = memory.signs(tracks)
+        XCTAssertEqual(Set(signs.map { Set($0) }), [["ROOM", "B056"], ["EXIT"], ["ROOM", "WING", "C"]])
+        let answers = LPCVAnswers.answers(questions: ["WING", "EXIT", "LAB"], signs: signs)
+        XCTAssertTrue(answers.hasPrefix("WING: "))
+        XCTAssertTrue(answers.contains("EXIT: -;\nLAB: -;\n"), answers)
+    }
+
+    func testSubRip() {
+        XCTAssertEqual(SubRip.timestamp(3723.0456), "01:02:03,046")
+        let srt = SubRip.render([track(0, "EXIT", 2.5, 2.5), track(1, "ROOM", 0.5, 4)])
+        XCTAssertEqual(srt, "1\n00:00:00,500 --> 00:00:04,000\nROOM\n\n2\n00:00:02,500 --> 00:00:03,500\nEXIT\n\n")
+    }
+}
