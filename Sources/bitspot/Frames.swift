@@ -36,25 +36,14 @@ struct Frames: ParsableCommand {
             try options.sampling.validate()
             try AtomicOutput.checkFolderDestination(out)
             let video = try VideoSource(input: input, options: options)
-
-            let temporary = AtomicOutput.temporaryPath(for: out)
-            do {
-                try FileManager.default.createDirectory(atPath: temporary, withIntermediateDirectories: false)
-            } catch {
-                throw VideoIOError(.outputFailed, out, "cannot create the output folder (\(error.localizedDescription))")
-            }
-            var committed = false
-            defer { if !committed { try? FileManager.default.removeItem(atPath: temporary) } }
-
-            let png = PNGEncoder()
+            let folder = try FrameFolder(out)
             var sheet = ContactSheet()
             var index = ""
             var bar = ProgressBar(label: "frames", total: video.info.frameCount)
             var kept = 0
             let interruption = Interruption()
             while !interruption.isSet, let frame = try video.next() {
-                let name = String(format: "frame-%06d.png", frame.index)
-                try png.write(Raster(frame), to: temporary + "/" + name)
+                let name = try folder.save(frame)
                 index += String(format: "{\"index\":%d,\"time\":%.6f,\"key\":%@,\"file\":\"%@\"}\n",
                                 frame.index, frame.time, frame.isKeyFrame ? "true" : "false", name)
                 if contactSheet != nil { try sheet.add(frame) }
@@ -63,12 +52,11 @@ struct Frames: ParsableCommand {
                 if let maxFrames = sampling.maxFrames, kept >= maxFrames { break }
             }
             bar.finish()
-            try AtomicOutput.write(Data(index.utf8), to: temporary + "/frames.jsonl")
+            try folder.write(Data(index.utf8), name: "frames.jsonl")
             if let contactSheet, let image = sheet.render() {
-                try png.write(image, to: contactSheet)
+                try PNGEncoder().write(image, to: contactSheet)
             }
-            try AtomicOutput.commit(temporary, to: out)
-            committed = true
+            try folder.finish()
             let c = video.counters
             if interruption.isSet { printError("bitspot: interrupted; \(kept) frames saved so far were written to \(out)") }
             print("\(kept) frames written to \(out) (\(options.sampling)): decoded \(c.decoded), not decoded \(c.skippedUndecoded), "

@@ -33,6 +33,9 @@ struct Spot: ParsableCommand {
     @Option(help: ArgumentHelp("Also write the JSON lines to this file (complete or not at all).", valueName: "file"))
     var jsonl: String?
 
+    @Option(help: ArgumentHelp("Save a PNG of each frame where new text appeared into this folder.", valueName: "dir"))
+    var snapshots: String?
+
     @Option(help: ArgumentHelp("Write subtitles (SubRip) of what was seen when.", valueName: "file"))
     var srt: String?
 
@@ -78,6 +81,7 @@ struct Spot: ParsableCommand {
                 return LPCVAnswers.parseQuestions(text)
             }
             let spotter = try TextSpotter(models: folder, threads: threads, settings: settings)
+            let snapshotFolder = try snapshots.map { try FrameFolder($0) }
             let video = try VideoSource(input: input, options: options)
             let lines = JSONLines(file: jsonl, echo: json)
             try lines.open()
@@ -95,9 +99,11 @@ struct Spot: ParsableCommand {
                 if spots.detectorExited { detectorExits += 1 }
                 crops += spots.cropsRead
                 recognizerExits += spots.recognizerExits
+                let tracksBefore = tracker.tracks.count
                 let readings = spots.words.map { WordTracker.Reading(time: frame.time, box: $0.box, text: $0.text, confidence: $0.confidence, sign: $0.sign) }
                 let ids = tracker.update(readings)
                 signMemory.record(tracks: ids, signs: spots.words.map(\.sign))
+                if let snapshotFolder, ids.contains(where: { $0 >= tracksBefore }) { try snapshotFolder.save(frame) }
                 try lines.write(FrameLine(frame: frame.index, time: frame.time, detectorExit: spots.detectorExited,
                                           words: zip(spots.words, ids).map { WordLine($0.0, track: $0.1) }))
                 if !json, input.isLive {
@@ -110,6 +116,7 @@ struct Spot: ParsableCommand {
             let tracks = tracker.tracks.filter { !$0.text.isEmpty }
             for t in tracks { try lines.write(TrackLine(t)) }
             try lines.close()
+            try snapshotFolder?.finish()
             if let srt { try AtomicOutput.write(Data(SubRip.render(tracks).utf8), to: srt) }
             if let answers, let questionWords {
                 try AtomicOutput.write(Data(LPCVAnswers.answers(questions: questionWords, signs: signMemory.signs(tracks)).utf8), to: answers)

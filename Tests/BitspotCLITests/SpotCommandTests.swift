@@ -37,12 +37,15 @@ final class SpotCommandTests: XCTestCase {
         let a = CLI.folder.appendingPathComponent("answers.txt").path
         let srt = CLI.folder.appendingPathComponent("seen.srt").path
         try Data("room;Exit;".utf8).write(to: URL(fileURLWithPath: q))
-        for f in [a, srt] { try? FileManager.default.removeItem(atPath: f) }
-        let r = try CLI.run(["spot", "--models", Self.models, "--every", "180", "--questions", q, "--answers", a, "--srt", srt])
+        let snaps = CLI.folder.appendingPathComponent("snaps").path
+        for f in [a, srt, snaps] { try? FileManager.default.removeItem(atPath: f) }
+        let r = try CLI.run(["spot", "--models", Self.models, "--every", "180", "--questions", q, "--answers", a, "--srt", srt,
+                             "--snapshots", snaps])
         XCTAssertEqual(r.status, 0, r.stderr)
         // Untrained models see nothing: every question is answered '-'.
         XCTAssertEqual(try String(contentsOfFile: a, encoding: .utf8), "ROOM: -;\nEXIT: -;\n")
         XCTAssertTrue(FileManager.default.fileExists(atPath: srt))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: snaps), [], "no new text, no snapshot")
         XCTAssertEqual(try CLI.run(["spot", "--models", Self.models, "--questions", q]).status, 64)
         XCTAssertEqual(try CLI.run(["spot", "--models", Self.models, "--questions", "/no/q.txt", "--answers", a]).status, 66)
     }
