@@ -23,6 +23,7 @@ public struct FrameSpots: Sendable {
     public var cropsRead: Int
     /// Crops answered by the recognizer's early-exit head.
     public var recognizerExits: Int
+    /// Network work done and skipped by early exits (``TextSpotter/process(_:)``: both networks).
     public var ops: OpCount
     public var skippedOps: OpCount
 }
@@ -84,8 +85,27 @@ public final class TextSpotter {
         return json["charset"] as? String
     }
 
-    /// Spots text in one grey frame.
+    /// Spots text in one grey frame: ``detect(_:)`` then ``recognize(_:_:)``.
     public func process(_ frame: LumaFrame) throws -> FrameSpots {
+        let detection = try detect(frame)
+        var spots = try recognize(frame, detection)
+        spots.ops += detection.ops
+        spots.skippedOps += detection.skippedOps
+        return spots
+    }
+
+    /// What the detector found in a frame: word boxes in the frame's pixels, grouped into signs.
+    public struct Detection: Sendable {
+        public var boxes: [WordBox]
+        /// Signs, top to bottom; each a list of lines of indices into `boxes`.
+        public var signs: [[SignGrouping.Line]]
+        public var exited: Bool
+        public var ops: OpCount
+        public var skippedOps: OpCount
+    }
+
+    /// Runs the detector (stopping at its tile head when no tile holds text) and extracts word boxes.
+    public func detect(_ frame: LumaFrame) throws -> Detection {
         let din = detector.model.input
         let small = try Raster(frame).resized(to: FrameSize(width: din.width, height: din.height))
         detectorInput = small.bytes
@@ -104,9 +124,8 @@ public final class TextSpotter {
                 return .proceed
             }
         }
-        var result = FrameSpots(words: [], detectorExited: summary.stoppedAtHead != nil, cropsRead: 0, recognizerExits: 0,
-                                ops: summary.done, skippedOps: summary.skipped)
-        guard let maps, maps.shape.channels >= 2 else { return result }
+        var detection = Detection(boxes: [], signs: [], exited: summary.stoppedAtHead != nil, ops: summary.done, skippedOps: summary.skipped)
+        guard let maps, maps.shape.channels >= 2 else { return detection }
 
         // Split the two channels: text-kernel probability and log2 word height.
         let cells = maps.shape.height * maps.shape.width
@@ -115,9 +134,8 @@ public final class TextSpotter {
             score[i] = 1 / (1 + expf(-maps.values[2 * i]))
             log2Height[i] = maps.values[2 * i + 1]
         }
-        let stride = din.width / maps.shape.width
         var decoderForMap = boxes
-        decoderForMap.stride = stride
+        decoderForMap.stride = din.width / maps.shape.width
         let found = score.withUnsafeBufferPointer { s in
             log2Height.withUnsafeBufferPointer { h in
                 decoderForMap.boxes(score: s, log2Height: h, width: maps.shape.width, height: maps.shape.height,
@@ -125,14 +143,20 @@ public final class TextSpotter {
             }
         }
         let sx = Double(frame.width) / Double(din.width), sy = Double(frame.height) / Double(din.height)
-        let frameBoxes = found.map { $0.scaled(x: sx, y: sy) }.filter { $0.height >= settings.minWordHeight }
-        let signs = SignGrouping().group(frameBoxes)
-        for (signIndex, lines) in signs.enumerated() {
+        detection.boxes = found.map { $0.scaled(x: sx, y: sy) }.filter { $0.height >= settings.minWordHeight }
+        detection.signs = SignGrouping().group(detection.boxes)
+        return detection
+    }
+
+    /// Reads every box of a detection with the recognizer (`ops` counts the recognizer's work only).
+    public func recognize(_ frame: LumaFrame, _ detection: Detection) throws -> FrameSpots {
+        var result = FrameSpots(words: [], detectorExited: detection.exited, cropsRead: 0, recognizerExits: 0,
+                                ops: OpCount(), skippedOps: OpCount())
+        for (signIndex, lines) in detection.signs.enumerated() {
             for line in lines {
                 for w in line.words {
-                    let b = frameBoxes[w]
-                    guard let reading = try read(frame, box: b, result: &result) else { continue }
-                    guard !reading.text.isEmpty else { continue }
+                    let b = detection.boxes[w]
+                    guard let reading = try read(frame, box: b, result: &result), !reading.text.isEmpty else { continue }
                     result.words.append(SpottedWord(text: reading.text, box: b, confidence: reading.confidence,
                                                     sign: signIndex, head: reading.head))
                 }

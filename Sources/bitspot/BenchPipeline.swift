@@ -1,6 +1,7 @@
 import ArgumentParser
 import Energy
 import Foundation
+import Spotting
 import VideoIO
 
 /// `bitspot bench pipeline`: runs the pipeline's stages on a video, accounts for each stage's latency
@@ -10,8 +11,8 @@ struct BenchPipeline: ParsableCommand {
         commandName: "pipeline",
         abstract: "Run the pipeline on a video; print latency and energy per stage; exit 3 when a budget is missed.",
         discussion: """
-            Stages today: decode (demux, decode, sampling, scaling) and gate (the controller's stride and the \
-            change gate). Detection, recognition and tracking join when they exist. Every energy figure says \
+            Stages: decode (demux, decode, sampling, scaling), gate (the controller's stride and the change \
+            gate), and with models (--models, or the shipped Models/) detect, recognize and track. Every energy figure says \
             whether it was measured (--meter rapl, hwmon, pi5-pmic, csv:FILE) or modelled (board profile x \
             per-stage CPU time, plus idle power over wall time). Budgets: --budget p95=60ms,energy=80mJ/frame,total=2Wh \
             (see docs/energy.md). Exit codes: 0 within budget, 3 budget missed, 64 bad option or budget, 66 meter \
@@ -22,6 +23,12 @@ struct BenchPipeline: ParsableCommand {
     @OptionGroup var source: InputOptions
 
     @OptionGroup var sampling: SamplingOptions
+
+    @Option(help: ArgumentHelp("Folder with detector.bitnet and recognizer.bitnet for the detect, recognize and track stages (default: the shipped Models/ when present).", valueName: "dir"))
+    var models: String?
+
+    @Flag(name: .customLong("no-network"), help: "Measure decoding and the gate only, without the networks.")
+    var noNetwork = false
 
     @Option(help: ArgumentHelp("auto, rapl, hwmon[:NAME[:LABEL,...]], pi5-pmic, csv:FILE, model[:BOARD] (pizero2w, pi3b+, pi4b, pi5, x86-64).", valueName: "meter"))
     var meter: String = "auto"
@@ -78,6 +85,14 @@ struct BenchPipeline: ParsableCommand {
         if !(pmicInterval > 0) { throw ValidationError("--pmic-interval must be positive") }
     }
 
+    /// The detector and recognizer, unless --no-network or no models are given or shipped.
+    func makeSpotter() throws -> TextSpotter? {
+        if noNetwork { return nil }
+        if let models { return try TextSpotter(models: models) }
+        guard let shipped = ResourceLocator.find("Models/detector.bitnet"), ResourceLocator.find("Models/recognizer.bitnet") != nil else { return nil }
+        return try TextSpotter(models: URL(fileURLWithPath: shipped).deletingLastPathComponent().path)
+    }
+
     func run() throws {
         try reportingFailures {
             // Everything the user wrote is checked before any video is opened.
@@ -104,8 +119,9 @@ struct BenchPipeline: ParsableCommand {
                 return
             }
 
+            let spotter = try makeSpotter()
             let run = PipelineRun(input: input, options: options, meter: choice.meter, profile: choice.profile,
-                                      budget: limits, adapt: adapt, adaptWindow: adaptWindow, gate: gate, maxFrames: maxFrames, simulatedStageCPU: simulateStage.map { $0 / 1000 })
+                                      budget: limits, adapt: adapt, adaptWindow: adaptWindow, gate: gate, maxFrames: maxFrames, simulatedStageCPU: simulateStage.map { $0 / 1000 }, spotter: spotter)
             let result = try run.execute(metered: true)
             guard let account = result.account else { return }
             var report = account.report(tool: "bitspot \(BitSpotVersion.string) bench pipeline", input: input.original,
@@ -158,7 +174,7 @@ struct BenchPipeline: ParsableCommand {
         for round in 0..<overheadRounds {
             for metered in (round % 2 == 0 ? [false, true] : [true, false]) {
                 let run = PipelineRun(input: input, options: options, meter: metered ? choice.meter : nil, profile: choice.profile,
-                                          budget: Budget(), adapt: false, adaptWindow: adaptWindow, gate: sampling.gate, maxFrames: sampling.maxFrames, simulatedStageCPU: simulateStage.map { $0 / 1000 })
+                                          budget: Budget(), adapt: false, adaptWindow: adaptWindow, gate: sampling.gate, maxFrames: sampling.maxFrames, simulatedStageCPU: simulateStage.map { $0 / 1000 }, spotter: try makeSpotter())
                 let r = try run.execute(metered: metered)
                 frames = r.frames
                 if metered { on.append((r.wall, r.cpu)) } else { off.append((r.wall, r.cpu)) }
@@ -216,6 +232,8 @@ struct PipelineRun {
     let maxFrames: Int?
     /// CPU seconds a stand-in stage after the gate burns per processed frame (nil: no such stage).
     var simulatedStageCPU: Double? = nil
+    /// The networks: detect, recognize and track stages run on kept frames when present.
+    var spotter: TextSpotter? = nil
 
     /// Spins until the calling thread has used `seconds` more CPU time.
     static func burn(_ seconds: Double) {
@@ -243,7 +261,9 @@ struct PipelineRun {
 
     func execute(metered: Bool) throws -> Result {
         let video = try VideoSource(input: input, options: options)
-        let stageNames = simulatedStageCPU == nil ? ["decode", "gate"] : ["decode", "gate", "simulated"]
+        var stageNames = simulatedStageCPU == nil ? ["decode", "gate"] : ["decode", "gate", "simulated"]
+        if spotter != nil { stageNames += ["detect", "recognize", "track"] }
+        var tracker = WordTracker()
         let acct = metered ? Accountant(stages: stageNames, meter: meter, profile: profile) : nil
         let simulatedStage = simulatedStageCPU == nil ? nil : acct?.stage("simulated")
         let decodeStage = acct?.stage("decode"), gateStage = acct?.stage("gate")
@@ -275,7 +295,22 @@ struct PipelineRun {
             let keep: Bool
             if let acct, let gateStage { keep = acct.measure(gateStage, decide) } else { keep = decide() }
             if keep { processed += 1 }
-            // Later stages (detect, recognize, track, output) will run here for kept frames.
+            if keep, let spotter {
+                if let acct {
+                    let detect = acct.stage("detect"), recognize = acct.stage("recognize"), track = acct.stage("track")
+                    let detection = try acct.measure(detect) { try spotter.detect(frame) }
+                    let spots = try acct.measure(recognize) { try spotter.recognize(frame, detection) }
+                    acct.measure(track) { _ = tracker.update(spots.words.map { WordTracker.Reading(time: frame.time, box: $0.box, text: $0.text, confidence: $0.confidence, sign: $0.sign) }) }
+                    if detection.exited { acct.count(detect, "early_exits") }
+                    acct.count(recognize, "crops", by: spots.cropsRead)
+                    acct.count(recognize, "early_exits", by: spots.recognizerExits)
+                    acct.addOps(detect, NetworkOps.energyCounts(detection.ops))
+                    acct.addOps(recognize, NetworkOps.energyCounts(spots.ops))
+                } else {
+                    let spots = try spotter.process(frame)
+                    _ = tracker.update(spots.words.map { WordTracker.Reading(time: frame.time, box: $0.box, text: $0.text, confidence: $0.confidence, sign: $0.sign) })
+                }
+            }
             if keep, let cpu = simulatedStageCPU {
                 if let acct, let simulatedStage { acct.measure(simulatedStage) { Self.burn(cpu) } } else { Self.burn(cpu) }
             }

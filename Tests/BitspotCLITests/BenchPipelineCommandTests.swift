@@ -12,7 +12,7 @@ final class BenchPipelineCommandTests: XCTestCase {
 
     func testSampleWithModelMeterWritesEveryReport() throws {
         let json = out("report.json"), md = out("report.md"), prom = out("metrics.prom"), charts = out("charts")
-        let r = try CLI.run(["bench", "pipeline", sample, "--meter", "model:pi3b+", "--every", "3", "--gate", "2",
+        let r = try CLI.run(["bench", "pipeline", sample, "--no-network", "--meter", "model:pi3b+", "--every", "3", "--gate", "2",
                              "--budget", "p95=5s,energy=10J/frame", "--report-json", json, "--report-md", md,
                              "--metrics-file", prom, "--charts", charts])
         XCTAssertEqual(r.status, 0, r.stderr)
@@ -72,7 +72,7 @@ final class BenchPipelineCommandTests: XCTestCase {
         let json = out("adapt-sim.json")
         // A stand-in stage burns 30 ms of CPU per processed frame (about 75 mJ modelled on a Pi 4B):
         // far over 20 mJ/frame, and dropping frames at the gate saves most of it.
-        let r = try CLI.run(["bench", "pipeline", sample, "--meter", "model:pi4b", "--simulate-stage", "30", "--max-frames", "60",
+        let r = try CLI.run(["bench", "pipeline", sample, "--no-network", "--meter", "model:pi4b", "--simulate-stage", "30", "--max-frames", "60",
                              "--adapt", "--adapt-window", "10", "--budget", "energy=20mJ/frame", "--report-json", json, "--quiet"])
         XCTAssertTrue([0, 3].contains(r.status), r.stderr)
         let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as? [String: Any])
@@ -82,6 +82,19 @@ final class BenchPipelineCommandTests: XCTestCase {
         XCTAssertEqual(decisions.first?["action"] as? String, "tighten")
         XCTAssertEqual(decisions.first?["knob"] as? String, "gate")
         XCTAssertGreaterThan(try XCTUnwrap(decisions.first?["pressure"] as? Double), 1)
+    }
+
+    func testNetworkStagesWithModels() throws {
+        let json = out("network.json")
+        let models = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/untrained-models").path
+        let r = try CLI.run(["bench", "pipeline", sample, "--models", models, "--meter", "model:pi5", "--every", "120",
+                             "--report-json", json, "--quiet"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as? [String: Any])
+        let stages = try XCTUnwrap(object["stages"] as? [[String: Any]])
+        XCTAssertEqual(stages.map { $0["name"] as? String }, ["decode", "gate", "detect", "recognize", "track"])
+        let detect = try XCTUnwrap(stages.first { $0["name"] as? String == "detect" })
+        XCTAssertGreaterThan(detect["opCountJoules"] as? Double ?? 0, 0, "the detector's op counts feed the op-energy column")
     }
 
     func testBadBudgetsAndMeters() throws {
