@@ -62,7 +62,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "VideoIOTests", dependencies: ["VideoIO"]),
-        .testTarget(name: "SpottingTests", dependencies: ["Spotting"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "SpottingTests", dependencies: ["Spotting", "VideoIO"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DeployTests", dependencies: ["Deploy"]),
         .testTarget(name: "BitKernelsTests", dependencies: ["BitKernels", "BitKernelsX86", "_BitKernelsShims"]),
         .target(name: "_AllocationCounter", path: "Tests/_AllocationCounter"),

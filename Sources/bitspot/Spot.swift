@@ -51,6 +51,9 @@ struct Spot: ParsableCommand {
     @Option(name: .customLong("recognizer-exit"), help: "Recognizer early exit: stop at the early head when it is this confident.")
     var recognizerExit: Double = 0.9
 
+    @Flag(help: "Drop the oldest waiting frame when inference falls behind, as for cameras (files otherwise never drop).")
+    var realtime = false
+
     @Flag(name: .customLong("no-exits"), help: "Run both networks to the end on every frame and crop (for comparisons).")
     var noExits = false
 
@@ -83,17 +86,23 @@ struct Spot: ParsableCommand {
             let spotter = try TextSpotter(models: folder, threads: threads, settings: settings)
             let snapshotFolder = try snapshots.map { try FrameFolder($0) }
             let video = try VideoSource(input: input, options: options)
+            let info = video.info
+            // Decoding runs on a thread of its own; a live input keeps only the newest frames.
+            let dropOldest = input.isLive || realtime
+            let pump = FramePump(source: video, capacity: dropOldest ? 2 : 4, dropOldest: dropOldest)
             let lines = JSONLines(file: jsonl, echo: json)
             try lines.open()
 
             var tracker = WordTracker()
             var signMemory = SignMemory()
-            var bar = ProgressBar(label: "spot", total: video.info.frameCount)
+            var bar = ProgressBar(label: "spot", total: info.frameCount)
             bar.enabled = !json || isatty(STDERR_FILENO) != 0
             let interruption = Interruption()
             var processed = 0, detectorExits = 0, crops = 0, recognizerExits = 0
             let cpu0 = processCPUSeconds(), wall0 = Date()
-            while !interruption.isSet, let frame = try video.next() {
+            pump.start()
+            defer { pump.stop() }
+            while !interruption.isSet, let frame = try pump.next() {
                 let spots = try spotter.process(frame)
                 processed += 1
                 if spots.detectorExited { detectorExits += 1 }
@@ -109,9 +118,10 @@ struct Spot: ParsableCommand {
                 if !json, input.isLive {
                     for w in spots.words { print(String(format: "%8.2f s  %@", frame.time, w.text)) }
                 }
-                bar.update(video.counters.decoded + video.counters.skippedUndecoded)
+                bar.update(frame.index + 1)
                 if let m = sampling.maxFrames, processed >= m { break }
             }
+            pump.stop()
             bar.finish()
             let tracks = tracker.tracks.filter { !$0.text.isEmpty }
             for t in tracks { try lines.write(TrackLine(t)) }
@@ -123,7 +133,8 @@ struct Spot: ParsableCommand {
             }
 
             let cpu = processCPUSeconds() - cpu0, wall = Date().timeIntervalSince(wall0)
-            var summary = "\(processed) frames processed (\(video.counters.decoded) decoded) in \(String(format: "%.1f", wall)) s, "
+            let dropped = pump.queue.dropped
+            var summary = "\(processed) frames processed (\(pump.counters.decoded) decoded\(dropped > 0 ? ", \(dropped) dropped while busy" : "")) in \(String(format: "%.1f", wall)) s, "
                 + String(format: "%.1f ms CPU per processed frame", processed > 0 ? cpu * 1000 / Double(processed) : 0)
                 + "; detector exits \(detectorExits), crops read \(crops) (early exits \(recognizerExits))\n"
             summary += tracks.isEmpty ? "no text seen\n" : "text seen (\(tracks.count) tracks):\n"

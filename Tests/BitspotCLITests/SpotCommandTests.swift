@@ -50,6 +50,34 @@ final class SpotCommandTests: XCTestCase {
         XCTAssertEqual(try CLI.run(["spot", "--models", Self.models, "--questions", "/no/q.txt", "--answers", a]).status, 66)
     }
 
+    func testLiveCameraKeepsTheNewestFrames() throws {
+        let r = try CLI.run(["spot", "lavfi:testsrc2=size=320x240:rate=25", "--models", Self.models, "--max-frames", "3"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("3 frames processed"), r.stdout)
+        // lavfi makes frames faster than the untrained detector reads them: the pump drops the oldest.
+        XCTAssertTrue(r.stdout.contains("dropped while busy"), r.stdout)
+    }
+
+    func testSIGINTWritesEverythingFoundSoFar() throws {
+        let file = CLI.folder.appendingPathComponent("live.jsonl").path
+        try? FileManager.default.removeItem(atPath: file)
+        let p = Process()
+        p.executableURL = CLI.binary
+        p.arguments = ["spot", "lavfi:testsrc2=size=320x240:rate=25", "--models", Self.models, "--jsonl", file]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        Thread.sleep(forTimeInterval: 4)
+        kill(p.processIdentifier, SIGINT)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 130)
+        let lines = try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n")
+        XCTAssertGreaterThan(lines.count, 0)
+        for line in lines { XCTAssertNoThrow(try JSONSerialization.jsonObject(with: Data(line.utf8)), "every line whole") }
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: CLI.folder.path).filter { $0.contains("live.partial") }
+        XCTAssertEqual(leftovers, [])
+    }
+
     func testMissingOrDamagedModels() throws {
         var r = try CLI.run(["spot", "--models", "/no/such/folder", "--max-frames", "1"])
         XCTAssertEqual(r.status, 66, r.stderr)

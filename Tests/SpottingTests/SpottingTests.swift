@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Spotting
+import VideoIO
 
 /// Box extraction reproduces the trainer's `boxes_from_maps` on golden maps.
 final class ScoreMapDecoderTests: XCTestCase {
@@ -163,5 +164,64 @@ final class SpotOutputsTests: XCTestCase {
         XCTAssertEqual(SubRip.timestamp(3723.0456), "01:02:03,046")
         let srt = SubRip.render([track(0, "EXIT", 2.5, 2.5), track(1, "ROOM", 0.5, 4)])
         XCTAssertEqual(srt, "1\n00:00:00,500 --> 00:00:04,000\nROOM\n\n2\n00:00:02,500 --> 00:00:03,500\nEXIT\n\n")
+    }
+}
+
+final class FrameQueueTests: XCTestCase {
+    func frame(_ i: Int) -> LumaFrame { LumaFrame(width: 1, height: 1, pixels: [0], time: Double(i), index: i, isKeyFrame: false) }
+
+    func testLiveQueueKeepsTheNewest() throws {
+        let q = FrameQueue(capacity: 2, dropOldest: true)
+        for i in 0..<5 { XCTAssertTrue(q.put(frame(i))) }
+        q.finish()
+        XCTAssertEqual(try q.take()?.index, 3)
+        XCTAssertEqual(try q.take()?.index, 4)
+        XCTAssertNil(try q.take())
+        XCTAssertEqual(q.dropped, 3)
+    }
+
+    func testFileQueueMakesTheProducerWait() throws {
+        let q = FrameQueue(capacity: 2, dropOldest: false)
+        let producer = Thread {
+            for i in 0..<50 { q.put(LumaFrame(width: 1, height: 1, pixels: [0], time: Double(i), index: i, isKeyFrame: false)) }
+            q.finish()
+        }
+        producer.start()
+        var got: [Int] = []
+        while let f = try q.take() { got.append(f.index) }
+        XCTAssertEqual(got, Array(0..<50), "nothing dropped, order kept")
+        XCTAssertEqual(q.dropped, 0)
+    }
+
+    func testProducerErrorArrivesAfterItsFrames() {
+        let q = FrameQueue(capacity: 4, dropOldest: false)
+        q.put(frame(0))
+        q.finish(VideoIOError(.readFailed, "cam", "gone"))
+        XCTAssertEqual(try q.take()?.index, 0)
+        XCTAssertThrowsError(try q.take())
+    }
+
+    func testCloseReleasesAWaitingProducer() {
+        let q = FrameQueue(capacity: 1, dropOldest: false)
+        q.put(frame(0))
+        let released = expectation(description: "put returns")
+        Thread {
+            XCTAssertFalse(q.put(LumaFrame(width: 1, height: 1, pixels: [0], time: 1, index: 1, isKeyFrame: false)))
+            released.fulfill()
+        }.start()
+        Thread.sleep(forTimeInterval: 0.05)
+        q.close()
+        wait(for: [released], timeout: 5)
+    }
+
+    func testPumpDecodesOnItsOwnThread() throws {
+        let source = try VideoSource(input: InputSpec("lavfi:testsrc2=size=64x48:rate=25"))
+        let pump = FramePump(source: source, capacity: 3, dropOldest: false)
+        pump.start()
+        var indices: [Int] = []
+        while indices.count < 10, let f = try pump.next() { indices.append(f.index) }
+        pump.stop()
+        XCTAssertEqual(indices, Array(0..<10))
+        XCTAssertGreaterThanOrEqual(pump.counters.delivered, 10)
     }
 }
