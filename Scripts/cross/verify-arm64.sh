@@ -4,7 +4,9 @@
 #  1. cross-builds bitspot for aarch64 (release) and makes the bundle with `bitspot bundle`, timed;
 #  2. verifies the bundle with the aarch64 binary itself under qemu-aarch64;
 #  3. runs the same `frames` job natively and under qemu and compares the outputs byte for byte;
-#  4. runs the kernel, runtime and video tests for aarch64 under qemu (Scripts/cross/test-arm64.sh).
+#  4. runs `spot --json` natively and under qemu and compares the texts read per frame and per track
+#     (with Models/, or the untrained test models when Models/ has none);
+#  5. runs the kernel, runtime and video tests for aarch64 under qemu (Scripts/cross/test-arm64.sh).
 # Usage: Scripts/cross/verify-arm64.sh [--no-tests]   (root; run from a BitSpot checkout)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -35,5 +37,18 @@ if diff "$work/native.sha" "$work/arm.sha" >/dev/null && diff "$work/native.txt"
   echo "frames: aarch64 under qemu and native x86-64 outputs are identical ($(wc -l <"$work/arm.sha") files)"
 else
   echo "frames: outputs DIFFER"; diff "$work/native.sha" "$work/arm.sha" || true; diff "$work/native.txt" "$work/arm.txt" || true; exit 1
+fi
+models=Models
+[ -f Models/detector.bitnet ] || models=Tests/BitspotCLITests/Fixtures/untrained-models
+arm spot Samples/sample.mp4 --models "$models" --fps 2 --json >"$work/arm.jsonl" 2>/dev/null
+"$host" spot Samples/sample.mp4 --models "$models" --fps 2 --json >"$work/native.jsonl" 2>/dev/null
+texts() { python3 -c 'import json,sys
+for l in open(sys.argv[1]):
+    o = json.loads(l)
+    print(o["type"], o.get("frame", o.get("track")), *[w["text"] for w in o.get("words", [])], o.get("text", ""))' "$1"; }
+if diff <(texts "$work/native.jsonl") <(texts "$work/arm.jsonl") >/dev/null; then
+  echo "spot ($models): aarch64 under qemu and native x86-64 read the same texts ($(grep -c '"type":"frame"' "$work/arm.jsonl") frames, $(grep -o '"text"' "$work/arm.jsonl" | wc -l) words and tracks)"
+else
+  echo "spot ($models): texts DIFFER"; diff <(texts "$work/native.jsonl") <(texts "$work/arm.jsonl") | head -20; exit 1
 fi
 [ "${1:-}" = "--no-tests" ] || Scripts/cross/test-arm64.sh
