@@ -234,7 +234,7 @@ def main():
         frames, _ = det_set(100)  # evaluation frames (held-out fonts)
         worst, md = check_maps(model, writer, meta, [f[:args.height, :width] for f in frames[:2]])
         print(f"reference vs torch: max |output diff| {worst:.2e} over 2 frames")
-        gh, gw = 48, 80
+        gh, gw = 40, 40
         gmake = lambda: export_detector(model, gh, gw)
         fr, ws = det_set(100)
         i = next((k for k, w in enumerate(ws) if any(x["care"] for x in w)), 0)
@@ -257,12 +257,12 @@ def main():
         sample = [a for a in imgs if a.shape[1] <= 96][: args.check_n]
         worst, agree, md = check(model, writer, meta, sample)
         print(f"reference vs torch: max |logit diff| {worst:.2e}, argmax agreement {agree:.3f} over {len(sample)} crops")
-        gh, gw = 32, 48
-        gmake = lambda: export_recognizer(model, 48)
-        gimg = next((a for a in imgs if a.shape[1] == 48), None)
+        gh, gw = 32, 16
+        gmake = lambda: export_recognizer(model, 16)
+        gimg = next((a for a in imgs if a.shape[1] == 16), None)
         if gimg is None:
             a = imgs[0]
-            gimg = np.pad(a, ((0, 0), (0, max(0, 48 - a.shape[1]))), mode="edge")[:, :48]
+            gimg = np.pad(a, ((0, 0), (0, max(0, 16 - a.shape[1]))), mode="edge")[:, :16]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     n = writer.write(args.out, meta)
     print(f"wrote {args.out}: {n} bytes, {len(md['nodes'])} nodes")
