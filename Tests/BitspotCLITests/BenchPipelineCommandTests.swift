@@ -42,7 +42,7 @@ final class BenchPipelineCommandTests: XCTestCase {
     func testMissedBudgetExitsThreeAndStillWritesTheReport() throws {
         let json = out("missed.json")
         // No decode takes less than a nanosecond: the budget is missed on purpose.
-        let r = try CLI.run(["bench", sample, "--meter", "model:pi4b", "--max-frames", "20", "--budget", "max=1us", "--report-json", json, "--quiet"])
+        let r = try CLI.run(["bench", sample, "--no-network", "--meter", "model:pi4b", "--max-frames", "20", "--budget", "max=1us", "--report-json", json, "--quiet"])
         XCTAssertEqual(r.status, 3, r.stderr)
         XCTAssertTrue(r.stderr.contains("budget missed: max=1us"), r.stderr)
         XCTAssertEqual(r.stdout, "")
@@ -55,7 +55,7 @@ final class BenchPipelineCommandTests: XCTestCase {
         let json = out("adapt.json")
         // A budget no decode can meet. Today every joule is spent decoding (no stage after the gate yet), so
         // dropping frames would save nothing: the controller keeps every frame and says it is stuck.
-        let r = try CLI.run(["bench", "pipeline", sample, "--meter", "model:pi4b", "--adapt", "--adapt-window", "10",
+        let r = try CLI.run(["bench", "pipeline", sample, "--no-network", "--meter", "model:pi4b", "--adapt", "--adapt-window", "10",
                              "--budget", "energy=1uJ/frame", "--report-json", json, "--quiet"])
         XCTAssertEqual(r.status, 3, r.stderr)
         let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as? [String: Any])
@@ -98,15 +98,15 @@ final class BenchPipelineCommandTests: XCTestCase {
     }
 
     func testBadBudgetsAndMeters() throws {
-        var r = try CLI.run(["bench", "pipeline", sample, "--meter", "model", "--budget", "p95=60"])
+        var r = try CLI.run(["bench", "pipeline", sample, "--no-network", "--meter", "model", "--budget", "p95=60"])
         XCTAssertEqual(r.status, 64)
         XCTAssertEqual(r.stderr, "bitspot: budget item 'p95=60': a latency needs a unit: us, ms or s (e.g. p95=60ms)\n")
-        r = try CLI.run(["bench", "pipeline", sample, "--meter", "joulescope"])
+        r = try CLI.run(["bench", "pipeline", sample, "--no-network", "--meter", "joulescope"])
         XCTAssertEqual(r.status, 64)
         XCTAssertTrue(r.stderr.contains("unknown meter"), r.stderr)
-        r = try CLI.run(["bench", "pipeline", sample, "--meter", "csv:/nonexistent/power.csv"])
+        r = try CLI.run(["bench", "pipeline", sample, "--no-network", "--meter", "csv:/nonexistent/power.csv"])
         XCTAssertEqual(r.status, 66)
-        r = try CLI.run(["bench", "pipeline", sample, "--adapt"])
+        r = try CLI.run(["bench", "pipeline", sample, "--no-network", "--adapt"])
         XCTAssertEqual(r.status, 64)
         XCTAssertTrue(r.stderr.contains("needs a budget"), r.stderr)
     }
@@ -125,7 +125,7 @@ final class BenchPipelineCommandTests: XCTestCase {
         let log = out("usb.csv")
         try Data("time,volts,amps\n0,5.0,0.5\n100,5.0,0.5\n".utf8).write(to: URL(fileURLWithPath: log))
         let json = out("csv.json")
-        var r = try CLI.run(["bench", "pipeline", sample, "--max-frames", "30", "--meter", "csv:" + log, "--report-json", json, "--quiet"])
+        var r = try CLI.run(["bench", "pipeline", sample, "--no-network", "--max-frames", "30", "--meter", "csv:" + log, "--report-json", json, "--quiet"])
         XCTAssertEqual(r.status, 0, r.stderr)
         var p = try meanPower(json)
         XCTAssertEqual(p.provenance, "measured")
@@ -144,7 +144,7 @@ final class BenchPipelineCommandTests: XCTestCase {
             """.utf8).write(to: fake)
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: fake.path)
         let pjson = out("pmic.json")
-        r = try CLI.run(["bench", "pipeline", sample, "--max-frames", "30", "--meter", "pi5-pmic", "--vcgencmd", fake.path,
+        r = try CLI.run(["bench", "pipeline", sample, "--no-network", "--max-frames", "30", "--meter", "pi5-pmic", "--vcgencmd", fake.path,
                          "--pmic-interval", "0.05", "--meter", "pi5-pmic", "--report-json", pjson, "--quiet"])
         XCTAssertEqual(r.status, 0, r.stderr)
         p = try meanPower(pjson)
@@ -160,22 +160,22 @@ final class BenchPipelineCommandTests: XCTestCase {
         try Data("262143328850\n".utf8).write(to: dir.appendingPathComponent("max_energy_range_uj"))
         try Data("1000\n".utf8).write(to: dir.appendingPathComponent("energy_uj"))
         let json = out("rapl.json")
-        var r = try CLI.run(["bench", "pipeline", sample, "--max-frames", "10", "--meter", "rapl", "--sysfs-root", root.path, "--report-json", json, "--quiet"])
+        var r = try CLI.run(["bench", "pipeline", sample, "--no-network", "--max-frames", "10", "--meter", "rapl", "--sysfs-root", root.path, "--report-json", json, "--quiet"])
         XCTAssertEqual(r.status, 0, r.stderr)
         let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as? [String: Any])
         XCTAssertEqual((object["meter"] as? [String: Any])?["provenance"] as? String, "measured")
         // A folder where the counter should be reads as an unreadable meter (exit 65); no zones at all is 66.
         try FileManager.default.removeItem(at: dir.appendingPathComponent("energy_uj"))
         try FileManager.default.createDirectory(at: dir.appendingPathComponent("energy_uj"), withIntermediateDirectories: false)
-        r = try CLI.run(["bench", "pipeline", sample, "--meter", "rapl", "--sysfs-root", root.path])
+        r = try CLI.run(["bench", "pipeline", sample, "--no-network", "--meter", "rapl", "--sysfs-root", root.path])
         XCTAssertEqual(r.status, 65, r.stderr)
-        r = try CLI.run(["bench", "pipeline", sample, "--meter", "rapl", "--sysfs-root", root.appendingPathComponent("none").path])
+        r = try CLI.run(["bench", "pipeline", sample, "--no-network", "--meter", "rapl", "--sysfs-root", root.appendingPathComponent("none").path])
         XCTAssertEqual(r.status, 66, r.stderr)
         // A vcgencmd that refuses (not a Pi 5) is 69.
         let fake = root.appendingPathComponent("vcgencmd")
         try Data("#!/bin/sh\necho 'error=1 error_msg=\"Command not registered\"'\nexit 255\n".utf8).write(to: fake)
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: fake.path)
-        r = try CLI.run(["bench", "pipeline", sample, "--meter", "pi5-pmic", "--vcgencmd", fake.path, "--sysfs-root", root.path])
+        r = try CLI.run(["bench", "pipeline", sample, "--no-network", "--meter", "pi5-pmic", "--vcgencmd", fake.path, "--sysfs-root", root.path])
         XCTAssertEqual(r.status, 69, r.stderr)
     }
 }
