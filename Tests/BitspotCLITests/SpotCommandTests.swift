@@ -25,6 +25,22 @@ final class SpotCommandTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("3 frames processed"), r.stderr)
     }
 
+    /// The shipped models on the sample video: the words on its signs are found (`Samples/sample.json`).
+    func testShippedModelsReadTheSample() throws {
+        let models = URL(fileURLWithPath: Samples.video).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Models")
+        guard FileManager.default.fileExists(atPath: models.appendingPathComponent("detector.bitnet").path) else {
+            throw XCTSkip("no trained models in Models/")
+        }
+        let r = try CLI.run(["spot", Samples.video, "--fps", "0.5", "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let objects = try r.stdout.split(separator: "\n").map { try XCTUnwrap(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+        let tracks = Set(objects.filter { $0["type"] as? String == "track" }.compactMap { $0["text"] as? String })
+        let expected: Set<String> = ["ROOM", "B056", "EXIT", "AUTHORIZED", "PERSONNEL", "ONLY", "LAB", "3074"]
+        XCTAssertGreaterThanOrEqual(tracks.intersection(expected).count, 2, "found \(tracks.sorted())")
+        // The first 2 s show bare wall: the first frame has no words.
+        XCTAssertEqual((objects.first?["words"] as? [Any])?.count, 0)
+    }
+
     func testTextSummaryAndNoExits() throws {
         let r = try CLI.run(["spot", Samples.video, "--models", Self.models, "--every", "120", "--no-exits"])
         XCTAssertEqual(r.status, 0, r.stderr)
