@@ -169,8 +169,14 @@ public final class TextSpotter {
     /// and reads it (stopping at the early head when it is sure enough).
     private func read(_ frame: LumaFrame, box: WordBox, result: inout FrameSpots) throws -> (text: String, confidence: Double, head: String)? {
         let rin = recognizer.model.input
-        let x0 = max(0, Int(box.x0.rounded(.down))), y0 = max(0, Int(box.y0.rounded(.down)))
-        let x1 = min(frame.width, Int(box.x1.rounded(.up))), y1 = min(frame.height, Int(box.y1.rounded(.up)))
+        // The crop the recognizer was trained on: the box grown by 0.1 h left and right, 0.08 h top and
+        // bottom; the sideways margin is left out when the crop would then be squeezed to fit the
+        // recognizer's width (long words: squeezing costs more than the margin gives).
+        let h = box.height
+        let fits = (box.width + 0.2 * h) * 32 / (1.16 * h) <= Double(rin.width)
+        let mx = fits ? 0.1 * h : 0
+        let x0 = max(0, Int((box.x0 - mx).rounded(.down))), y0 = max(0, Int((box.y0 - 0.08 * h).rounded(.down)))
+        let x1 = min(frame.width, Int((box.x1 + mx).rounded(.up))), y1 = min(frame.height, Int((box.y1 + 0.08 * h).rounded(.up)))
         guard x1 - x0 >= 4, y1 - y0 >= 4 else { return nil }
         var crop = [UInt8](repeating: 0, count: (x1 - x0) * (y1 - y0))
         frame.pixels.withUnsafeBufferPointer { px in
