@@ -30,10 +30,11 @@ public struct FrameSpots: Sendable {
 
 /// Thresholds of the dynamic parts of the network.
 public struct SpotterSettings: Sendable {
-    /// Detector tile exit: a frame whose tiles are all below this text probability is skipped.
-    public var tileExitThreshold: Double = 0.2
+    /// Detector tile exit: a frame whose tiles are all below this text probability is skipped
+    /// (defaults from Models/MODEL_CARD.md: 0.1 kept every real frame with text).
+    public var tileExitThreshold: Double = 0.1
     /// Recognizer exit: a crop whose early head is at least this confident is not run further.
-    public var recognizerExitConfidence: Double = 0.9
+    public var recognizerExitConfidence: Double = 0.8
     /// Word-kernel probability threshold for boxes.
     public var boxThreshold: Double = 0.5
     /// Smallest word box height (frame pixels) worth reading.

@@ -46,10 +46,10 @@ struct Spot: ParsableCommand {
     var answers: String?
 
     @Option(name: .customLong("tile-exit"), help: "Detector early exit: skip a frame when no tile reaches this text probability.")
-    var tileExit: Double = 0.2
+    var tileExit: Double = 0.1
 
     @Option(name: .customLong("recognizer-exit"), help: "Recognizer early exit: stop at the early head when it is this confident.")
-    var recognizerExit: Double = 0.9
+    var recognizerExit: Double = 0.8
 
     @Flag(help: "Drop the oldest waiting frame when inference falls behind, as for cameras (files otherwise never drop).")
     var realtime = false
