@@ -7,6 +7,13 @@ mode=${1:-all}
 Scripts/setup.sh --python
 
 if [ "$mode" != "--python-only" ]; then
+  # The shipped models' golden fixtures (input and every node's output from the trainer's numpy reference):
+  # GoldenTests reproduces them on every kernel tier.
+  golden=()
+  for g in Scripts/train/golden/recognizer Scripts/train/golden/detector; do
+    if [ -e "$g.bitnet" ]; then golden+=("$PWD/$g"); fi
+  done
+  if [ ${#golden[@]} -gt 0 ]; then export BITSPOT_GOLDEN=$(IFS=:; echo "${golden[*]}"); fi
   echo "== swift test" >&2
   swift build --build-tests
   swift test --skip-build
