@@ -268,7 +268,8 @@ struct PipelineRun {
         let simulatedStage = simulatedStageCPU == nil ? nil : acct?.stage("simulated")
         let decodeStage = acct?.stage("decode"), gateStage = acct?.stage("gate")
         let controller: AdaptiveController? = adapt
-            ? AdaptiveController(budget: budget, initial: Knobs(stride: 1, gateThreshold: gate ?? 0, exitThresholds: []),
+            ? AdaptiveController(budget: budget, initial: Knobs(stride: 1, gateThreshold: gate ?? 0,
+                                                                exitThresholds: spotter.map { [$0.settings.recognizerExitConfidence] } ?? []),
                                  window: adaptWindow, expectedFrames: expectedFrames(video.info))
             : nil
         var knobs = controller?.knobs ?? Knobs(stride: 1, gateThreshold: gate ?? 0)
@@ -319,7 +320,7 @@ struct PipelineRun {
                 if let controller {
                     let live = acct.measuredLive(record) != nil
                     let joules = acct.measuredLive(record) ?? acct.modelled(record)
-                    // What dropping the frame saves: the stages after the gate (none yet).
+                    // What dropping the frame saves: the stages after the gate.
                     let later = record.stages[(gateStage!.index + 1)...]
                     let droppable = later.reduce(0.0) { $0 + ($1.ran ? (live ? $1.measured : acct.modelled($1)) : 0) }
                     if let changed = controller.observe(FrameObservation(index: frame.index, time: frame.time, processed: keep,
@@ -330,6 +331,8 @@ struct PipelineRun {
                             if let lastAdmitted { _ = changeGate!.admits(lastAdmitted) }
                         }
                         knobs = changed
+                        // The recognizer's early-exit confidence: lower answers more crops at the early head.
+                        if let spotter, let t = changed.exitThresholds.first { spotter.settings.recognizerExitConfidence = t }
                     }
                 }
             }

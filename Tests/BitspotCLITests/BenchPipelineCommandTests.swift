@@ -84,6 +84,20 @@ final class BenchPipelineCommandTests: XCTestCase {
         XCTAssertGreaterThan(try XCTUnwrap(decisions.first?["pressure"] as? Double), 1)
     }
 
+    func testAdaptLowersTheRecognizerExitFirst() throws {
+        let json = out("adapt-exit.json")
+        let models = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/untrained-models").path
+        let r = try CLI.run(["bench", "pipeline", sample, "--models", models, "--meter", "model:pi4b", "--every", "30",
+                             "--adapt", "--adapt-window", "4", "--budget", "energy=1uJ/frame", "--report-json", json, "--quiet"])
+        XCTAssertEqual(r.status, 3, r.stderr)
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as? [String: Any])
+        let controller = try XCTUnwrap(object["controller"] as? [String: Any])
+        let final = try XCTUnwrap(controller["final"] as? [String: Any])
+        let exits = try XCTUnwrap(final["exitThresholds"] as? [Double])
+        XCTAssertEqual(exits.count, 1)
+        XCTAssertLessThan(exits[0], 0.8, "the recognizer's exit confidence was lowered from its default")
+    }
+
     func testNetworkStagesWithModels() throws {
         let json = out("network.json")
         let models = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/untrained-models").path
