@@ -1,4 +1,5 @@
 import ArgumentParser
+import Energy
 import Foundation
 import VideoIO
 
@@ -84,7 +85,7 @@ struct Probe: ParsableCommand {
         var bar = ProgressBar(label: label, total: limit.map { min($0, total ?? $0) } ?? total)
         bar.enabled = !json || isatty(STDERR_FILENO) != 0
         let wall0 = DispatchTime.now().uptimeNanoseconds
-        let cpu0 = processCPUSeconds()
+        let cpu0 = Clocks.processCPU()
         var delivered = 0
         while let _ = try src.next() {
             delivered += 1
@@ -93,19 +94,12 @@ struct Probe: ParsableCommand {
         }
         bar.finish()
         let wall = Double(DispatchTime.now().uptimeNanoseconds - wall0) / 1e9
-        let cpu = processCPUSeconds() - cpu0
+        let cpu = Clocks.processCPU() - cpu0
         let c = src.counters
         return ThroughputRun(mode: src.options.sampling.name, size: (src.options.size ?? FrameSize(width: src.info.width, height: src.info.height)).description,
                              decoded: c.decoded, delivered: c.delivered, skippedUndecoded: c.skippedUndecoded,
                              decodeErrors: c.decodeErrors, wallSeconds: wall, cpuSeconds: cpu)
     }
-}
-
-/// CPU time of this process (all threads), in seconds.
-func processCPUSeconds() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
 }
 
 /// One decode run of `probe`.

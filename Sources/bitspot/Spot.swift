@@ -1,5 +1,6 @@
 import ArgumentParser
 import BitNet
+import Energy
 import Foundation
 import Spotting
 import VideoIO
@@ -99,7 +100,7 @@ struct Spot: ParsableCommand {
             bar.enabled = !json || isatty(STDERR_FILENO) != 0
             let interruption = Interruption()
             var processed = 0, detectorExits = 0, crops = 0, recognizerExits = 0
-            let cpu0 = processCPUSeconds(), wall0 = Date()
+            let cpu0 = Clocks.processCPU(), wall0 = Date()
             pump.start()
             defer { pump.stop() }
             while !interruption.isSet, let frame = try pump.next() {
@@ -132,7 +133,7 @@ struct Spot: ParsableCommand {
                 try AtomicOutput.write(Data(LPCVAnswers.answers(questions: questionWords, signs: signMemory.signs(tracks)).utf8), to: answers)
             }
 
-            let cpu = processCPUSeconds() - cpu0, wall = Date().timeIntervalSince(wall0)
+            let cpu = Clocks.processCPU() - cpu0, wall = Date().timeIntervalSince(wall0)
             let dropped = pump.queue.dropped
             var summary = "\(processed) frames processed (\(pump.counters.decoded) decoded\(dropped > 0 ? ", \(dropped) dropped while busy" : "")) in \(String(format: "%.1f", wall)) s, "
                 + String(format: "%.1f ms CPU per processed frame", processed > 0 ? cpu * 1000 / Double(processed) : 0)
