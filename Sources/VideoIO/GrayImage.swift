@@ -34,7 +34,9 @@ public struct Raster: Sendable {
     public func resized(to size: FrameSize, layout target: PixelLayout? = nil) throws -> Raster {
         let outLayout = target ?? layout
         if size.width == width, size.height == height, outLayout == layout { return self }
-        let flags = (size.width < width || size.height < height) ? SWS_AREA : SWS_BILINEAR
+        // Bit-exact, accurately rounded scaling: the same pixels on every CPU and FFmpeg version, so a
+        // board reads exactly what the workstation read (swscale's SIMD paths otherwise differ by a level).
+        let flags = ((size.width < width || size.height < height) ? SWS_AREA : SWS_BILINEAR) | SWS_BITEXACT | SWS_ACCURATE_RND
         guard let sws = sws_getContext(Int32(width), Int32(height), layout.avFormat, Int32(size.width), Int32(size.height),
                                        outLayout.avFormat, flags, nil, nil, nil) else {
             throw VideoIOError(.unsupported, "image", "swscale cannot resize \(width)x\(height) to \(size)")
