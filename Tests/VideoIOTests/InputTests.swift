@@ -104,9 +104,14 @@ final class InputTests: XCTestCase {
 
     func testGarbageInTheMiddleIsCountedAndDecodingGoesOn() throws {
         let path = try Fixtures.mutated(try Fixtures.mpegTS(), name: "garbage.ts") { data in
-            var rng = SystemRandomNumberGenerator()
+            // Deterministic garbage (a fixed LCG) over 6000 bytes, keeping every 188-byte TS packet's sync
+            // byte so the demuxer hands the damaged payloads to the decoder.
+            var state: UInt32 = 2020
             let start = data.count * 2 / 5
-            for i in start..<(start + 6000) { data[data.startIndex + i] = UInt8.random(in: 0...255, using: &rng) }
+            for i in start..<(start + 6000) where i % 188 != 0 {
+                state = state &* 1_664_525 &+ 1_013_904_223
+                data[data.startIndex + i] = UInt8(truncatingIfNeeded: state >> 24)
+            }
         }
         let source = try VideoSource(input: InputSpec(path))
         var frames = 0
