@@ -83,7 +83,18 @@ final class SpotCommandTests: XCTestCase {
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
         try p.run()
-        Thread.sleep(forTimeInterval: 4)
+        // Interrupt once the first lines are in the temporary file (however slow this machine is).
+        let deadline = Date().addingTimeInterval(120)
+        var writing = false
+        while Date() < deadline, !writing {
+            Thread.sleep(forTimeInterval: 0.2)
+            let partial = (try? FileManager.default.contentsOfDirectory(atPath: CLI.folder.path))?.first { $0.hasPrefix(".live.partial") }
+            if let partial, let size = try? FileManager.default.attributesOfItem(atPath: CLI.folder.appendingPathComponent(partial).path)[.size] as? Int,
+               size > 0 {
+                writing = true
+            }
+        }
+        XCTAssertTrue(writing, "spot was writing lines")
         kill(p.processIdentifier, SIGINT)
         p.waitUntilExit()
         XCTAssertEqual(p.terminationStatus, 130)
