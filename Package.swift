@@ -36,10 +36,11 @@ let package = Package(
     ],
     targets: [
         // FFmpeg through pkg-config, plus a header of inline shims for macros Swift cannot import.
+        // libavfilter draws `spot --annotate` (drawbox, drawtext).
         .systemLibrary(
             name: "CFFmpeg",
-            pkgConfig: "libavformat libavcodec libavutil libswscale libavdevice",
-            providers: [.apt(["libavformat-dev", "libavcodec-dev", "libavutil-dev", "libswscale-dev", "libavdevice-dev"])]
+            pkgConfig: "libavformat libavcodec libavutil libswscale libavdevice libavfilter",
+            providers: [.apt(["libavformat-dev", "libavcodec-dev", "libavutil-dev", "libswscale-dev", "libavdevice-dev", "libavfilter-dev"])]
         ),
         .target(name: "VideoIO", dependencies: ["CFFmpeg"]),
         // Text spotting: boxes from the detector's maps, sign grouping, CTC decoding, tracking, LPCV answers.

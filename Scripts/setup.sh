@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(ffmpeg pkg-config libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libavdevice-dev
+packages=(ffmpeg pkg-config libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libavdevice-dev libavfilter-dev
           fonts-dejavu-core binutils tar)
 python=0
 for arg in "$@"; do
@@ -25,7 +25,7 @@ fi
 . Scripts/lib/setup-common.sh
 apt_install_missing "${packages[@]}"
 command -v swift >/dev/null || { echo "setup: swift not found; install Swift 6.0 or newer (Debian trixie: apt-get install swiftlang)" >&2; exit 69; }
-pkg-config --exists libavformat libavcodec libavutil libswscale libavdevice \
+pkg-config --exists libavformat libavcodec libavutil libswscale libavdevice libavfilter \
   || { echo "setup: FFmpeg development files not found by pkg-config" >&2; exit 69; }
 
 [ "$python" = 1 ] && venv_install Scripts/requirements-test.txt

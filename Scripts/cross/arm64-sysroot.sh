@@ -21,7 +21,7 @@ chroot "$root" mkdir -p "$debs/partial"
 echo "arm64-sysroot: downloading arm64 packages (FFmpeg 7.1 closure, libc, Swift runtime) ..." >&2
 # The FFmpeg development files and everything they pull in (libc6, libgcc, ... included).
 chroot "$root" apt-get install -y -qq --download-only -o Dir::Cache::archives="$debs" \
-  libavformat-dev:arm64 libavcodec-dev:arm64 libavutil-dev:arm64 libswscale-dev:arm64 libavdevice-dev:arm64 \
+  libavformat-dev:arm64 libavcodec-dev:arm64 libavutil-dev:arm64 libswscale-dev:arm64 libavdevice-dev:arm64 libavfilter-dev:arm64 \
   libc6-dev:arm64 libgcc-14-dev:arm64 libstdc++-14-dev:arm64 >"$base/arm64-download.log" 2>&1 \
   || { echo "arm64-sysroot: download failed, see $base/arm64-download.log" >&2; exit 69; }
 # swiftlang:arm64 conflicts with the installed amd64 compiler, so it is only downloaded.

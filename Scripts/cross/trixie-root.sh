@@ -22,6 +22,6 @@ echo "trixie-root: installing swiftlang and FFmpeg 7.1 development files ..." >&
 chroot "$root" apt-get update -qq
 DEBIAN_FRONTEND=noninteractive chroot "$root" apt-get install -y -qq --no-install-recommends \
   swiftlang libc6-dev pkg-config git ca-certificates libavformat-dev libavcodec-dev libavutil-dev libswscale-dev \
-  libavdevice-dev >"$root.apt.log" 2>&1 || { echo "trixie-root: apt-get failed, see $root.apt.log" >&2; exit 69; }
+  libavdevice-dev libavfilter-dev >"$root.apt.log" 2>&1 || { echo "trixie-root: apt-get failed, see $root.apt.log" >&2; exit 69; }
 touch "$stamp"
 echo "$root ready"

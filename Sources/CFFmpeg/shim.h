@@ -7,6 +7,9 @@
 #include <libavformat/avformat.h>
 #include <libavcodec/avcodec.h>
 #include <libavdevice/avdevice.h>
+#include <libavfilter/avfilter.h>
+#include <libavfilter/buffersink.h>
+#include <libavfilter/buffersrc.h>
 #include <libavutil/avutil.h>
 #include <libavutil/crc.h>
 #include <libavutil/error.h>
@@ -92,6 +95,12 @@ static inline int bitspot_sha256(const uint8_t *data, size_t len, uint8_t *out) 
     av_sha_final(sha, out);
     av_free(sha);
     return 0;
+}
+
+/// Sets an option of a filter (its private options included), for building filter graphs without
+/// a filter string, so option values (a label's text, a font path) need no escaping.
+static inline int bitspot_filter_set(AVFilterContext *f, const char *key, const char *value) {
+    return av_opt_set(f, key, value, AV_OPT_SEARCH_CHILDREN);
 }
 
 #endif

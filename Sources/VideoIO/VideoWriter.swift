@@ -5,6 +5,9 @@ import Foundation
 ///
 /// Frames go to a temporary file beside `path`; ``finish()`` renames it into place, and a writer
 /// dropped without ``finish()`` deletes it, so a half-written video never appears.
+///
+/// Frames are evenly spaced at `frameRate` unless ``append(_:at:)`` gives each its time: then the video
+/// has variable frame durations (e.g. only the frames a pipeline sampled, each shown until the next).
 public final class VideoWriter {
     public let path: String
     public let size: FrameSize
@@ -21,14 +24,23 @@ public final class VideoWriter {
     private var scaler: OpaquePointer?
     private var scalerKey: [Int32] = []
     private var finished = false
+    /// Time stamps in ticks of 1/`clockRate` s (the encoder's time base).
+    private var lastPTS: Int64?
+    private var firstTime: Double?
+    private var ticksPerFrame: Int64 = 1
+    private var lastDuration: Int64 = 1
 
     /// Opens `path` for a video of `size` (rounded down to even numbers) at `frameRate` frames per second.
-    public init(path: String, size: FrameSize, frameRate: Double, preferH264: Bool = true) throws {
+    /// `clockRate` (default: `frameRate`) is the resolution of the times given to ``append(_:at:)``, in
+    /// ticks per second; a source's own frame rate keeps its frames' times exact.
+    public init(path: String, size: FrameSize, frameRate: Double, preferH264: Bool = true, clockRate: Double? = nil) throws {
         self.path = path
         let even = FrameSize(width: max(2, size.width & ~1), height: max(2, size.height & ~1))
         self.size = even
         temporaryPath = AtomicOutput.temporaryPath(for: path.hasSuffix(".mp4") ? path : path + ".mp4")
         guard frameRate > 0, frameRate.isFinite else { throw VideoIOError(.badRequest, path, "frame rate must be positive") }
+        let clock = clockRate ?? frameRate
+        guard clock > 0, clock.isFinite else { throw VideoIOError(.badRequest, path, "clock rate must be positive") }
 
         var codec: UnsafePointer<AVCodec>? = preferH264 ? avcodec_find_encoder_by_name("libx264") : nil
         if codec == nil { codec = avcodec_find_encoder(AV_CODEC_ID_MPEG4) }
@@ -47,11 +59,15 @@ public final class VideoWriter {
             stream = st
             encoder = ctx
             let rate = av_d2q(frameRate, 100_000)
+            // MPEG-4 part 2 allows time base denominators up to 65535.
+            let ticks = av_d2q(clock, 65_535)
             ctx.pointee.width = Int32(even.width)
             ctx.pointee.height = Int32(even.height)
             ctx.pointee.pix_fmt = AV_PIX_FMT_YUV420P
-            ctx.pointee.time_base = AVRational(num: rate.den, den: rate.num)
+            ctx.pointee.time_base = AVRational(num: ticks.den, den: ticks.num)
             ctx.pointee.framerate = rate
+            ticksPerFrame = max(1, Int64((av_q2d(ticks) / frameRate).rounded()))
+            lastDuration = ticksPerFrame
             ctx.pointee.gop_size = Int32(max(1, frameRate.rounded()))
             ctx.pointee.thread_count = 1
             // No B-frames: no reordering delay, and no MP4 edit list that would hide the last frame.
@@ -109,7 +125,32 @@ public final class VideoWriter {
             var dstStrides: [Int32] = withUnsafeBytes(of: frame.pointee.linesize) { raw in Array(raw.bindMemory(to: Int32.self).prefix(4)) }
             _ = sws_scale(scaler, &srcPlanes, &srcStrides, 0, Int32(image.height), &dstPlanes, &dstStrides)
         }
-        frame.pointee.pts = Int64(framesWritten)
+        try encode(frame, encoder: enc, at: nil)
+    }
+
+    /// Appends one colour picture of the video's size, at `time` seconds when given (times must increase;
+    /// the first becomes 0 s), otherwise one frame after the last.
+    public func append(_ picture: YUV420Picture, at time: Double? = nil) throws {
+        guard !finished, let enc = encoder, let frame else { throw VideoIOError(.outputFailed, path, "writer already finished") }
+        guard picture.width == size.width, picture.height == size.height else {
+            throw VideoIOError(.badRequest, path, "picture is \(picture.width)x\(picture.height), the video is \(size)")
+        }
+        guard av_frame_make_writable(frame) >= 0 else { throw VideoIOError(.outputFailed, path, "cannot get a writable frame") }
+        FrameAnnotator.copy(picture, into: frame)
+        try encode(frame, encoder: enc, at: time)
+    }
+
+    private func encode(_ frame: UnsafeMutablePointer<AVFrame>, encoder enc: UnsafeMutablePointer<AVCodecContext>, at time: Double?) throws {
+        var pts = (lastPTS ?? -ticksPerFrame) + ticksPerFrame
+        if let time, time.isFinite {
+            if firstTime == nil { firstTime = time }
+            let tb = enc.pointee.time_base
+            // Strictly increasing, whatever the times (equal after rounding, or a stream that restarted).
+            pts = max(lastPTS.map { $0 + 1 } ?? 0, Int64(((time - firstTime!) * Double(tb.den) / Double(tb.num)).rounded()))
+        }
+        if let lastPTS { lastDuration = pts - lastPTS }
+        lastPTS = pts
+        frame.pointee.pts = pts
         try send(frame, encoder: enc)
         framesWritten += 1
     }
@@ -137,8 +178,9 @@ public final class VideoWriter {
             r = avcodec_receive_packet(enc, pkt)
             if r == FFmpegCall.again || r == FFmpegCall.eof { return }
             guard r >= 0 else { throw VideoIOError(.outputFailed, path, "encoding failed (\(FFmpegCall.message(r)))") }
-            // One frame per packet; without a duration the MP4 edit list would end before the last frame.
-            if pkt.pointee.duration <= 0 { pkt.pointee.duration = 1 }
+            // One frame per packet; without a duration the MP4 edit list would end before the last frame
+            // (the muxer takes the other frames' durations from the next frame's time).
+            if pkt.pointee.duration <= 0 { pkt.pointee.duration = lastDuration }
             av_packet_rescale_ts(pkt, enc.pointee.time_base, st.pointee.time_base)
             pkt.pointee.stream_index = st.pointee.index
             r = av_interleaved_write_frame(oc, pkt)

@@ -14,7 +14,8 @@ struct Spot: ParsableCommand {
             binary detector on each (its tile head skips frames with no text), reads every word box with the \
             binary recognizer (its early head answers crops it is sure of), groups words into signs and \
             follows each word across frames. --json prints one JSON line per processed frame and one per track \
-            (docs/spot-output.md); the summary goes to standard error then. Ctrl-C stops and still writes \
+            (docs/spot-output.md); the summary goes to standard error then. --annotate writes the processed \
+            frames as an MP4 with every word's box and its text drawn on it. Ctrl-C stops and still writes \
             everything found so far (exit 130).
             """
     )
@@ -40,6 +41,12 @@ struct Spot: ParsableCommand {
     @Option(help: ArgumentHelp("Write subtitles (SubRip) of what was seen when.", valueName: "file"))
     var srt: String?
 
+    @Option(help: ArgumentHelp("Write the processed frames with every word's box and text drawn on them (MP4, colour, at the working size).", valueName: "file"))
+    var annotate: String?
+
+    @Option(name: .customLong("annotate-font"), help: ArgumentHelp("Font file for --annotate's labels (default: DejaVu Sans Bold from fonts-dejavu-core, else fontconfig's Sans).", valueName: "file"))
+    var annotateFont: String?
+
     @Option(help: ArgumentHelp("LPCV 2020 questions file (words separated by ';').", valueName: "file"))
     var questions: String?
 
@@ -63,6 +70,7 @@ struct Spot: ParsableCommand {
         guard tileExit > 0, tileExit < 1 else { throw ValidationError("--tile-exit must be between 0 and 1 (exclusive)") }
         guard recognizerExit > 0, recognizerExit <= 1 else { throw ValidationError("--recognizer-exit must be in (0, 1]") }
         guard (questions == nil) == (answers == nil) else { throw ValidationError("--questions and --answers go together") }
+        guard annotateFont == nil || annotate != nil else { throw ValidationError("--annotate-font needs --annotate FILE") }
     }
 
     func run() throws {
@@ -88,6 +96,9 @@ struct Spot: ParsableCommand {
             let snapshotFolder = try snapshots.map { try FrameFolder($0) }
             let video = try VideoSource(input: input, options: options)
             let info = video.info
+            let annotated = try annotate.map {
+                try AnnotatedVideo(path: $0, font: annotateFont, info: info, workingSize: options.size, sampling: options.sampling)
+            }
             // Decoding runs on a thread of its own; a live input keeps only the newest frames.
             let dropOldest = input.isLive || realtime
             let pump = FramePump(source: video, capacity: dropOldest ? 2 : 4, dropOldest: dropOldest)
@@ -112,6 +123,7 @@ struct Spot: ParsableCommand {
                 let tracksBefore = tracker.tracks.count
                 let readings = spots.words.map { WordTracker.Reading(time: frame.time, box: $0.box, text: $0.text, confidence: $0.confidence, sign: $0.sign) }
                 let ids = tracker.update(readings)
+                try annotated?.add(frame, words: spots.words, tracks: ids, tracker: tracker)
                 signMemory.record(tracks: ids, signs: spots.words.map(\.sign))
                 if let snapshotFolder, ids.contains(where: { $0 >= tracksBefore }) { try snapshotFolder.save(frame) }
                 try lines.write(FrameLine(frame: frame.index, time: frame.time, detectorExit: spots.detectorExited,
@@ -128,6 +140,7 @@ struct Spot: ParsableCommand {
             for t in tracks { try lines.write(TrackLine(t)) }
             try lines.close()
             try snapshotFolder?.finish()
+            try annotated?.finish()
             if let srt { try AtomicOutput.write(Data(SubRip.render(tracks).utf8), to: srt) }
             if let answers, let questionWords {
                 try AtomicOutput.write(Data(LPCVAnswers.answers(questions: questionWords, signs: signMemory.signs(tracks)).utf8), to: answers)

@@ -21,6 +21,7 @@ final class ELFAndPackageTests: XCTestCase {
     func testDebianPackageNames() {
         XCTAssertEqual(RuntimePackages.package(for: "libavformat.so.61"), "libavformat61")
         XCTAssertEqual(RuntimePackages.package(for: "libswscale.so.8"), "libswscale8")
+        XCTAssertEqual(RuntimePackages.package(for: "libavfilter.so.10"), "libavfilter10")
         XCTAssertEqual(RuntimePackages.package(for: "libc.so.6"), "libc6")
         XCTAssertEqual(RuntimePackages.package(for: "libm.so.6"), "libc6")
         XCTAssertEqual(RuntimePackages.package(for: "libgcc_s.so.1"), "libgcc-s1")
