@@ -30,6 +30,10 @@ let package = Package(
         .library(name: "VideoIO", targets: ["VideoIO"]),
         .library(name: "BitKernels", targets: ["BitKernels"]),
         .library(name: "BitNet", targets: ["BitNet"]),
+        // For the fuzz targets in Fuzz/ (a separate package that depends on this one by path).
+        .library(name: "Energy", targets: ["Energy"]),
+        .library(name: "Deploy", targets: ["Deploy"]),
+        .library(name: "Spotting", targets: ["Spotting"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
