@@ -62,6 +62,8 @@ public struct SamplingCounters: Sendable, Equatable, Codable {
     public var delivered = 0
     /// Packets or frames the decoder rejected as corrupt; decoding went on.
     public var decodeErrors = 0
+    /// Times the stream's timestamps went backwards (delivered times were continued from the last one).
+    public var timestampJumps = 0
 
     public init() {}
 }

@@ -19,15 +19,19 @@ public struct DecodeOptions: Sendable {
     public var cameraSize: FrameSize?
     /// Camera capture rate (`framerate` of libavdevice inputs).
     public var cameraRate: Double?
+    /// A read (or the opening) that waits longer than this many seconds for data fails as a stalled
+    /// input; nil waits for ever. Applies to inputs read through FFmpeg's I/O layer (files, pipes, URLs).
+    public var stallTimeout: Double?
 
     public init(threads: Int = 1, size: FrameSize? = nil, sampling: SamplingMode = .all, gateThreshold: Double? = nil,
-                cameraSize: FrameSize? = nil, cameraRate: Double? = nil) {
+                cameraSize: FrameSize? = nil, cameraRate: Double? = nil, stallTimeout: Double? = nil) {
         self.threads = threads
         self.size = size
         self.sampling = sampling
         self.gateThreshold = gateThreshold
         self.cameraSize = cameraSize
         self.cameraRate = cameraRate
+        self.stallTimeout = stallTimeout
     }
 }
 
@@ -37,8 +41,10 @@ public struct DecodeOptions: Sendable {
 /// let source = try VideoSource(input: InputSpec("clip.mp4"), options: DecodeOptions(sampling: .rate(2)))
 /// while let frame = try source.next() { ... }
 /// ```
-/// Corrupt packets are counted in ``counters`` (`decodeErrors`) and decoding goes on.
-public final class VideoSource {
+/// Corrupt packets are counted in ``counters`` (`decodeErrors`) and decoding goes on. Frame times never
+/// go backwards: when the stream's timestamps jump back (a restarted camera or encoder, concatenated
+/// recordings) the times continue from the last one, one frame step later.
+public final class VideoSource: @unchecked Sendable {
     public let input: InputSpec
     public let options: DecodeOptions
     public let info: StreamInfo
@@ -58,7 +64,10 @@ public final class VideoSource {
     private var flushed = false
     private var finished = false
     private var lastTime: Double?
+    /// Added to the stream's times after a backward jump, so delivered times stay monotonic.
+    private var timeOffset = 0.0
     private var consecutiveReadErrors = 0
+    private let interrupt: ReadInterrupt
 
     public init(input: InputSpec, options: DecodeOptions = DecodeOptions()) throws {
         try options.sampling.validate()
@@ -70,10 +79,18 @@ public final class VideoSource {
         self.sampler = FrameSampler(mode: options.sampling)
         self.gate = try options.gateThreshold.map { try ChangeGate(threshold: $0) }
         try input.checkFileExists()
-        let handles = Handles()
+        if let t = options.stallTimeout, !(t > 0 && t.isFinite) {
+            throw VideoIOError(.badRequest, "--input-timeout", "must be a positive number of seconds, got \(t)")
+        }
+        let interrupt = ReadInterrupt(timeout: options.stallTimeout)
+        self.interrupt = interrupt
+        let handles = Handles(interrupt: interrupt)
         self.handles = handles
 
-        var ctx: UnsafeMutablePointer<AVFormatContext>? = nil
+        var ctx: UnsafeMutablePointer<AVFormatContext>? = avformat_alloc_context()
+        guard ctx != nil else { throw VideoIOError(.readFailed, input.original, "out of memory") }
+        ctx!.pointee.interrupt_callback = interrupt.callback
+        interrupt.arm()
         var dict: OpaquePointer? = nil
         defer { av_dict_free(&dict) }
         var inputFormat: UnsafePointer<AVInputFormat>? = nil
@@ -83,11 +100,18 @@ public final class VideoSource {
             if let r = options.cameraRate { av_dict_set(&dict, "framerate", String(r), 0) }
         }
         let openResult = avformat_open_input(&ctx, input.openName, inputFormat, &dict)
-        guard openResult >= 0, let opened = ctx else { throw Self.openError(openResult, input) }
+        guard openResult >= 0, let opened = ctx else {
+            // avformat_open_input frees the context on failure.
+            if openResult == bitspot_averror_exit(), interrupt.reason == .stalled {
+                throw VideoIOError(.readFailed, input.original, "no data within \(Self.seconds(options.stallTimeout)) while opening (stalled input)")
+            }
+            throw Self.openError(openResult, input)
+        }
         handles.format = opened
 
         // What was opened so far is freed by `handles` if the set-up below throws.
         do {
+            interrupt.arm()
             let infoResult = avformat_find_stream_info(opened, nil)
             if infoResult < 0 {
                 throw VideoIOError(.inputInvalid, input.original, "cannot read stream information (\(FFmpegCall.message(infoResult)))")
@@ -134,6 +158,9 @@ public final class VideoSource {
 
     /// The FFmpeg objects of one source, freed together.
     private final class Handles {
+        /// Kept alive as long as the format context that calls it.
+        let interrupt: ReadInterrupt
+        init(interrupt: ReadInterrupt) { self.interrupt = interrupt }
         var format: UnsafeMutablePointer<AVFormatContext>?
         var decoder: UnsafeMutablePointer<AVCodecContext>?
         var packet: UnsafeMutablePointer<AVPacket>?
@@ -146,6 +173,10 @@ public final class VideoSource {
             avformat_close_input(&format)
         }
     }
+
+    /// Makes a read blocked in ``next()`` (on another thread) return, and ends the stream: the next
+    /// ``next()`` gives nil. For stopping on a signal while a live input waits for data.
+    public func cancel() { interrupt.cancel() }
 
     /// The next frame that passes sampling and the change gate, or nil at the end of the stream.
     public func next() throws -> LumaFrame? {
@@ -199,7 +230,17 @@ public final class VideoSource {
         guard let fmt = format, let dec = decoder, let pkt = packet else { finished = true; return }
         if flushed { finished = true; return }
         while true {
+            interrupt.arm()
             let r = av_read_frame(fmt, pkt)
+            if r == bitspot_averror_exit() || interrupt.isCancelled {
+                if r >= 0 { av_packet_unref(pkt) }
+                if interrupt.reason == .stalled && !interrupt.isCancelled {
+                    throw VideoIOError(.readFailed, input.original,
+                                       "no data for \(Self.seconds(options.stallTimeout)) after \(counters.decoded) frames (stalled input)")
+                }
+                finished = true
+                return
+            }
             if r == FFmpegCall.eof {
                 avcodec_send_packet(dec, nil)
                 flushed = true
@@ -248,9 +289,21 @@ public final class VideoSource {
             return t
         }
         if startTimestamp == nil { startTimestamp = ts }
-        let t = Double(ts - startTimestamp!) * timeBase
+        var t = Double(ts &- startTimestamp!) * timeBase + timeOffset
+        if let last = lastTime, t < last - 1e-3 {
+            // The stream's clock went backwards: continue one frame step after the last time.
+            let step = info.frameRate.map { 1 / $0 } ?? (1.0 / 30)
+            timeOffset += last + step - t
+            t = last + step
+            counters.timestampJumps += 1
+        }
         lastTime = t
         return t
+    }
+
+    private static func seconds(_ t: Double?) -> String {
+        guard let t else { return "?" }
+        return t == t.rounded() ? "\(Int(t)) s" : "\(t) s"
     }
 
     /// The frame number a time corresponds to, for key-frames-only mode where others are not decoded.
@@ -306,7 +359,7 @@ public final class VideoSource {
         switch code {
         case FFmpegCall.posix(ENOENT), FFmpegCall.posix(ENODEV), FFmpegCall.posix(ENXIO):
             return VideoIOError(.inputMissing, name, isDevice ? "no such camera or device (is it plugged in?)" : "no such file or resource")
-        case FFmpegCall.posix(EBUSY):
+        case FFmpegCall.posix(EBUSY) where isDevice:
             return VideoIOError(.deviceUnavailable, name, "device is busy (another program is using it)")
         case FFmpegCall.posix(EACCES), FFmpegCall.posix(EPERM):
             return VideoIOError(.deviceUnavailable, name, "permission denied")
@@ -320,7 +373,14 @@ public final class VideoSource {
             return VideoIOError(.inputInvalid, name, "not a video FFmpeg can read (unknown format, or a damaged or truncated file)")
         case FFmpegCall.posix(EINVAL) where isDevice:
             return VideoIOError(.badRequest, name, "the device rejected the request (check the device spec, size and rate)")
+        case FFmpegCall.posix(EIO):
+            return VideoIOError(isDevice ? .deviceUnavailable : .readFailed, name, "cannot open (\(FFmpegCall.message(code)))")
         default:
+            if input.kind == .file {
+                // A demuxer refusing what a file's header says (FFmpeg's errno-style codes mean little here:
+                // an absurd picture size in a Y4M header comes back as EBUSY).
+                return VideoIOError(.inputInvalid, name, "FFmpeg refuses its header (damaged or absurd values: \(FFmpegCall.message(code)))")
+            }
             return VideoIOError(isDevice ? .deviceUnavailable : .readFailed, name, "cannot open (\(FFmpegCall.message(code)))")
         }
     }

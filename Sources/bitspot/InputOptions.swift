@@ -22,6 +22,12 @@ struct InputOptions: ParsableArguments {
     @Flag(name: .customLong("ffmpeg-log"), help: "Show FFmpeg's own warnings and errors.")
     var ffmpegLog = false
 
+    @Option(name: .customLong("input-timeout"), help: ArgumentHelp("Fail a read that waits longer than this for data (default: 10 for streams given as URLs, no limit otherwise).", valueName: "seconds"))
+    var inputTimeout: Double?
+
+    /// The stall timeout for streams given as URLs when --input-timeout is not given.
+    static let defaultStreamTimeout = 10.0
+
     /// The input to open: what the user gave, or the sample video.
     func inputSpec() throws -> InputSpec {
         VideoIO.registerDevices()
@@ -37,8 +43,14 @@ struct InputOptions: ParsableArguments {
         if let r = cameraRate, !(r > 0 && r.isFinite) {
             throw VideoIOError(.badRequest, "--camera-rate", "must be a positive number, got \(r)")
         }
+        if let t = inputTimeout, !(t > 0 && t.isFinite) {
+            throw VideoIOError(.badRequest, "--input-timeout", "must be a positive number of seconds, got \(t)")
+        }
+        var timeout = inputTimeout
+        if timeout == nil, let spec = try? inputSpec(), spec.isLive, case .url = spec.kind { timeout = Self.defaultStreamTimeout }
         return DecodeOptions(threads: decoderThreads, size: size, sampling: sampling, gateThreshold: gate,
-                             cameraSize: try cameraSize.map { try FrameSize(parsing: $0) }, cameraRate: cameraRate)
+                             cameraSize: try cameraSize.map { try FrameSize(parsing: $0) }, cameraRate: cameraRate,
+                             stallTimeout: timeout)
     }
 }
 

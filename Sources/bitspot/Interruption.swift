@@ -7,6 +7,7 @@ final class Interruption: @unchecked Sendable {
     private let lock = NSLock()
     private var received: Int32?
     private var sources: [DispatchSourceSignal] = []
+    private var handlers: [@Sendable () -> Void] = []
 
     /// Starts catching SIGINT and SIGTERM (until this object is released).
     init() {
@@ -27,8 +28,21 @@ final class Interruption: @unchecked Sendable {
 
     private func record(_ sig: Int32) {
         lock.lock()
-        defer { lock.unlock() }
-        if received == nil { received = sig }
+        let first = received == nil
+        if first { received = sig }
+        let run = first ? handlers : []
+        lock.unlock()
+        for h in run { h() }
+    }
+
+    /// Runs `handler` (on a signal-handling queue) when the first signal arrives, for waking a loop
+    /// that is blocked (on a camera that sends nothing, say) rather than polling ``isSet``.
+    func onSignal(_ handler: @escaping @Sendable () -> Void) {
+        lock.lock()
+        let already = received != nil
+        if !already { handlers.append(handler) }
+        lock.unlock()
+        if already { handler() }
     }
 
     /// The first signal received, if any.

@@ -65,12 +65,16 @@ struct Spot: ParsableCommand {
     @Flag(name: .customLong("no-exits"), help: "Run both networks to the end on every frame and crop (for comparisons).")
     var noExits = false
 
+    @Option(help: ArgumentHelp("When a live input (camera, stream) is lost, open it again up to this many times, waiting 1 s, 2 s, 4 s ... (at most 30 s) between tries; 0 ends the run, keeping what was found (exit 74).", valueName: "count"))
+    var reconnect: Int = 0
+
     func validate() throws {
         guard (1...64).contains(threads) else { throw ValidationError("--threads must be between 1 and 64") }
         guard tileExit > 0, tileExit < 1 else { throw ValidationError("--tile-exit must be between 0 and 1 (exclusive)") }
         guard recognizerExit > 0, recognizerExit <= 1 else { throw ValidationError("--recognizer-exit must be in (0, 1]") }
         guard (questions == nil) == (answers == nil) else { throw ValidationError("--questions and --answers go together") }
         guard annotateFont == nil || annotate != nil else { throw ValidationError("--annotate-font needs --annotate FILE") }
+        guard (0...1_000_000).contains(reconnect) else { throw ValidationError("--reconnect must be between 0 and 1000000") }
     }
 
     func run() throws {
@@ -101,7 +105,11 @@ struct Spot: ParsableCommand {
             }
             // Decoding runs on a thread of its own; a live input keeps only the newest frames.
             let dropOldest = input.isLive || realtime
-            let pump = FramePump(source: video, capacity: dropOldest ? 2 : 4, dropOldest: dropOldest)
+            let live = input.isLive
+            let pump = FramePump(source: video, capacity: dropOldest ? 2 : 4, dropOldest: dropOldest,
+                                 reconnect: live ? ReconnectPolicy(attempts: reconnect) : .never,
+                                 reopen: { try VideoSource(input: input, options: options) },
+                                 onEvent: { printError("bitspot: \(input): \($0)") })
             let lines = JSONLines(file: jsonl, echo: json)
             try lines.open()
 
@@ -110,11 +118,17 @@ struct Spot: ParsableCommand {
             var bar = ProgressBar(label: "spot", total: info.frameCount)
             bar.enabled = !json || isatty(STDERR_FILENO) != 0
             let interruption = Interruption()
+            interruption.onSignal { pump.cancel() }
             var processed = 0, detectorExits = 0, crops = 0, recognizerExits = 0
             let cpu0 = Clocks.processCPU(), wall0 = Date()
             pump.start()
             defer { pump.stop() }
-            while !interruption.isSet, let frame = try pump.next() {
+            // An input lost part-way (read error, stall) ends the loop; what was found is still written.
+            var inputFailure: (any Error)?
+            while !interruption.isSet {
+                let next: LumaFrame?
+                do { next = try pump.next() } catch { inputFailure = error; break }
+                guard let frame = next else { break }
                 let spots = try spotter.process(frame)
                 processed += 1
                 if spots.detectorExited { detectorExits += 1 }
@@ -148,7 +162,8 @@ struct Spot: ParsableCommand {
 
             let cpu = Clocks.processCPU() - cpu0, wall = Date().timeIntervalSince(wall0)
             let dropped = pump.queue.dropped
-            var summary = "\(processed) frames processed (\(pump.counters.decoded) decoded\(dropped > 0 ? ", \(dropped) dropped while busy" : "")) in \(String(format: "%.1f", wall)) s, "
+            let reconnected = pump.reconnections > 0 ? ", input reopened \(pump.reconnections) time\(pump.reconnections == 1 ? "" : "s")" : ""
+            var summary = "\(processed) frames processed (\(pump.counters.decoded) decoded\(dropped > 0 ? ", \(dropped) dropped while busy" : "")\(reconnected)) in \(String(format: "%.1f", wall)) s, "
                 + String(format: "%.1f ms CPU per processed frame", processed > 0 ? cpu * 1000 / Double(processed) : 0)
                 + "; detector exits \(detectorExits), crops read \(crops) (early exits \(recognizerExits))\n"
             summary += tracks.isEmpty ? "no text seen\n" : "text seen (\(tracks.count) tracks):\n"
@@ -157,6 +172,10 @@ struct Spot: ParsableCommand {
             }
             if json { printError(summary.trimmingCharacters(in: .newlines)) } else { print(summary, terminator: "") }
             if interruption.isSet { throw ExitCode(ExitCodes.interrupted) }
+            if let inputFailure {
+                printError("bitspot: the input was lost; the results up to then were written")
+                throw inputFailure
+            }
         }
     }
 }
