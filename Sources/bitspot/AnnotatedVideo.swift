@@ -20,9 +20,10 @@ final class AnnotatedVideo {
         let fontChoice = try AnnotationFont.locate(font)
         annotator = try FrameAnnotator(size: even, font: fontChoice, subject: path)
         // Frame times are kept in ticks of the input's own frame period when it has one, else in milliseconds.
+        // x264's fastest preset: this is a review copy, and encoding is most of what annotating costs.
         let sourceRate = info.frameRate.flatMap { $0 > 0 && $0 <= 1000 ? $0 : nil }
         writer = try VideoWriter(path: path, size: even, frameRate: Self.processedRate(sampling, sourceRate: sourceRate ?? 30),
-                                 clockRate: sourceRate ?? 1000)
+                                 clockRate: sourceRate ?? 1000, x264Preset: "ultrafast")
     }
 
     /// About how many frames per second the sampling keeps (the encoder's nominal rate: a key frame about every second).
