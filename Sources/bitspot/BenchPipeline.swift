@@ -12,7 +12,8 @@ struct BenchPipeline: ParsableCommand {
         abstract: "Run the pipeline on a video; print latency and energy per stage; exit 3 when a budget is missed.",
         discussion: """
             Stages: decode (demux, decode, sampling, scaling), gate (the controller's stride and the change \
-            gate), and with models (--models, or the shipped Models/) detect, recognize and track. Every energy figure says \
+            gate), and with models (--models, or the shipped Models/) detect, recognize, track and output (each \
+            processed frame's JSON line as `spot` writes it: to --jsonl FILE, or encoded and written to /dev/null). Every energy figure says \
             whether it was measured (--meter rapl, hwmon, pi5-pmic, csv:FILE) or modelled (board profile x \
             per-stage CPU time, plus idle power over wall time). Budgets: --budget p95=60ms,energy=80mJ/frame,total=2Wh \
             (see docs/energy.md). Exit codes: 0 within budget, 3 budget missed, 64 bad option or budget, 66 meter \
@@ -29,6 +30,9 @@ struct BenchPipeline: ParsableCommand {
 
     @Flag(name: .customLong("no-network"), help: "Measure decoding and the gate only, without the networks.")
     var noNetwork = false
+
+    @Option(help: ArgumentHelp("Write the output stage's JSON lines (as `spot --jsonl`) to this file; by default they go to /dev/null.", valueName: "file"))
+    var jsonl: String?
 
     @Option(help: ArgumentHelp("auto, rapl, hwmon[:NAME[:LABEL,...]], pi5-pmic, csv:FILE, model[:BOARD] (pizero2w, pi3b+, pi4b, pi5, x86-64).", valueName: "meter"))
     var meter: String = "auto"
@@ -120,8 +124,9 @@ struct BenchPipeline: ParsableCommand {
             }
 
             let spotter = try makeSpotter()
-            let run = PipelineRun(input: input, options: options, meter: choice.meter, profile: choice.profile,
+            var run = PipelineRun(input: input, options: options, meter: choice.meter, profile: choice.profile,
                                       budget: limits, adapt: adapt, adaptWindow: adaptWindow, gate: gate, maxFrames: maxFrames, simulatedStageCPU: simulateStage.map { $0 / 1000 }, spotter: spotter)
+            run.jsonl = jsonl
             let result = try run.execute(metered: true)
             guard let account = result.account else { return }
             var report = account.report(tool: "bitspot \(BitSpotVersion.string) bench pipeline", input: input.original,
@@ -232,8 +237,10 @@ struct PipelineRun {
     let maxFrames: Int?
     /// CPU seconds a stand-in stage after the gate burns per processed frame (nil: no such stage).
     var simulatedStageCPU: Double? = nil
-    /// The networks: detect, recognize and track stages run on kept frames when present.
+    /// The networks: detect, recognize, track and output stages run on kept frames when present.
     var spotter: TextSpotter? = nil
+    /// Where the output stage writes its JSON lines (nil: /dev/null).
+    var jsonl: String? = nil
 
     /// Spins until the calling thread has used `seconds` more CPU time.
     static func burn(_ seconds: Double) {
@@ -262,7 +269,9 @@ struct PipelineRun {
     func execute(metered: Bool) throws -> Result {
         let video = try VideoSource(input: input, options: options)
         var stageNames = simulatedStageCPU == nil ? ["decode", "gate"] : ["decode", "gate", "simulated"]
-        if spotter != nil { stageNames += ["detect", "recognize", "track"] }
+        if spotter != nil { stageNames += ["detect", "recognize", "track", "output"] }
+        let lines = spotter == nil ? nil : JSONLines(file: jsonl, echo: false, discard: jsonl == nil)
+        try lines?.open()
         var tracker = WordTracker()
         let acct = metered ? Accountant(stages: stageNames, meter: meter, profile: profile) : nil
         let simulatedStage = simulatedStageCPU == nil ? nil : acct?.stage("simulated")
@@ -299,9 +308,14 @@ struct PipelineRun {
             if keep, let spotter {
                 if let acct {
                     let detect = acct.stage("detect"), recognize = acct.stage("recognize"), track = acct.stage("track")
+                    let output = acct.stage("output")
                     let detection = try acct.measure(detect) { try spotter.detect(frame) }
                     let spots = try acct.measure(recognize) { try spotter.recognize(frame, detection) }
-                    acct.measure(track) { _ = tracker.update(spots.words.map { WordTracker.Reading(time: frame.time, box: $0.box, text: $0.text, confidence: $0.confidence, sign: $0.sign) }) }
+                    let ids = acct.measure(track) { tracker.update(spots.words.map { WordTracker.Reading(time: frame.time, box: $0.box, text: $0.text, confidence: $0.confidence, sign: $0.sign) }) }
+                    try acct.measure(output) {
+                        try lines?.write(FrameLine(frame: frame.index, time: frame.time, detectorExit: spots.detectorExited,
+                                                   words: zip(spots.words, ids).map { WordLine($0.0, track: $0.1) }))
+                    }
                     if detection.exited { acct.count(detect, "early_exits") }
                     acct.count(recognize, "crops", by: spots.cropsRead)
                     acct.count(recognize, "early_exits", by: spots.recognizerExits)
@@ -309,7 +323,9 @@ struct PipelineRun {
                     acct.addOps(recognize, NetworkOps.energyCounts(spots.ops))
                 } else {
                     let spots = try spotter.process(frame)
-                    _ = tracker.update(spots.words.map { WordTracker.Reading(time: frame.time, box: $0.box, text: $0.text, confidence: $0.confidence, sign: $0.sign) })
+                    let ids = tracker.update(spots.words.map { WordTracker.Reading(time: frame.time, box: $0.box, text: $0.text, confidence: $0.confidence, sign: $0.sign) })
+                    try lines?.write(FrameLine(frame: frame.index, time: frame.time, detectorExit: spots.detectorExited,
+                                               words: zip(spots.words, ids).map { WordLine($0.0, track: $0.1) }))
                 }
             }
             if keep, let cpu = simulatedStageCPU {
@@ -340,6 +356,10 @@ struct PipelineRun {
         }
         // Whether the meter gave each frame's energy live (the controller then steered by it).
         let steeredByMeasured = acct.flatMap { a in a.frames.first.map { a.measuredLive($0) != nil } } ?? false
+        if let lines {
+            for t in tracker.tracks where !t.text.isEmpty { try lines.write(TrackLine(t)) }
+            try lines.close()
+        }
         let account = try acct?.finish()
         let wall = Clocks.monotonic() - wall0, cpu = Clocks.processCPU() - cpu0
         let c = video.counters

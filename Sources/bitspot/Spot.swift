@@ -241,9 +241,11 @@ final class JSONLines {
         return e
     }()
 
-    init(file: String?, echo: Bool) {
+    /// `discard`: encode every line and write it to /dev/null (what the output costs, for `bench`).
+    init(file: String?, echo: Bool, discard: Bool = false) {
         self.file = file
         self.echo = echo
+        if discard { handle = FileHandle(forWritingAtPath: "/dev/null") }
     }
 
     func open() throws {
@@ -263,7 +265,7 @@ final class JSONLines {
     }
 
     func close() throws {
-        guard let file, let temporary else { return }
+        guard let file, let temporary else { try? handle?.close(); handle = nil; return }
         try handle?.close()
         handle = nil
         try AtomicOutput.commit(temporary, to: file)

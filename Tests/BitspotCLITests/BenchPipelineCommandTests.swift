@@ -101,12 +101,20 @@ final class BenchPipelineCommandTests: XCTestCase {
     func testNetworkStagesWithModels() throws {
         let json = out("network.json")
         let models = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/untrained-models").path
+        let lines = out("network.jsonl")
         let r = try CLI.run(["bench", "pipeline", sample, "--models", models, "--meter", "model:pi5", "--every", "120",
-                             "--report-json", json, "--quiet"])
+                             "--report-json", json, "--jsonl", lines, "--quiet"])
         XCTAssertEqual(r.status, 0, r.stderr)
         let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as? [String: Any])
         let stages = try XCTUnwrap(object["stages"] as? [[String: Any]])
-        XCTAssertEqual(stages.map { $0["name"] as? String }, ["decode", "gate", "detect", "recognize", "track"])
+        XCTAssertEqual(stages.map { $0["name"] as? String }, ["decode", "gate", "detect", "recognize", "track", "output"])
+        // The output stage wrote spot's frame lines: one per processed frame (360 frames, every 120th).
+        let written = try String(contentsOfFile: lines, encoding: .utf8).split(separator: "\n")
+        let frameLines = try written.map { try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+            .filter { $0["type"] as? String == "frame" }
+        XCTAssertEqual(frameLines.count, 3)
+        let output = try XCTUnwrap(stages.first { $0["name"] as? String == "output" })
+        XCTAssertEqual(output["calls"] as? Int, 3, "\(output)")
         let detect = try XCTUnwrap(stages.first { $0["name"] as? String == "detect" })
         XCTAssertGreaterThan(detect["opCountJoules"] as? Double ?? 0, 0, "the detector's op counts feed the op-energy column")
     }
