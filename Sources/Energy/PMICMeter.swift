@@ -148,6 +148,8 @@ public final class PMICMeter: EnergyMeter, @unchecked Sendable {
     public func stop() throws {
         lock.lock(); running = false; lock.unlock()
         while thread?.isFinished == false { Thread.sleep(forTimeInterval: 0.005) }
+        // The thread's block holds this meter: let go of the finished thread, or the two keep each other alive.
+        thread = nil
         try takeSample()
         lock.lock(); defer { lock.unlock() }
         if let failure { throw failure }
