@@ -244,6 +244,15 @@ def parse_bitspot_jsonl(text: str, fps: float) -> dict[int, list[dict]]:
     return out
 
 
+def words_at(per: dict[int, list[dict]], i: int) -> list[dict]:
+    """The words bitspot reported for frame i; a frame it did not report (its change gate found it
+    unchanged since the last processed frame) shows the last reported frame's words, as a display would."""
+    if i in per:
+        return per[i]
+    earlier = [j for j in per if j < i]
+    return per[max(earlier)] if earlier else []
+
+
 class BitSpotRunner:
     name = "bitspot"
     label = "BitSpot (bitspot spot)"
@@ -280,7 +289,7 @@ class BitSpotRunner:
             if r.returncode == 0:
                 per = parse_bitspot_jsonl(r.stdout, fps)
                 n = max(len(per), 1)
-                return [{"words": per.get(i, [])} for i in frames], cpu, n
+                return [{"words": words_at(per, i)} for i in frames], cpu, n
         raise RuntimeError(f"bitspot spot failed: {r.stderr[-500:]}")
 
 

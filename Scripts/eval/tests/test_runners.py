@@ -33,6 +33,15 @@ def test_bitspot_jsonl_shapes():
     assert per[60][0]["bbox"] == [0, 0, 10, 5]
 
 
+def test_gated_frames_show_the_last_reported_words():
+    per = {0: [{"text": "EXIT"}], 20: [], 40: [{"text": "B056"}]}
+    assert runners.words_at(per, 0) == [{"text": "EXIT"}]
+    assert runners.words_at(per, 10) == [{"text": "EXIT"}]      # gated: unchanged since frame 0
+    assert runners.words_at(per, 30) == []                      # frame 20 was processed and empty
+    assert runners.words_at(per, 70) == [{"text": "B056"}]
+    assert runners.words_at({5: [{"text": "A"}]}, 2) == []       # nothing reported before it
+
+
 def test_bitspot_missing_is_reported_not_raised(monkeypatch):
     monkeypatch.setenv("BITSPOT_BIN", "/nonexistent/bitspot")
     monkeypatch.setattr(runners, "find_bitspot", lambda: None)
