@@ -36,7 +36,7 @@ for kind in "${kinds[@]}"; do
   start=$(date +%s)
   swift test --sanitize="$kind" --scratch-path ".build-$short" "${extra[@]}" > "$log" 2>&1
   status=$?
-  summary=$(grep -E "Executed [0-9]+ tests" "$log" | tail -1 | sed 's/^[[:space:]]*//')
+  summary=$(grep -E "Executed [0-9]+ tests?" "$log" | tail -1 | sed 's/^[[:space:]]*//')
   reports=$(grep -cE "ERROR: (AddressSanitizer|LeakSanitizer)|WARNING: ThreadSanitizer" "$log")
   echo "sanitize: $kind: exit $status in $(( $(date +%s) - start )) s; ${summary:-no test summary}; sanitizer reports: $reports" >&2
   if [ $status -ne 0 ] || [ "$reports" -ne 0 ]; then
