@@ -50,7 +50,8 @@ public struct Manifest: Codable, Sendable, Equatable {
         for e in m.files {
             guard BundlePath.isSafe(e.path) else { throw DeployError(.invalid, source, "manifest lists an unsafe path '\(e.path)'") }
             guard seen.insert(e.path).inserted else { throw DeployError(.invalid, source, "manifest lists '\(e.path)' twice") }
-            guard e.sha256.count == 64, e.sha256.allSatisfy({ $0.isHexDigit }) else {
+            // ASCII only: Character.isHexDigit also takes the fullwidth forms (U+FF10...).
+            guard e.sha256.count == 64, e.sha256.allSatisfy({ $0.isASCII && $0.isHexDigit }) else {
                 throw DeployError(.invalid, source, "manifest has a malformed SHA-256 for '\(e.path)'")
             }
         }

@@ -39,7 +39,12 @@ public struct Budget: Sendable, Equatable, Codable {
         for raw in text.split(separator: ",", omittingEmptySubsequences: false) {
             let item = raw.trimmingCharacters(in: .whitespaces)
             guard !item.isEmpty else { throw EnergyError(.badRequest, "budget '\(text)'", "empty item (two commas, or a comma at the end)") }
-            try add(Self.item(item))
+            let parsed = try Self.item(item)
+            // A positive number can still overflow or underflow once scaled to seconds or joules (1e308Wh, 1e-320us).
+            guard parsed.limit > 0, parsed.limit.isFinite else {
+                throw EnergyError(.badRequest, "budget item '\(item)'", "the limit is out of range once converted to \(parsed.kind == .latency ? "seconds" : "joules")")
+            }
+            try add(parsed)
         }
     }
 

@@ -56,6 +56,17 @@ final class ELFAndPackageTests: XCTestCase {
         XCTAssertThrowsError(try Manifest.decode(Data([0xFF, 0x00]), source: "t"))
     }
 
+    /// Caught by the fuzz-manifest invariant (Fuzz/) on a hand-made input: Character.isHexDigit also takes
+    /// fullwidth digits, so a digest such as "０000…" passed as well-formed.
+    func testManifestDigestIsASCIIHex() throws {
+        let fullwidthZero = "\u{FF10}"
+        let entry = Manifest.Entry(path: "a", bytes: 1, sha256: fullwidthZero + String(repeating: "0", count: 63), executable: false)
+        let m = Manifest(bitspotVersion: "1", gitCommit: "x", target: .host, buildFlags: [], debianPackages: [], files: [entry])
+        XCTAssertThrowsError(try Manifest.decode(try m.encoded(), source: "t")) { error in
+            XCTAssertTrue("\(error)".contains("malformed SHA-256"), "\(error)")
+        }
+    }
+
     func testSHA256FromLibavutil() {
         XCTAssertEqual(Checksum.sha256(Data("abc".utf8)), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
         XCTAssertEqual(Checksum.sha256(Data()), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")

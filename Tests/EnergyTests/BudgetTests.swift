@@ -46,6 +46,15 @@ final class BudgetTests: XCTestCase {
         XCTAssertEnergyError(.badRequest, try Budget(parsing: "p95=60ms,energy=8 0mJ/frame"), contains: "energy=8 0mJ/frame")
     }
 
+    /// Caught by the fuzz-config invariant (Fuzz/) on hand-made inputs: a positive number that overflows or
+    /// underflows once scaled gave an infinite limit (always met) or a zero one (always missed).
+    func testLimitOutOfRangeAfterConversion() {
+        for text in ["total=1e308Wh", "total=1e306kJ", "p95=1e-320us", "energy=4e-320uJ/processed"] {
+            XCTAssertEnergyError(.badRequest, try Budget(parsing: text), contains: "out of range")
+        }
+        XCTAssertEqual(try Budget(parsing: "total=1e300Wh").items[0].limit, 3.6e303, accuracy: 1e290)
+    }
+
     func testBudgetFile() throws {
         let t = FakeTree()
         t.write("/budget.txt", "# deployment gate for the Pi 4\np95=60ms   # latency\n\nenergy=80mJ/frame, total=2Wh\n")
