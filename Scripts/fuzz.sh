@@ -67,6 +67,9 @@ max_len() {
   esac
 }
 
+# The Swift runtime's own crash backtracer would catch the fatal signal before libFuzzer, and trips
+# AddressSanitizer while it copies the stack: leave crashes to libFuzzer and ASan.
+export SWIFT_BACKTRACE=enable=no
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:handle_abort=1:symbolize=1}
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$root/Fuzz/lsan.supp:print_suppressions=0}
 [ -n "$symbolizer" ] && export ASAN_SYMBOLIZER_PATH=$symbolizer
@@ -100,7 +103,8 @@ for t in "${targets[@]}"; do
   if [ "$rc" != 0 ] || [ -n "$artifacts" ]; then
     result="FAILED (exit $rc)"
     failed+=("$t")
-    grep -E '^==[0-9]+==ERROR|^SUMMARY|Fatal error|fuzz invariant|ALARM|out-of-memory' "$log" | head -5 >&2 || true
+    echo "fuzz: $t: the end of $log:" >&2
+    grep -v -E '^#[0-9]+ ' "$log" | tail -n 40 >&2 || true
     for a in $artifacts; do
       echo "fuzz: $t: kept $a; reproduce with: $exe $a" >&2
     done

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The test command: sets up what is missing, then runs the Swift tests and the Python script tests.
+# The test command: sets up what is missing, then runs the Swift tests, a 60-second smoke of each fuzz
+# target (BITSPOT_FUZZ_SECONDS=0 skips it) and the Python script tests.
 # Usage: Scripts/test.sh [--swift-only | --python-only]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +18,14 @@ if [ "$mode" != "--python-only" ]; then
   echo "== swift test" >&2
   swift build --build-tests
   swift test --skip-build
+
+  # A libFuzzer smoke of every fuzz target (Scripts/fuzz.sh, docs/reliability.md): 60 s each by default;
+  # BITSPOT_FUZZ_SECONDS=N changes it, BITSPOT_FUZZ_SECONDS=0 skips it (e.g. for quick local runs).
+  fuzz_seconds=${BITSPOT_FUZZ_SECONDS:-60}
+  if [ "$fuzz_seconds" != 0 ]; then
+    echo "== fuzz smoke (${fuzz_seconds} s per target)" >&2
+    Scripts/fuzz.sh --seconds "$fuzz_seconds"
+  fi
 fi
 if [ "$mode" != "--swift-only" ]; then
   echo "== pytest" >&2
