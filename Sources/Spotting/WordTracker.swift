@@ -46,17 +46,31 @@ public struct WordTracker: Sendable {
     public var minSimilarity = 0.6
     public var maxGap = 2.0
     public private(set) var tracks: [Track] = []
+    /// Tracks seen within `maxGap` of the latest reading: the only ones a reading can join. Frame times
+    /// never go backwards (VideoSource), so a track that drops out never comes back; it is then compacted
+    /// (only its winning vote is kept), so a run of days neither slows down nor holds every vote.
+    private var active: [Int] = []
 
     public init() {}
 
     /// Adds one frame's readings; returns the track id of each reading, in order.
     @discardableResult
     public mutating func update(_ readings: [Reading]) -> [Int] {
+        if let now = readings.map(\.time).max() {
+            active.removeAll { i in
+                guard now - tracks[i].lastTime > maxGap else { return false }
+                let text = tracks[i].text
+                tracks[i].votes = [text: tracks[i].votes[text] ?? 0]
+                return true
+            }
+        }
         var taken = Set<Int>()
         var ids: [Int] = []
         for r in readings {
             var best: (index: Int, score: Double)?
-            for (i, t) in tracks.enumerated() where !taken.contains(i) && r.time - t.lastTime <= maxGap && r.time >= t.lastTime {
+            for i in active where !taken.contains(i) {
+                let t = tracks[i]
+                guard r.time - t.lastTime <= maxGap && r.time >= t.lastTime else { continue }
                 let overlap = r.box.iou(t.lastBox)
                 let similar = stringSimilarity(r.text, t.text)
                 guard overlap >= minIoU || similar >= minSimilarity else { continue }
@@ -77,6 +91,7 @@ public struct WordTracker: Sendable {
                 let t = Track(id: tracks.count, firstTime: r.time, lastTime: r.time, bestBox: r.box, bestConfidence: r.confidence,
                               sightings: 1, votes: [r.text: r.confidence], lastBox: r.box)
                 taken.insert(tracks.count)
+                active.append(tracks.count)
                 tracks.append(t)
                 ids.append(t.id)
             }

@@ -120,6 +120,21 @@ final class TrackerTests: XCTestCase {
         XCTAssertEqual(tracker.tracks.map(\.sightings), [2, 1])
     }
 
+    func testTracksThatDropOutAreCompactedAndStayClosed() {
+        var tracker = WordTracker()
+        tracker.update([reading(0, 500, "EXIT")])
+        tracker.update([reading(0.5, 500, "EX1T", 0.4)])
+        XCTAssertEqual(tracker.tracks[0].votes.count, 2)
+        // Hours of other words later: the old track keeps only its winning vote and is never joined again.
+        for k in 1...2000 { tracker.update([reading(Double(k) * 3, 100, "W\(k)")]) }
+        tracker.update([reading(6001, 500, "EXIT")])
+        XCTAssertEqual(tracker.tracks[0].votes, ["EXIT": 0.9])
+        XCTAssertEqual(tracker.tracks[0].text, "EXIT")
+        XCTAssertEqual(tracker.tracks[0].sightings, 2)
+        XCTAssertEqual(tracker.tracks.count, 2002)
+        XCTAssertEqual(tracker.tracks.last?.text, "EXIT")
+    }
+
     func testLevenshtein() {
         XCTAssertEqual(levenshtein("KITTEN", "SITTING"), 3)
         XCTAssertEqual(levenshtein("", "ABC"), 3)
