@@ -80,6 +80,8 @@ public final class CSVMeter: EnergyMeter {
                 throw EnergyError(.invalidReading, file, "line \(n + 2): no time in column \(timeCol + 1): '\(line.prefix(60))'")
             }
             let w = try wattCol.map(number) ?? (try number(voltCol!) * number(ampCol!))
+            // Volts x amps can overflow (1e308 V x 20 A): such a sample would silently vanish from the series.
+            guard w.isFinite else { throw EnergyError(.invalidReading, file, "line \(n + 2): power out of range (\(w) W)") }
             guard w >= 0 else { throw EnergyError(.invalidReading, file, "line \(n + 2): negative power \(w) W") }
             times.append(t)
             watts.append(w)

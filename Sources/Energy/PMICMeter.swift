@@ -54,7 +54,8 @@ public final class PMICMeter: EnergyMeter, @unchecked Sendable {
             }
         }
         var power: [String: Double] = [:]
-        for (rail, a) in amps { if let v = volts[rail] { power[rail] = a * v } }
+        // A product that overflows is no reading (the series would drop the whole sample).
+        for (rail, a) in amps { if let v = volts[rail], (a * v).isFinite { power[rail] = a * v } }
         return power
     }
 

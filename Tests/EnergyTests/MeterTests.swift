@@ -214,6 +214,13 @@ final class CSVMeterTests: XCTestCase {
         XCTAssertEnergyError(.invalidReading, try CSVMeter.parse("time,watts\n0,-1\n"), contains: "negative")
     }
 
+    /// Found by the fuzz-powerlog target (Fuzz/): volts x amps overflowed to an infinite power, which the
+    /// power series then dropped without a word.
+    func testVoltsTimesAmpsOverflow() {
+        XCTAssertEnergyError(.invalidReading, try CSVMeter.parse("1699699999990,020.001,1e308"), contains: "out of range")
+        XCTAssertEqual(PMICMeter.parse("A_A current(1)=1e308A\nA_V volt(2)=20V\nB_A current(3)=2A\nB_V volt(4)=0.5V\n"), ["B": 1])
+    }
+
     func testAlignedByWallClock() throws {
         let t = FakeTree()
         t.write("/log.csv", "x")

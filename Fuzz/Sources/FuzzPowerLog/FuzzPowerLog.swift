@@ -27,6 +27,6 @@ public func fuzzPowerLog(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     }
 
     let rails = PMICMeter.parse(text)
-    Fuzz.check(rails.values.allSatisfy { $0 >= 0 }, "rail power is not negative")
+    Fuzz.check(rails.values.allSatisfy { $0.isFinite && $0 >= 0 }, "rail power is finite and not negative")
     return 0
 }
