@@ -85,7 +85,9 @@ struct FrameSampler {
         case .rate(let r):
             // Slot k holds times [k/r, (k+1)/r); keep the first frame of each slot. A small epsilon
             // absorbs timestamp rounding (a 30 fps stream's frame 15 is at 0.49999...).
-            let slot = Int64((time * r + 1e-6).rounded(.down))
+            // Clamped: a hostile file's times can be ~1e18 s (a 64-bit fragment time at one tick a second),
+            // where Int64(_:) would trap.
+            let slot = Int64(max(-9e18, min(9e18, (time * r + 1e-6).rounded(.down))))
             if let last = lastSlot, slot == last { return false }
             if let last = lastSlot, slot < last {
                 // Timestamps went backwards (a stream restart): start counting again.

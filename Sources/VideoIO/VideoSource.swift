@@ -308,7 +308,8 @@ public final class VideoSource: @unchecked Sendable {
 
     /// The frame number a time corresponds to, for key-frames-only mode where others are not decoded.
     private func estimatedIndex(_ time: Double) -> Int {
-        if let fps = info.frameRate, fps > 0 { return Int((time * fps).rounded()) }
+        // Clamped like the sampler's slots: absurd times must not trap in Int(_:).
+        if let fps = info.frameRate, fps > 0 { return Int(max(-9e18, min(9e18, (time * fps).rounded()))) }
         return counters.packetsRead - 1
     }
 

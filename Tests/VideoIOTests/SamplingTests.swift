@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 @testable import VideoIO
 
@@ -25,6 +26,39 @@ final class SamplingTests: XCTestCase {
         XCTAssertEqual(counters.delivered, 4)
         let (five, _) = try decode(try Fixtures.mpegTS(), .rate(5))
         XCTAssertEqual(five.map(\.index), [0, 5, 10, 15, 20, 25, 30, 35, 40, 45])
+    }
+
+    /// Found with the fuzz-video target on a hand-made input (Fuzz/corpus/video/frag-huge-times.mp4): a
+    /// fragmented MP4 at one tick a second whose later fragments start 2^62 ticks in (a 64-bit `tfdt`)
+    /// gives frame times of ~4.6e18 s, and the rate sampler's Int64 conversion trapped on them.
+    func testAbsurdFragmentTimesDoNotTrap() throws {
+        let url = Fixtures.folder.appendingPathComponent("frag-huge-times.mp4")
+        try Fixtures.run("ffmpeg", ["-y", "-f", "lavfi", "-i", "testsrc2=size=64x48:rate=5:duration=2", "-c:v", "libx264",
+                                    "-g", "3", "-pix_fmt", "yuv420p", "-movflags", "frag_keyframe+empty_moov",
+                                    "-video_track_timescale", "5", url.path])
+        var bytes = [UInt8](try Data(contentsOf: url))
+        func boxes(_ tag: String) -> [Int] {
+            let t = Array(tag.utf8)
+            return (0..<(bytes.count - 4)).filter { Array(bytes[$0..<($0 + 4)]) == t }
+        }
+        func put(_ value: UInt64, at offset: Int, bytes n: Int) {
+            for i in 0..<n { bytes[offset + i] = UInt8(truncatingIfNeeded: value >> (8 * UInt64(n - 1 - i))) }
+        }
+        let mdhd = try XCTUnwrap(boxes("mdhd").first)
+        XCTAssertEqual(bytes[mdhd + 4], 0, "mdhd version 0")
+        put(1, at: mdhd + 16, bytes: 4)  // timescale: one tick a second
+        let tfdt = boxes("tfdt")
+        XCTAssertGreaterThan(tfdt.count, 1)
+        for (k, offset) in tfdt.enumerated().dropFirst() {
+            XCTAssertEqual(bytes[offset + 4], 1, "64-bit tfdt")
+            put((1 << 62) + UInt64(k), at: offset + 8, bytes: 8)
+        }
+        try Data(bytes).write(to: url)
+        for mode in [SamplingMode.rate(7.5), .rate(2), .keyFrames, .all] {
+            let (frames, _) = try decode(url.path, mode)
+            XCTAssertFalse(frames.isEmpty, "\(mode)")
+            XCTAssertTrue(frames.allSatisfy { $0.time.isFinite }, "\(mode)")
+        }
     }
 
     func testKeyFramesOnlyDecodesExactlyTheKeyFrames() throws {
