@@ -36,7 +36,8 @@ public enum SubRip {
 
     /// `HH:MM:SS,mmm`.
     public static func timestamp(_ seconds: Double) -> String {
-        let ms = Int((max(0, seconds) * 1000).rounded())
+        // Capped: a hostile video's frame times can be ~1e18 s, where Int(_:) would trap.
+        let ms = Int(min(max(0, seconds) * 1000, 9e18).rounded())
         let h = ms / 3_600_000, m = ms / 60_000 % 60, s = ms / 1000 % 60, f = ms % 1000
         func pad(_ v: Int, _ w: Int) -> String { String(repeating: "0", count: max(0, w - String(v).count)) + String(v) }
         return "\(pad(h, 2)):\(pad(m, 2)):\(pad(s, 2)),\(pad(f, 3))"

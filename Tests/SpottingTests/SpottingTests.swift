@@ -177,6 +177,9 @@ final class SpotOutputsTests: XCTestCase {
 
     func testSubRip() {
         XCTAssertEqual(SubRip.timestamp(3723.0456), "01:02:03,046")
+        // Frame times from a hostile file (see SamplingTests.testAbsurdFragmentTimesDoNotTrap) must not trap.
+        XCTAssertFalse(SubRip.timestamp(4.6e18).isEmpty)
+        XCTAssertEqual(SubRip.timestamp(.nan), "00:00:00,000")
         let srt = SubRip.render([track(0, "EXIT", 2.5, 2.5), track(1, "ROOM", 0.5, 4)])
         XCTAssertEqual(srt, "1\n00:00:00,500 --> 00:00:04,000\nROOM\n\n2\n00:00:02,500 --> 00:00:03,500\nEXIT\n\n")
     }
