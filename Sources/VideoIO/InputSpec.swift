@@ -115,13 +115,21 @@ public struct InputSpec: Sendable, Equatable, CustomStringConvertible {
 
 /// Module-wide set-up shared by every entry point.
 public enum VideoIO {
+    /// The largest block FFmpeg may allocate at once (`av_max_alloc`). Demuxers trust counts in headers:
+    /// a 1.2 KB fragmented MP4 from the fuzz-video target made libavformat 5.1 ask for 2.8 GB in three
+    /// blocks; with the cap that input is refused. Real video stays far below it (an 8K frame is about
+    /// 50 MB, the index of a 10-hour MP4 about as much).
+    public static let maxAllocation = 256 << 20
+
     private static let devicesRegistered: Bool = {
         avdevice_register_all()
+        av_max_alloc(maxAllocation)
         FFmpegLog.set(verbose: false)
         return true
     }()
 
-    /// Registers libavdevice's inputs once (cameras, lavfi) and quiets FFmpeg's own log
-    /// (BitSpot reports errors itself; ``FFmpegLog`` turns it back on).
+    /// Registers libavdevice's inputs once (cameras, lavfi), caps FFmpeg's allocations
+    /// (``maxAllocation``) and quiets FFmpeg's own log (BitSpot reports errors itself; ``FFmpegLog``
+    /// turns it back on).
     public static func registerDevices() { _ = devicesRegistered }
 }

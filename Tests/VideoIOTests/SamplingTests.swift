@@ -61,6 +61,51 @@ final class SamplingTests: XCTestCase {
         }
     }
 
+    /// Found by the fuzz-video target (Fuzz/corpus/video/mp4-huge-allocation.mp4): this 1.2 KB fragmented
+    /// MP4 made libavformat 5.1 allocate 2.8 GB in three blocks while opening it (enough to kill a board).
+    /// With FFmpeg's allocations capped (`VideoIO.maxAllocation`) it is refused, or read without the blow-up.
+    func testHugeAllocationFromAHeaderIsCapped() throws {
+        let base64 = [
+            "AAAAJGZ0eXBpc29tAAACAGlzb21pc282aXNvMmF2YzFtcDQxAAAC5m1vb3YAAABsbXZoZHJ3X3RpbWVvdQAAAAAAA+gAAAAA",
+            "AAEAAAEAAAAAAAAAAAAAAAABAAAAAAAAAAAAAAAAAAAAAQAAAAAAAAAAAAAAAAAAQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+            "AAAAADsAAAIAAAHodHJhawAAAFx0a2hkAAAAAwAAAAAAAAAAAAAAAQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAABAAAAAAAA",
+            "AAAAAAAAAAAAAQAAAAAAAAAAAAAAAAAAQAAAAABAAAAAMAAAAAABhG1kaWEAAAAgbWRoZAAAAAAAAAAAAAAAAAAAAAUAAAAA",
+            "VcQAAAAAAC1oZGxyAAAAAAAAAAB2aWRlAAAAAAAAAAAAAAAAVmlkZW9IYW5kbGVyAAAAAS9taW5mAAAAFHZtaGQAAAABAAAA",
+            "AAAAAAAAAAAkZGluZgAAABxkcmVmAAAAAAAAAAEAAAAMdXJsIAAAAAEAAADvc3RibAAAAKNzdHNkAAAAAAAAAAEAAACTYXZj",
+            "MQAAAAAAAAABAAAAAAAAAAAAAAAAAAAAAABAADAASAAAAEgAAAAAAAAAARVMYXZjNTkuMzcuMTAwIGxpYngyNjQAAAAAAAAA",
+            "AAAAABj//wAAAC1hdmNDAULACv/hABZnQsAK2hHsBEAAAAMAQAAAAwKCxDOoAQAEaM4PyAAAABBwYXNwAAAAAQAAAAEAAAAQ",
+            "c3R0cwAAAAAAAAAAAAAAEHN0c2MAAAAAAAAAAAAAABRzdHN6AAAAAAAAAAAAAAAAAAAAEHN0Y28AAAAAAAAAAAAAAChtdmV4",
+            "AAAAIHRyZXgAAAAAAAAAAQAAAAEAAAAAAAAAAAAAAAAAAABidWR0YQAAAFptZXRhAAAAAAAAACFoZGxyAAAAAAAAAABtZGly",
+            "YXBwbAAAAAAAAAAAAAAAAC1pbHN0AAAAJal0b28AAAAdZGF0YQAAAAEAAAAATGF2ZjU5LjI3LjEwMAAAAHxtb29mAAAAEG1m",
+            "aGQAAAAAAAAAAQAAAGR0cmFmAAAAJHRmaGQAAAA5AAAAAQAAAAAAAAMKAAAAAQAACEEBAQAAAAAAFHRmZHQBAAAAAAAAAAAA",
+            "AAAAAAAkdHJ1biEAAAIFAAAAA6sAAIQCAAAAAAAIQQAAAF8AAAD+AAAJpm1kYXQAAAJRBgX//03cRem95tlIt5Ys2CDZI+7v",
+            "eDI2NCAtIGNvcmUgMTY0IHIzMDk1IGJhZWU0IDAwLSBILjI2NC9NUEVHLTQgQVZDIGNvZGVjIC0gQ29weWxlZnQgMjAwMy0y",
+            "MDIyIC0gaHR0cDoTuIm/JbxXEhEUmJJQWpDRR3T3YIsrY8A9yORebQOYA64DUJSQvARig8QWZG4yIXhh8g/In7gLpEQ1wHp/",
+            "MXcS3MtqAMj34H2ldk8GEt5XcGHEhrZDWmLPvHyYcnivHpez2zqVX5UYr9tYa2G5aSyjMV9d9aK6omGNOmYr06k9MlYb3mSh",
+            "Ov20hIjXr0z9Ro1238Rf////4FoRIkKFChQIJGQf//9h/330ke++ed999LgAGTEREWYR",
+        ].joined()
+        let url = Fixtures.folder.appendingPathComponent("mp4-huge-allocation.mp4")
+        try XCTUnwrap(Data(base64Encoded: base64)).write(to: url)
+        func peakMB() -> Int {
+            var usage = rusage()
+            #if canImport(Glibc)
+            getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+            return usage.ru_maxrss / 1024  // KB on Linux
+            #else
+            getrusage(RUSAGE_SELF, &usage)
+            return usage.ru_maxrss >> 20  // bytes on macOS
+            #endif
+        }
+        let before = peakMB()
+        do {
+            let source = try VideoSource(input: InputSpec(url.path))
+            while try source.next() != nil {}
+        } catch let error as VideoIOError {
+            XCTAssertEqual(error.category, .inputInvalid, "\(error)")
+        }
+        XCTAssertLessThan(peakMB() - before, 1024, "opening a 1.2 KB file must not take a gigabyte")
+    }
+
     func testKeyFramesOnlyDecodesExactlyTheKeyFrames() throws {
         for path in [try Fixtures.mp4(), try Fixtures.mpegTS(), try Fixtures.mkvVP9()] {
             let expected = try Fixtures.keyFrameTimes(path)
