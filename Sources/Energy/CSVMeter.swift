@@ -92,11 +92,39 @@ public final class CSVMeter: EnergyMeter {
 
     static func parseTime(_ s: String) -> Double? {
         if let v = Double(s), v.isFinite { return v }
+        guard let s = iso8601Shape(s) else { return nil }
         let f = ISO8601DateFormatter()
         f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         if let d = f.date(from: s) { return d.timeIntervalSince1970 }
         f.formatOptions = [.withInternetDateTime]
         return f.date(from: s)?.timeIntervalSince1970
+    }
+
+    /// `s` when it has the shape of an ISO 8601 date-time (`YYYY-MM-DDTHH:MM:SS`, an optional fraction,
+    /// an optional `Z` or `±HH:MM` zone), with the fraction cut to 9 digits; nil otherwise. ICU, behind
+    /// ISO8601DateFormatter, dies of a SIGFPE on a fraction of a hundred digits (found by fuzz-powerlog),
+    /// so nothing else reaches it.
+    static func iso8601Shape(_ s: String) -> String? {
+        let b = Array(s.utf8)
+        guard b.count >= 19, b.count <= 256 else { return nil }
+        func digits(_ r: Range<Int>) -> Bool { r.allSatisfy { b[$0] >= 0x30 && b[$0] <= 0x39 } }
+        guard digits(0..<4), b[4] == 0x2D, digits(5..<7), b[7] == 0x2D, digits(8..<10), b[10] == 0x54 || b[10] == 0x20,
+              digits(11..<13), b[13] == 0x3A, digits(14..<16), b[16] == 0x3A, digits(17..<19) else { return nil }
+        var i = 19
+        var out = Array(b[0..<19])
+        if i < b.count, b[i] == 0x2E {
+            var j = i + 1
+            while j < b.count, b[j] >= 0x30, b[j] <= 0x39 { j += 1 }
+            guard j > i + 1 else { return nil }
+            out += b[i..<min(j, i + 10)]
+            i = j
+        }
+        let zone = Array(b[i...])
+        let zoneOK = zone.isEmpty || zone == [0x5A]
+            || (zone.count == 6 && (zone[0] == 0x2B || zone[0] == 0x2D) && zone[3] == 0x3A
+                && [1, 2, 4, 5].allSatisfy { zone[$0] >= 0x30 && zone[$0] <= 0x39 })
+        guard zoneOK else { return nil }
+        return String(decoding: out + zone, as: UTF8.self)
     }
 
     public func start() throws {

@@ -214,6 +214,19 @@ final class CSVMeterTests: XCTestCase {
         XCTAssertEnergyError(.invalidReading, try CSVMeter.parse("time,watts\n0,-1\n"), contains: "negative")
     }
 
+    /// Found by the fuzz-powerlog target in a CI smoke: a fraction of a hundred digits made ICU (behind
+    /// ISO8601DateFormatter) die of a SIGFPE. Fractions are cut to 9 digits; odd shapes never reach ICU.
+    func testLongFractionsAndOddTimestamps() throws {
+        let long = "2620-10-01T00:00:01." + String(repeating: "5", count: 110) + "Z"
+        let p = try CSVMeter.parse("timestamp,power\n2620-10-01T00:00:00Z,2\n\(long),2.25\n")
+        XCTAssertEqual(p.times[1] - p.times[0], 1.555, accuracy: 1e-3)   // the formatter keeps milliseconds
+        XCTAssertEqual(CSVMeter.iso8601Shape("2026-01-01T00:00:00.123456789123Z"), "2026-01-01T00:00:00.123456789Z")
+        XCTAssertEqual(CSVMeter.iso8601Shape("2026-01-01T00:00:00+02:00"), "2026-01-01T00:00:00+02:00")
+        for odd in ["2026-01-01T00:00:0000000000001Z", "2026-1-01T00:00:00Z", "2026-01-01T00:00:00.Z", "2026-01-01T00:00:00Zjunk", "x"] {
+            XCTAssertNil(CSVMeter.iso8601Shape(odd), odd)
+        }
+    }
+
     /// Found by the fuzz-powerlog target (Fuzz/): volts x amps overflowed to an infinite power, which the
     /// power series then dropped without a word.
     func testVoltsTimesAmpsOverflow() {
