@@ -106,7 +106,7 @@ for t in "${targets[@]}"; do
     echo "fuzz: $t: the end of $log:" >&2
     grep -v -E '^#[0-9]+ ' "$log" | tail -n 40 >&2 || true
     for a in $artifacts; do
-      echo "fuzz: $t: kept $a; reproduce with: $exe $a" >&2
+      echo "fuzz: $t: kept $a; reproduce with: SWIFT_BACKTRACE=enable=no LSAN_OPTIONS='$LSAN_OPTIONS' $exe $a" >&2
     done
   fi
   rows+=("$(printf '%-9s %11s %8s %6s %7s %7s  %s' "$t" "${execs:-?}" "${rate:-?}" "${cov:-?}" "${ft:-?}" "$corpus" "$result")")
