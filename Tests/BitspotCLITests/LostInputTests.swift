@@ -108,17 +108,24 @@ final class LostInputTests: XCTestCase {
         XCTAssertGreaterThan(times.last!, 3, "frames from the second sender come after the first's")
     }
 
-    func testStalledStreamTimesOutKeepingTheResults() throws {
+    /// A sender serving a long stream, `spot` reading it (`--input-timeout timeout`), and, once spot is
+    /// writing lines, the sender stopped (SIGSTOP): no data and no end of stream. The caller kills the sender.
+    func spotOnAStreamThatStalls(_ stem: String, timeout: Int) throws -> (spot: Process, err: URL, out: String, sender: Process, port: Int) {
         let port = Self.freePort()
-        let name = "stall-\(port).jsonl"
+        let name = "\(stem)-\(port).jsonl"
         let out = CLI.folder.appendingPathComponent(name).path
         let s = try Self.sender(port: port, seconds: 120)
-        defer { kill(s.processIdentifier, SIGKILL); s.waitUntilExit() }
         Thread.sleep(forTimeInterval: 0.5)
         let (p, errURL) = try startBitspot(["spot", "tcp://127.0.0.1:\(port)", "--models", SpotCommandTests.models,
-                                            "--every", "5", "--input-timeout", "1", "--jsonl", out])
+                                            "--every", "5", "--input-timeout", "\(timeout)", "--jsonl", out])
         XCTAssertTrue(waitUntilWriting(name), "spot was writing lines")
-        kill(s.processIdentifier, SIGSTOP)   // the sender hangs: no data, no end of stream
+        kill(s.processIdentifier, SIGSTOP)
+        return (p, errURL, out, s, port)
+    }
+
+    func testStalledStreamTimesOutKeepingTheResults() throws {
+        let (p, errURL, out, s, _) = try spotOnAStreamThatStalls("stall", timeout: 1)
+        defer { kill(s.processIdentifier, SIGKILL); s.waitUntilExit() }
         _ = waitForExit(p, timeout: 60)
         let err = try String(contentsOf: errURL, encoding: .utf8)
         XCTAssertEqual(p.terminationStatus, 74, err)
@@ -127,16 +134,8 @@ final class LostInputTests: XCTestCase {
     }
 
     func testSIGTERMEndsARunBlockedOnASilentStream() throws {
-        let port = Self.freePort()
-        let name = "term-\(port).jsonl"
-        let out = CLI.folder.appendingPathComponent(name).path
-        let s = try Self.sender(port: port, seconds: 120)
+        let (p, errURL, out, s, port) = try spotOnAStreamThatStalls("term", timeout: 600)
         defer { kill(s.processIdentifier, SIGKILL); s.waitUntilExit() }
-        Thread.sleep(forTimeInterval: 0.5)
-        let (p, errURL) = try startBitspot(["spot", "tcp://127.0.0.1:\(port)", "--models", SpotCommandTests.models,
-                                            "--every", "5", "--input-timeout", "600", "--jsonl", out])
-        XCTAssertTrue(waitUntilWriting(name), "spot was writing lines")
-        kill(s.processIdentifier, SIGSTOP)
         Thread.sleep(forTimeInterval: 1)     // bitspot now waits in a read that would last 600 s
         kill(p.processIdentifier, SIGTERM)
         let took = waitForExit(p, timeout: 30)
