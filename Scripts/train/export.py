@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from common import CHARSET, ROOT
+import data_det
 import models
 
 sys.path.insert(0, str(ROOT / "Scripts"))
@@ -228,7 +229,8 @@ def main():
                           "normalisation": "none: the grey (luma) frame scaled to 640 x 360, 8-bit; zero point 128"},
                 "output": {"maps": "stride 4: channel 0 word-kernel logit (sigmoid >= 0.5: text), channel 1 log2 word height in input px",
                            "tiles": "early exit, one logit per 40 x 40 input px tile: text present; skip the frame when all sigmoid < threshold",
-                           "boxes": "4-connected kernel components; h = 2^mean(height); box x from (min col)*4 - 0.3h to (max col+1)*4 + 0.3h, y = centre +- h/2 (Scripts/train/data_det.py boxes_from_maps)"},
+                           "boxes": f"4-connected kernel components; h = 2^mean(height); box x from (min col)*4 - {data_det.SHRINK_X}h to (max col+1)*4 + {data_det.SHRINK_X}h, y = centre +- h/2 (Scripts/train/data_det.py boxes_from_maps)",
+                           "shrink_x": data_det.SHRINK_X},
                 "provenance": prov}
         writer = export_detector(model, args.height, width)
         frames, _ = det_set(100)  # evaluation frames (held-out fonts)

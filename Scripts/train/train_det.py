@@ -31,18 +31,19 @@ WIN_W, WIN_H = 320, 160
 
 
 class FrameStream(torch.utils.data.IterableDataset):
-    def __init__(self, seed, batch, windows_per_frame=2):
-        self.seed, self.batch, self.wpf = seed, batch, windows_per_frame
+    def __init__(self, seed, batch, windows_per_frame=2, sep_weight=3.0):
+        self.seed, self.batch, self.wpf, self.sep_weight = seed, batch, windows_per_frame, sep_weight
 
     def __iter__(self):
         info = torch.utils.data.get_worker_info()
         rng = np.random.default_rng([self.seed, info.id if info else 0])
         fonts = fonts_train.training_fonts()
         while True:
-            xs, ks, hs, igs, ts = [], [], [], [], []
+            xs, ks, hs, igs, ts, ws = [], [], [], [], [], []
             while len(xs) < self.batch:
                 g, words = data_det.make_frame(rng, "train", fonts)
                 k, h, ig, t = data_det.targets(words)
+                sw = data_det.separation_weights(words, k, weight=self.sep_weight)
                 for _ in range(self.wpf):
                     ox = int(rng.integers(0, (data_det.FRAME_W - WIN_W) // data_det.TILE + 1)) * data_det.TILE
                     oy = int(rng.integers(0, (data_det.FRAME_H - WIN_H) // data_det.TILE + 1)) * data_det.TILE
@@ -51,15 +52,17 @@ class FrameStream(torch.utils.data.IterableDataset):
                     ks.append(k[oy // s:(oy + WIN_H) // s, ox // s:(ox + WIN_W) // s])
                     hs.append(h[oy // s:(oy + WIN_H) // s, ox // s:(ox + WIN_W) // s])
                     igs.append(ig[oy // s:(oy + WIN_H) // s, ox // s:(ox + WIN_W) // s])
+                    ws.append(sw[oy // s:(oy + WIN_H) // s, ox // s:(ox + WIN_W) // s])
                     T = data_det.TILE
                     ts.append(t[oy // T:(oy + WIN_H) // T, ox // T:(ox + WIN_W) // T])
-            yield tuple(torch.from_numpy(np.stack(a[:self.batch])) for a in (xs, ks, hs, igs, ts))
+            yield tuple(torch.from_numpy(np.stack(a[:self.batch])) for a in (xs, ks, hs, igs, ts, ws))
 
 
-def det_loss(out, k, h, ig, t):
+def det_loss(out, k, h, ig, t, sw=None):
     logit, hp = out["maps"][:, 0], out["maps"][:, 1]
     valid = 1 - ig
-    bce = (F.binary_cross_entropy_with_logits(logit, k, reduction="none") * valid).sum() / valid.sum()
+    cell_w = valid if sw is None else valid * sw          # separation cells weigh more (data_det.separation_weights)
+    bce = (F.binary_cross_entropy_with_logits(logit, k, reduction="none") * cell_w).sum() / cell_w.sum()
     p = torch.sigmoid(logit) * valid
     dice = 1 - (2 * (p * k).sum() + 1) / (p.sum() + k.sum() + 1)
     hl = ((hp - h).abs() * k).sum() / (k.sum() + 1)
@@ -80,6 +83,8 @@ def main():
     ap.add_argument("--kd-weight", type=float, default=1.0)
     ap.add_argument("--kd-temp", type=float, default=2.0)
     ap.add_argument("--exit-weight", type=float, default=0.5)
+    ap.add_argument("--sep-weight", type=float, default=3.0,
+                    help="kernel-loss weight of the background cells between neighbouring words (1 = none)")
     ap.add_argument("--lasso", type=float, default=2e-4)
     ap.add_argument("--prune-frac", type=float, default=0.45)
     ap.add_argument("--threads", type=int, default=2)
@@ -121,7 +126,7 @@ def main():
             log(logf, f"pruned: {model.binary_channels()} binary channels kept/total")
     model.to(dev)
     eval_set = load_eval_set(args.eval_n)
-    loader = torch.utils.data.DataLoader(FrameStream(args.seed * 100003 + step, args.batch), batch_size=None,
+    loader = torch.utils.data.DataLoader(FrameStream(args.seed * 100003 + step, args.batch, sep_weight=args.sep_weight), batch_size=None,
                                          num_workers=args.workers, persistent_workers=args.workers > 0)
     log(logf, f"stage {args.stage}: lr {lr} steps {args.steps} batch {args.batch} params/bytes "
               f"{models.param_bytes(model)} ops(640x360) {model.op_counts()}")
@@ -138,10 +143,10 @@ def main():
     it = iter(loader)
     model.train()
     while step < args.steps:
-        x, k, h, ig, t = next(it)
+        x, k, h, ig, t, sw = next(it)
         x = x.unsqueeze(1).float().to(dev)
         out = model(x)
-        lm, lt = det_loss(out, k, h, ig, t)
+        lm, lt = det_loss(out, k, h, ig, t, sw)
         ew = args.exit_weight * (2.0 if args.stage == "exits" else 1.0)
         loss = lm + ew * lt
         if teacher is not None and args.kd_weight > 0:

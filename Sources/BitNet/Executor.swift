@@ -81,7 +81,8 @@ public final class Executor {
             let firstBytes: Int = n.op == .firstConv
                 ? 4 * RealOps.firstConvPreparedCount(outChannels: n.shape.channels, inChannels: inC) : 0
             var sizes: [Int] = [firstBytes]
-            sizes.append(4 * n.realWeights.count)
+            sizes.append(n.op == .realConv1x1
+                ? 4 * inC * RealOps.conv1x1PaddedOutChannels(n.shape.channels) : 4 * n.realWeights.count)
             sizes.append(4 * n.thresholds.count)
             sizes.append(4 * n.signThresholds.count)
             sizes.append(4 * n.scale.count)
@@ -122,7 +123,16 @@ public final class Executor {
                 }
                 plan.weights = UnsafeRawPointer(dst)
             }
-            if !n.realWeights.isEmpty { plan.weights = UnsafeRawPointer(copy(n.realWeights, o[2])) }
+            if n.op == .realConv1x1 {
+                // Transposed to inC x outC for the eight-lane kernel (RealConv1x1+Lanes.swift).
+                let dst = (arena + o[2]).assumingMemoryBound(to: Float.self)
+                n.realWeights.withUnsafeBufferPointer {
+                    RealOps.transposeConv1x1Weights($0.baseAddress!, outChannels: n.shape.channels, inChannels: inC, into: dst)
+                }
+                plan.weights = UnsafeRawPointer(dst)
+            } else if !n.realWeights.isEmpty {
+                plan.weights = UnsafeRawPointer(copy(n.realWeights, o[2]))
+            }
             if !n.thresholds.isEmpty { plan.thresholds = UnsafeRawPointer(copy(n.thresholds, o[3])) }
             if !n.signThresholds.isEmpty { plan.thresholds = UnsafeRawPointer(copy(n.signThresholds, o[4])) }
             if !n.scale.isEmpty { plan.scale = UnsafePointer(copy(n.scale, o[5]).assumingMemoryBound(to: Float.self)) }
@@ -258,7 +268,7 @@ public final class Executor {
         case .avgPool:
             RealOps.avgPool(real(0), inReal, ph: n.poolHeight, pw: n.poolWidth, into: outReal)
         case .realConv1x1:
-            RealOps.conv1x1(real(0), inReal, weights: plan.weights!.assumingMemoryBound(to: Float.self), bias: plan.bias!,
+            RealOps.conv1x1Lanes(real(0), inReal, transposedWeights: plan.weights!.assumingMemoryBound(to: Float.self), bias: plan.bias!,
                             outChannels: n.shape.channels, stride: n.stride, into: outReal, rows: 0..<n.shape.height)
         case .add:
             RealOps.add(real(0), inReal, real(1), bChannels: model.shape(n.inputs[1]).channels, map: plan.map, into: outReal)

@@ -335,3 +335,39 @@ extension KernelBenchmark {
         }
     }
 }
+
+extension KernelBenchmark {
+    /// Seconds (thread CPU time, median of `repetitions`) of a real 1x1 convolution `inChannels ->
+    /// outChannels` over `height x width` pixels: the scalar reference and the eight-lane kernel the
+    /// executor runs (bit-identical outputs).
+    public static func timeConv1x1(height: Int, width: Int, inChannels: Int, outChannels: Int,
+                                   repetitions: Int) -> (scalar: Double, lanes: Double) {
+        let layout = RealLayout(height: height, width: width, channels: inChannels)
+        var state: UInt64 = 11
+        func next() -> Float {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Float(Int(state >> 53) - 1024) / 1024
+        }
+        let src = (0..<layout.count).map { _ in next() }
+        let weights = (0..<(outChannels * inChannels)).map { _ in next() }
+        let bias = (0..<outChannels).map { _ in next() }
+        var transposed = [Float](repeating: 0, count: inChannels * RealOps.conv1x1PaddedOutChannels(outChannels))
+        RealOps.transposeConv1x1Weights(weights, outChannels: outChannels, inChannels: inChannels, into: &transposed)
+        var out = [Float](repeating: 0, count: height * width * outChannels)
+        func time(_ body: () -> Void) -> Double {
+            median((0..<repetitions).map { _ in
+                let t0 = threadCPUTime()
+                body()
+                return threadCPUTime() - t0
+            })
+        }
+        let scalar = time {
+            RealOps.conv1x1(src, layout, weights: weights, bias: bias, outChannels: outChannels, stride: 1, into: &out, rows: 0..<height)
+        }
+        let lanes = time {
+            RealOps.conv1x1Lanes(src, layout, transposedWeights: transposed, bias: bias, outChannels: outChannels, stride: 1,
+                                 into: &out, rows: 0..<height)
+        }
+        return (scalar, lanes)
+    }
+}

@@ -76,7 +76,7 @@ public final class TextSpotter {
         recognizer = try Executor(model: rec, threads: threads)
         self.settings = settings
         decoder = Self.charset(rec.metadata).map { CTCDecoder(charset: Array($0)) } ?? .lpcv
-        boxes = ScoreMapDecoder(threshold: settings.boxThreshold)
+        boxes = ScoreMapDecoder(shrinkX: Self.shrinkX(det.metadata) ?? 0.3, threshold: settings.boxThreshold)
         detectorInput = [UInt8](repeating: 0, count: det.input.count)
         recognizerInput = [UInt8](repeating: 128, count: rec.input.count)
     }
@@ -85,6 +85,18 @@ public final class TextSpotter {
         guard let json = try? JSONSerialization.jsonObject(with: Data(metadata.utf8)) as? [String: Any] else { return nil }
         return json["charset"] as? String
     }
+
+    /// How far the detector's word kernels were shrunk at each end, in word heights (`output.shrink_x`
+    /// in its metadata; models without it were trained with 0.3). Only a finite value in 0...2 is taken.
+    static func shrinkX(_ metadata: String) -> Double? {
+        guard let json = try? JSONSerialization.jsonObject(with: Data(metadata.utf8)) as? [String: Any],
+              let output = json["output"] as? [String: Any], let v = (output["shrink_x"] as? NSNumber)?.doubleValue,
+              v.isFinite, v >= 0, v <= 2 else { return nil }
+        return v
+    }
+
+    /// The shrink the box decoder uses (see ``shrinkX(_:)``).
+    public var detectorShrinkX: Double { boxes.shrinkX }
 
     /// Spots text in one grey frame: ``detect(_:)`` then ``recognize(_:_:)``.
     public func process(_ frame: LumaFrame) throws -> FrameSpots {

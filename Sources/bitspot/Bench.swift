@@ -55,6 +55,9 @@ struct BenchKernels: ParsableCommand {
     @Flag(help: "Also time the first layer (3x3 conv of 8-bit luma to packed bits), scalar and vectorised.")
     var firstLayer = false
 
+    @Flag(help: "Also time the real 1x1 convolutions (shortcut projections and heads) at the detector's and recognizer's shapes: scalar reference and eight-lane kernel.")
+    var oneByOne = false
+
     @Flag(help: "Also time the real-valued path (conv with scale/bias, shortcut add, shifted PReLU, float output, fused sign-pack for the next conv).")
     var realPath = false
 
@@ -92,6 +95,25 @@ struct BenchKernels: ParsableCommand {
                         }
                     } else {
                         print(text)
+                    }
+                }
+            }
+            if oneByOne {
+                // The detector's projections (16->32 at 160x90, 32->48 at 160x90) and maps head (48->2), the
+                // recognizer's projections (32->64 at 32x8, 64->128 at 32x4) and CTC head (128->37 at 32x1).
+                for (h, w, ci, co) in [(90, 160, 16, 32), (90, 160, 32, 48), (90, 160, 48, 2), (8, 32, 32, 64), (4, 32, 64, 128), (1, 32, 128, 37)] {
+                    let (scalar, lanes) = KernelBenchmark.timeConv1x1(height: h, width: w, inChannels: ci, outChannels: co,
+                                                                      repetitions: repetitions)
+                    let gmacs = Double(h * w * ci * co) / lanes / 1e9
+                    if json {
+                        let obj: [String: Any] = ["layer": "real 1x1 \(ci)->\(co) @\(w)x\(h)", "scalar_seconds": scalar,
+                                                  "lanes_seconds": lanes, "clock_1t": "thread-cpu"]
+                        if let data = try? JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys]) {
+                            print(String(decoding: data, as: UTF8.self))
+                        }
+                    } else {
+                        print(String(format: "real 1x1 %d->%d @%dx%d: scalar %.3f ms, eight lanes %.3f ms (%.2f G float MAC/s, %.1fx)",
+                                     ci, co, w, h, scalar * 1e3, lanes * 1e3, gmacs, scalar / lanes))
                     }
                 }
             }

@@ -1,0 +1,37 @@
+import BitKernels
+import XCTest
+
+/// The eight-lane 1x1 convolution against the scalar reference: bit-identical outputs, for channel
+/// counts around the vector width, both strides, odd sizes and a row range.
+final class RealConv1x1Tests: XCTestCase {
+    func testLanesMatchReferenceBitForBit() {
+        var rng = SplitMix64(seed: 0x1_0001)
+        for (inC, outC) in [(1, 1), (16, 32), (32, 48), (48, 2), (7, 9), (33, 8), (64, 17), (128, 37), (3, 16)] {
+            for stride in [1, 2] {
+                let layout = RealLayout(height: 5, width: 7, channels: inC)
+                let src = (0..<layout.height * layout.width * inC).map { _ in Float(Int(rng.next() % 20001) - 10000) / 997 }
+                let w = (0..<outC * inC).map { _ in Float(Int(rng.next() % 20001) - 10000) / 3001 }
+                let bias = (0..<outC).map { _ in Float(Int(rng.next() % 2001) - 1000) / 101 }
+                let oh = (layout.height - 1) / stride + 1, ow = (layout.width - 1) / stride + 1
+                var ref = [Float](repeating: .nan, count: oh * ow * outC)
+                var lanes = ref
+                var wt = [Float](repeating: .nan, count: inC * RealOps.conv1x1PaddedOutChannels(outC))
+                RealOps.transposeConv1x1Weights(w, outChannels: outC, inChannels: inC, into: &wt)
+                RealOps.conv1x1(src, layout, weights: w, bias: bias, outChannels: outC, stride: stride, into: &ref, rows: 0..<oh)
+                // Two row ranges, as a caller splitting the rows would run them.
+                RealOps.conv1x1Lanes(src, layout, transposedWeights: wt, bias: bias, outChannels: outC, stride: stride,
+                                     into: &lanes, rows: 0..<1)
+                RealOps.conv1x1Lanes(src, layout, transposedWeights: wt, bias: bias, outChannels: outC, stride: stride,
+                                     into: &lanes, rows: 1..<oh)
+                XCTAssertEqual(ref.map(\.bitPattern), lanes.map(\.bitPattern), "inC \(inC) outC \(outC) stride \(stride)")
+            }
+        }
+    }
+
+    func testTransposeOneHot() {
+        let w: [Float] = [1, 2, 3, 4, 5, 6]  // 2 x 3
+        var t = [Float](repeating: .nan, count: 24)
+        RealOps.transposeConv1x1Weights(w, outChannels: 2, inChannels: 3, into: &t)
+        XCTAssertEqual(t, [1, 4, 0, 0, 0, 0, 0, 0, 2, 5, 0, 0, 0, 0, 0, 0, 3, 6, 0, 0, 0, 0, 0, 0])
+    }
+}
