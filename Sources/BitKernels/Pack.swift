@@ -23,12 +23,29 @@ public enum Packing {
         let full = c / 64
         for w in 0..<full { d[w] = packWord(s + w * 64, thresholds + w * 64) }
         if full * 64 < c {
+            // The last, partial word (all of it below 64 channels): eight lanes at a time, then one by one.
+            let base = full * 64
             var word: UInt64 = 0
-            for ch in (full * 64)..<c {
-                word |= (s[ch] < thresholds[ch] ? 1 : 0) << UInt64(ch - full * 64)
+            var ch = base
+            while ch + 8 <= c {
+                word |= packByte(s + ch, thresholds + ch) << UInt64(ch - base)
+                ch += 8
+            }
+            while ch < c {
+                word |= (s[ch] < thresholds[ch] ? 1 : 0) << UInt64(ch - base)
+                ch += 1
             }
             d[full] = word
         }
+    }
+
+    /// Eight comparisons `x < t` as the low byte of a word.
+    @inlinable @inline(__always)
+    public static func packByte(_ x: UnsafePointer<Float>, _ t: UnsafePointer<Float>) -> UInt64 {
+        let weights = SIMD8<Int32>(1, 2, 4, 8, 16, 32, 64, 128)
+        let v = UnsafeRawPointer(x).loadUnaligned(as: SIMD8<Float>.self)
+        let u = UnsafeRawPointer(t).loadUnaligned(as: SIMD8<Float>.self)
+        return UInt64(UInt32(bitPattern: SIMD8<Int32>(repeating: 0).replacing(with: weights, where: v .< u).wrappedSum()))
     }
 
     /// 64 comparisons `x < t` as one word, eight lanes at a time (vector compare, mask to bits).

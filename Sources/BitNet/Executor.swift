@@ -266,14 +266,14 @@ public final class Executor {
         case .bitMaxPool:
             RealOps.bitMaxPool(bits(0), inPacked, ph: n.poolHeight, pw: n.poolWidth, into: outBits, outPacked)
         case .avgPool:
-            RealOps.avgPool(real(0), inReal, ph: n.poolHeight, pw: n.poolWidth, into: outReal)
+            RealOps.avgPoolLanes(real(0), inReal, ph: n.poolHeight, pw: n.poolWidth, into: outReal)
         case .realConv1x1:
             RealOps.conv1x1Lanes(real(0), inReal, transposedWeights: plan.weights!.assumingMemoryBound(to: Float.self), bias: plan.bias!,
                             outChannels: n.shape.channels, stride: n.stride, into: outReal, rows: 0..<n.shape.height)
         case .add:
             RealOps.add(real(0), inReal, real(1), bChannels: model.shape(n.inputs[1]).channels, map: plan.map, into: outReal)
         case .prelu:
-            RealOps.prelu(real(0), inReal, plan.prelu!, into: outReal)
+            RealOps.preluLanes(real(0), inReal, plan.prelu!, into: outReal)
         case .signPack:
             if plan.fused { return }
             Packing.pack(real(0), inReal, thresholds: plan.thresholds!.assumingMemoryBound(to: Float.self),

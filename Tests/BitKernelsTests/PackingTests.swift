@@ -6,7 +6,7 @@ final class PackingTests: XCTestCase {
     /// then unpacking back to ±1; ties (x == t) give +1.
     func testPackUnpackAgainstTheRule() {
         var rng = SplitMix64(seed: 5)
-        for c in [1, 8, 63, 64, 65, 128, 130, 200] {
+        for c in [1, 8, 9, 16, 32, 48, 63, 64, 65, 71, 128, 130, 200] {
             let real = RealLayout(height: 3, width: 5, channels: c)
             let packed = PackedLayout(height: 3, width: 5, channels: c)
             let thresholds = (0..<c).map { _ in Float(Int(rng.next() % 9) - 4) / 4 }

@@ -1,9 +1,10 @@
 import BitKernels
 import XCTest
 
-/// The eight-lane 1x1 convolution against the scalar reference: bit-identical outputs, for channel
-/// counts around the vector width, both strides, odd sizes and a row range.
-final class RealConv1x1Tests: XCTestCase {
+/// The eight-lane real ops (1x1 convolution, average pooling, shifted PReLU) against the scalar
+/// references: bit-identical outputs for channel counts around the vector width, odd sizes, both
+/// strides and row ranges.
+final class RealOpsLanesTests: XCTestCase {
     func testLanesMatchReferenceBitForBit() {
         var rng = SplitMix64(seed: 0x1_0001)
         for (inC, outC) in [(1, 1), (16, 32), (32, 48), (48, 2), (7, 9), (33, 8), (64, 17), (128, 37), (3, 16)] {
@@ -33,5 +34,37 @@ final class RealConv1x1Tests: XCTestCase {
         var t = [Float](repeating: .nan, count: 24)
         RealOps.transposeConv1x1Weights(w, outChannels: 2, inChannels: 3, into: &t)
         XCTAssertEqual(t, [1, 4, 0, 0, 0, 0, 0, 0, 2, 5, 0, 0, 0, 0, 0, 0, 3, 6, 0, 0, 0, 0, 0, 0])
+    }
+
+    func testAvgPoolAndPReLULanesMatchReferenceBitForBit() {
+        var rng = SplitMix64(seed: 77)
+        func value() -> Float { Float(Int(rng.next() % 20001) - 10000) / 997 }
+        for c in [1, 7, 8, 9, 16, 32, 48, 50] {
+            let layout = RealLayout(height: 9, width: 11, channels: c)
+            var src = (0..<layout.height * layout.width * c).map { _ in value() }
+            src[0] = -0.0
+            for (ph, pw) in [(2, 2), (10, 10), (2, 1), (3, 4)] {
+                let oh = (layout.height + ph - 1) / ph, ow = (layout.width + pw - 1) / pw
+                var ref = [Float](repeating: .nan, count: oh * ow * c)
+                var lanes = ref
+                RealOps.avgPool(src, layout, ph: ph, pw: pw, into: &ref)
+                RealOps.avgPoolLanes(src, layout, ph: ph, pw: pw, into: &lanes)
+                XCTAssertEqual(ref.map(\.bitPattern), lanes.map(\.bitPattern), "avg pool c \(c) \(ph)x\(pw)")
+            }
+            let shiftIn = (0..<c).map { _ in value() / 10 }, slope = (0..<c).map { _ in value() / 100 }
+            let shiftOut = (0..<c).map { _ in value() / 10 }
+            var ref = [Float](repeating: .nan, count: src.count)
+            var lanes = ref
+            shiftIn.withUnsafeBufferPointer { si in
+                slope.withUnsafeBufferPointer { sl in
+                    shiftOut.withUnsafeBufferPointer { so in
+                        let f = ShiftedPReLU(shiftIn: si.baseAddress!, slope: sl.baseAddress!, shiftOut: so.baseAddress!)
+                        RealOps.prelu(src, layout, f, into: &ref)
+                        RealOps.preluLanes(src, layout, f, into: &lanes)
+                    }
+                }
+            }
+            XCTAssertEqual(ref.map(\.bitPattern), lanes.map(\.bitPattern), "prelu c \(c)")
+        }
     }
 }
