@@ -242,4 +242,16 @@ final class FrameQueueTests: XCTestCase {
         XCTAssertEqual(indices, Array(0..<10))
         XCTAssertGreaterThanOrEqual(pump.counters.delivered, 10)
     }
+
+    /// The detector's kernel shrink comes from its metadata (`output.shrink_x`); absent, odd or
+    /// out-of-range values are not taken (the caller falls back to 0.3).
+    func testDetectorShrinkFromMetadata() {
+        XCTAssertEqual(TextSpotter.shrinkX(#"{"output": {"shrink_x": 0.5}}"#), 0.5)
+        XCTAssertEqual(TextSpotter.shrinkX(#"{"output": {"shrink_x": 0}}"#), 0)
+        XCTAssertNil(TextSpotter.shrinkX(#"{"output": {"maps": "..."}}"#))
+        XCTAssertNil(TextSpotter.shrinkX(#"{"output": {"shrink_x": "0.5"}}"#))
+        XCTAssertNil(TextSpotter.shrinkX(#"{"output": {"shrink_x": -1}}"#))
+        XCTAssertNil(TextSpotter.shrinkX(#"{"output": {"shrink_x": 1e300}}"#))
+        XCTAssertNil(TextSpotter.shrinkX("not json"))
+    }
 }
