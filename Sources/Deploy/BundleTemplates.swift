@@ -12,8 +12,10 @@ enum BundleTemplates {
 
     static let environment = """
         # /etc/default/bitspot (copy of config/bitspot.env): what the camera service runs.
-        # BITSPOT_ARGS is passed to bitspot; the default samples the first camera twice a second.
-        BITSPOT_ARGS=frames /dev/video0 --fps 2 --camera-size 1280x720 --camera-rate 30 --max-frames 100000 --out /var/lib/bitspot/frames
+        # BITSPOT_ARGS is passed to bitspot. The default spots text on the first camera twice a second
+        # (frames that did not change are skipped by the gate), prints one JSON line per frame and per
+        # text to the journal, and opens the camera again when it is lost (see `bitspot spot --help`).
+        BITSPOT_ARGS=spot /dev/video0 --fps 2 --gate 3 --camera-size 1280x720 --camera-rate 30 --json --reconnect 1000
 
         """
 
@@ -57,6 +59,8 @@ enum BundleTemplates {
             sudo apt-get install \(packages.joined(separator: " "))
             /opt/bitspot/bin/bitspot verify-bundle /opt/bitspot   # checks every file against manifest.json
             /opt/bitspot/run.sh probe /opt/bitspot/Samples/sample.mp4
+            /opt/bitspot/run.sh spot /opt/bitspot/Samples/sample.mp4    # the text it reads
+            /opt/bitspot/run.sh bench --budget-file /opt/bitspot/config/budget.txt   # cost per frame on this board
 
         Camera service (systemd):
 

@@ -228,7 +228,9 @@ extension SamplingCounters {
         var c = self
         c.packetsRead += o.packetsRead
         c.skippedUndecoded += o.skippedUndecoded
+        c.packetsDecoded += o.packetsDecoded
         c.decoded += o.decoded
+        c.skippedNonReference += o.skippedNonReference
         c.droppedBySampling += o.droppedBySampling
         c.droppedByGate += o.droppedByGate
         c.delivered += o.delivered

@@ -52,8 +52,13 @@ public struct SamplingCounters: Sendable, Equatable, Codable {
     public var packetsRead = 0
     /// Packets of non-key frames never handed to the decoder (key-frames-only mode).
     public var skippedUndecoded = 0
+    /// Packets handed to the decoder.
+    public var packetsDecoded = 0
     /// Frames the decoder produced.
     public var decoded = 0
+    /// Frames the decoder was told not to decode (non-reference frames, `skipNonReference`): the
+    /// packets handed to it that gave no frame, counted once the stream has ended.
+    public var skippedNonReference = 0
     /// Decoded frames dropped by the sampling mode (not converted or scaled).
     public var droppedBySampling = 0
     /// Frames dropped by the change gate (too similar to the last kept frame).
@@ -71,14 +76,27 @@ public struct SamplingCounters: Sendable, Equatable, Codable {
 /// Decides, frame by frame, which decoded frames the sampling mode keeps.
 struct FrameSampler {
     let mode: SamplingMode
+    /// Indices come from frame times and may skip numbers (frames left undecoded): `--every N` then
+    /// keeps the first frame at or after each multiple of N.
+    let estimatedIndices: Bool
     private var lastSlot: Int64?
+    private var nextEvery: Int?
 
-    init(mode: SamplingMode) { self.mode = mode }
+    init(mode: SamplingMode, estimatedIndices: Bool = false) {
+        self.mode = mode
+        self.estimatedIndices = estimatedIndices
+    }
 
     /// Whether to keep the decoded frame with this 0-based decode index and time in seconds.
     mutating func keeps(index: Int, time: Double) -> Bool {
         switch mode {
         case .all, .keyFrames:
+            return true
+        case .every(let n) where estimatedIndices:
+            if let next = nextEvery, index < next, index >= next - n { return false }
+            // Kept; a time that went backwards or jumped ahead restarts the count from this frame.
+            let (q, overflow) = (index / n).addingReportingOverflow(1)
+            nextEvery = overflow ? Int.max : q.multipliedReportingOverflow(by: n).partialValue
             return true
         case .every(let n):
             return index % n == 0

@@ -22,9 +22,15 @@ public struct DecodeOptions: Sendable {
     /// A read (or the opening) that waits longer than this many seconds for data fails as a stalled
     /// input; nil waits for ever. Applies to inputs read through FFmpeg's I/O layer (files, pipes, URLs).
     public var stallTimeout: Double?
+    /// With `--every` or `--fps` sampling: frames that no other frame references (most B-frames) are
+    /// not decoded at all (`AVDISCARD_NONREF`), and the kept frame is the first decoded one at or after
+    /// each sampling point (frame numbers then come from the frame times). Ignored for all frames and
+    /// key frames.
+    public var skipNonReference: Bool
 
     public init(threads: Int = 1, size: FrameSize? = nil, sampling: SamplingMode = .all, gateThreshold: Double? = nil,
-                cameraSize: FrameSize? = nil, cameraRate: Double? = nil, stallTimeout: Double? = nil) {
+                cameraSize: FrameSize? = nil, cameraRate: Double? = nil, stallTimeout: Double? = nil,
+                skipNonReference: Bool = false) {
         self.threads = threads
         self.size = size
         self.sampling = sampling
@@ -32,6 +38,16 @@ public struct DecodeOptions: Sendable {
         self.cameraSize = cameraSize
         self.cameraRate = cameraRate
         self.stallTimeout = stallTimeout
+        self.skipNonReference = skipNonReference
+    }
+
+    /// Whether non-reference frames are left undecoded: asked for, and sampling that drops frames anyway.
+    var skipsNonReference: Bool {
+        switch sampling {
+        case .every(let n): return skipNonReference && n > 1
+        case .rate: return skipNonReference
+        case .all, .keyFrames: return false
+        }
     }
 }
 
@@ -76,7 +92,7 @@ public final class VideoSource: @unchecked Sendable {
         }
         self.input = input
         self.options = options
-        self.sampler = FrameSampler(mode: options.sampling)
+        self.sampler = FrameSampler(mode: options.sampling, estimatedIndices: options.skipsNonReference)
         self.gate = try options.gateThreshold.map { try ChangeGate(threshold: $0) }
         try input.checkFileExists()
         if let t = options.stallTimeout, !(t > 0 && t.isFinite) {
@@ -142,6 +158,7 @@ public final class VideoSource: @unchecked Sendable {
             dec.pointee.thread_count = Int32(options.threads)
             dec.pointee.pkt_timebase = tb
             if options.sampling == .keyFrames { dec.pointee.skip_frame = AVDISCARD_NONKEY }
+            if options.skipsNonReference { dec.pointee.skip_frame = AVDISCARD_NONREF }
             let openCodec = avcodec_open2(dec, codec, nil)
             if openCodec < 0 {
                 throw VideoIOError(.unsupported, input.original, "cannot open the \(String(cString: codec!.pointee.name)) decoder (\(FFmpegCall.message(openCodec)))")
@@ -197,13 +214,17 @@ public final class VideoSource: @unchecked Sendable {
                 if flushed { finished = true }
                 return nil
             }
-            if r == FFmpegCall.eof { finished = true; return nil }
+            if r == FFmpegCall.eof {
+                finished = true
+                if options.skipsNonReference { counters.skippedNonReference = max(0, counters.packetsDecoded - counters.decoded) }
+                return nil
+            }
             if r < 0 { counters.decodeErrors += 1; if flushed { finished = true; return nil }; continue }
             defer { av_frame_unref(frame) }
             counters.decoded += 1
             if frame.pointee.decode_error_flags != 0 { counters.decodeErrors += 1 }
             let time = frameTime(frame)
-            let index = options.sampling == .keyFrames ? estimatedIndex(time) : counters.decoded - 1
+            let index = options.sampling == .keyFrames || options.skipsNonReference ? estimatedIndex(time) : counters.decoded - 1
             guard sampler.keeps(index: index, time: time) else {
                 counters.droppedBySampling += 1
                 continue
@@ -268,6 +289,7 @@ public final class VideoSource: @unchecked Sendable {
                 counters.skippedUndecoded += 1
                 continue
             }
+            counters.packetsDecoded += 1
             let s = avcodec_send_packet(dec, pkt)
             if s < 0 && s != FFmpegCall.again {
                 if s == bitspot_averror(ENOMEM) {

@@ -112,7 +112,8 @@ struct BenchPipeline: ParsableCommand {
                 throw EnergyError(.badRequest, "--gate", "threshold must be between 0 and 255 grey levels, got \(g)")
             }
             let input = try source.inputSpec()
-            let options = try source.decodeOptions(size: try sampling.workingSize(), sampling: sampling.mode, gate: nil)
+            let options = try source.decodeOptions(size: try sampling.workingSize(), sampling: sampling.mode, gate: nil,
+                                                   skipNonReference: sampling.skipNonReference)
             try options.sampling.validate()
             let env = MeterEnvironment(files: FileAccess(root: sysfsRoot), vcgencmd: vcgencmd, pmicInterval: pmicInterval)
             let choice = try spec.open(env)
@@ -364,7 +365,7 @@ struct PipelineRun {
         let wall = Clocks.monotonic() - wall0, cpu = Clocks.processCPU() - cpu0
         let c = video.counters
         let counters: [String: Int] = [
-            "video_frames_decoded": c.decoded, "video_frames_not_decoded": c.skippedUndecoded,
+            "video_frames_decoded": c.decoded, "video_frames_not_decoded": c.skippedUndecoded + c.skippedNonReference,
             "video_frames_dropped_by_sampling": c.droppedBySampling, "video_decode_errors": c.decodeErrors,
             "frames_dropped_by_stride": droppedByStride, "frames_dropped_by_gate": droppedByGate,
         ]

@@ -32,7 +32,8 @@ struct Frames: ParsableCommand {
     func run() throws {
         try reportingFailures {
             let input = try source.inputSpec()
-            let options = try source.decodeOptions(size: try sampling.workingSize(), sampling: sampling.mode, gate: sampling.gate)
+            let options = try source.decodeOptions(size: try sampling.workingSize(), sampling: sampling.mode, gate: sampling.gate,
+                                                   skipNonReference: sampling.skipNonReference)
             try options.sampling.validate()
             try AtomicOutput.checkFolderDestination(out)
             let video = try VideoSource(input: input, options: options)
@@ -59,7 +60,7 @@ struct Frames: ParsableCommand {
             try folder.finish()
             let c = video.counters
             if interruption.isSet { printError("bitspot: interrupted; \(kept) frames saved so far were written to \(out)") }
-            print("\(kept) frames written to \(out) (\(options.sampling)): decoded \(c.decoded), not decoded \(c.skippedUndecoded), "
+            print("\(kept) frames written to \(out) (\(options.sampling)): decoded \(c.decoded), not decoded \(c.skippedUndecoded + c.skippedNonReference), "
                   + "dropped by sampling \(c.droppedBySampling), dropped by gate \(c.droppedByGate), decode errors \(c.decodeErrors)")
             if interruption.isSet { throw ExitCode(ExitCodes.interrupted) }
         }

@@ -12,6 +12,10 @@ struct SamplingOptions: ParsableArguments {
     @Flag(help: "Keep key frames only (other frames are never decoded).")
     var keyframes = false
 
+    @Flag(name: .customLong("skip-nonref"),
+          help: "With --every or --fps: do not decode frames that no other frame references (most B-frames); each kept frame is the first decoded one at or after its sampling point.")
+    var skipNonReference = false
+
     @Option(help: ArgumentHelp("Change gate: drop frames whose 32x18 block means differ from the last kept frame by less than T grey levels on average.", valueName: "T"))
     var gate: Double?
 

@@ -37,6 +37,17 @@ final class FramesCommandTests: XCTestCase {
         XCTAssertTrue(r.stdout.contains("not decoded 45"), r.stdout)
     }
 
+    /// --skip-nonref: the clip's non-reference B-frames are never decoded, and every 10th frame is still
+    /// found (the first decoded one at or after each multiple of 10).
+    func testSkipNonReference() throws {
+        let out = freshPath("nonref")
+        let r = try CLI.run(["frames", try CLI.testVideo(), "--every", "10", "--skip-nonref", "--out", out])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("5 frames written"), r.stdout)
+        let notDecoded = r.stdout.components(separatedBy: "not decoded ").last?.prefix { $0.isNumber } ?? ""
+        XCTAssertGreaterThan(Int(notDecoded) ?? 0, 0, r.stdout)
+    }
+
     func testCameraWithMaxFrames() throws {
         let out = freshPath("camera")
         let r = try CLI.run(["frames", "lavfi:testsrc2=size=320x240:rate=25", "--fps", "5", "--max-frames", "3", "--out", out])

@@ -19,6 +19,38 @@ final class SamplingTests: XCTestCase {
         for f in frames { XCTAssertEqual(f.time, Double(f.index) / 25, accuracy: 0.002) }
     }
 
+    /// `skipNonReference`: the B-frames no other frame references are never decoded; every kept frame is
+    /// the first decoded one at or after its sampling point, numbered by its time, and its pixels are
+    /// exactly those of the same frame in a full decode.
+    func testSkippingNonReferenceFrames() throws {
+        let path = try Fixtures.mpegTSWithBFrames()
+        let (all, _) = try decode(path, .all)
+        XCTAssertEqual(all.count, 50)
+        for (mode, step) in [(SamplingMode.every(7), 7.0), (.rate(5), 5.0)] {
+            let source = try VideoSource(input: InputSpec(path), options: DecodeOptions(sampling: mode, skipNonReference: true))
+            var frames: [LumaFrame] = []
+            while let f = try source.next() { frames.append(f) }
+            let c = source.counters
+            XCTAssertLessThan(c.decoded, 50, "\(mode): non-reference frames were decoded")
+            XCTAssertEqual(c.skippedNonReference, c.packetsDecoded - c.decoded)
+            XCTAssertEqual(c.decoded + c.skippedNonReference, 50)
+            XCTAssertEqual(c.droppedBySampling, c.decoded - frames.count)
+            // Sampling points: every 7th frame, or each 0.2 s slot (5 frames at 25 fps).
+            let points = step == 7 ? Array(stride(from: 0, to: 50, by: 7)) : Array(stride(from: 0, to: 50, by: 5))
+            XCTAssertEqual(frames.count, points.count, "\(mode): \(frames.map(\.index))")
+            for (f, p) in zip(frames, points) {
+                XCTAssertTrue((p..<(p + 3)).contains(f.index), "\(mode): frame \(f.index) for point \(p)")
+                XCTAssertEqual(f.time, Double(f.index) / 25, accuracy: 0.002)
+                XCTAssertEqual(f.pixels, all[f.index].pixels, "\(mode): frame \(f.index) differs from the full decode")
+            }
+        }
+        // All frames and key frames ignore it.
+        let source = try VideoSource(input: InputSpec(path), options: DecodeOptions(sampling: .all, skipNonReference: true))
+        var n = 0
+        while try source.next() != nil { n += 1 }
+        XCTAssertEqual(n, 50)
+    }
+
     func testTargetRate() throws {
         let (frames, counters) = try decode(try Fixtures.mp4(), .rate(2))
         // 2 s of video at 2 fps: slots [0,0.5), [0.5,1), [1,1.5), [1.5,2).
