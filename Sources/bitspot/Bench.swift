@@ -61,6 +61,16 @@ struct BenchKernels: ParsableCommand {
     @Flag(help: "Also time the real-valued path (conv with scale/bias, shortcut add, shifted PReLU, float output, fused sign-pack for the next conv).")
     var realPath = false
 
+    /// One timing row: a JSON line (with the clock it was measured on) under --json, else the text.
+    private func printRow(_ fields: [String: Any], _ text: String) {
+        guard json else { print(text); return }
+        var obj = fields
+        obj["clock_1t"] = "thread-cpu"
+        if let data = try? JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys]) {
+            print(String(decoding: data, as: UTF8.self))
+        }
+    }
+
     func run() throws {
         try reportingFailures {
             let forced: KernelTier? = try tier.map { name in
@@ -85,17 +95,9 @@ struct BenchKernels: ParsableCommand {
                                                                         repetitions: repetitions)
                     let oh = (h - 1) / st + 1, ow = (w - 1) / st + 1
                     let gmacs = Double(oh * ow * c * 9) / vector / 1e9
-                    let text = String(format: "first layer 3x3 s%d 1->%d @%dx%d: scalar %.3f ms, vector %.3f ms (%.1f G int8 MAC/s, %.1fx)",
-                                      st, c, w, h, scalar * 1e3, vector * 1e3, gmacs, scalar / vector)
-                    if json {
-                        let obj: [String: Any] = ["layer": "first 3x3 s\(st) 1->\(c) @\(w)x\(h)", "scalar_seconds": scalar,
-                                                  "vector_seconds": vector, "clock_1t": "thread-cpu"]
-                        if let data = try? JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys]) {
-                            print(String(decoding: data, as: UTF8.self))
-                        }
-                    } else {
-                        print(text)
-                    }
+                    printRow(["layer": "first 3x3 s\(st) 1->\(c) @\(w)x\(h)", "scalar_seconds": scalar, "vector_seconds": vector],
+                             String(format: "first layer 3x3 s%d 1->%d @%dx%d: scalar %.3f ms, vector %.3f ms (%.1f G int8 MAC/s, %.1fx)",
+                                    st, c, w, h, scalar * 1e3, vector * 1e3, gmacs, scalar / vector))
                 }
             }
             if oneByOne {
@@ -105,16 +107,9 @@ struct BenchKernels: ParsableCommand {
                     let (scalar, lanes) = KernelBenchmark.timeConv1x1(height: h, width: w, inChannels: ci, outChannels: co,
                                                                       repetitions: repetitions)
                     let gmacs = Double(h * w * ci * co) / lanes / 1e9
-                    if json {
-                        let obj: [String: Any] = ["layer": "real 1x1 \(ci)->\(co) @\(w)x\(h)", "scalar_seconds": scalar,
-                                                  "lanes_seconds": lanes, "clock_1t": "thread-cpu"]
-                        if let data = try? JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys]) {
-                            print(String(decoding: data, as: UTF8.self))
-                        }
-                    } else {
-                        print(String(format: "real 1x1 %d->%d @%dx%d: scalar %.3f ms, eight lanes %.3f ms (%.2f G float MAC/s, %.1fx)",
-                                     ci, co, w, h, scalar * 1e3, lanes * 1e3, gmacs, scalar / lanes))
-                    }
+                    printRow(["layer": "real 1x1 \(ci)->\(co) @\(w)x\(h)", "scalar_seconds": scalar, "lanes_seconds": lanes],
+                             String(format: "real 1x1 %d->%d @%dx%d: scalar %.3f ms, eight lanes %.3f ms (%.2f G float MAC/s, %.1fx)",
+                                    ci, co, w, h, scalar * 1e3, lanes * 1e3, gmacs, scalar / lanes))
                 }
             }
             if !json {
