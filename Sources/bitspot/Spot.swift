@@ -53,6 +53,9 @@ struct Spot: ParsableCommand {
     @Option(help: ArgumentHelp("Where to write the LPCV 2020 answers to --questions.", valueName: "file"))
     var answers: String?
 
+    @Option(name: .customLong("min-sightings"), help: ArgumentHelp("Leave tracks seen in fewer than this many processed frames out of the summary and --srt (the JSON lines keep every track); runs of fewer than 10 processed frames list everything.", valueName: "count"))
+    var minSightings = 2
+
     @Option(name: .customLong("tile-exit"), help: "Detector early exit: skip a frame when no tile reaches this text probability.")
     var tileExit: Double = 0.1
 
@@ -75,6 +78,7 @@ struct Spot: ParsableCommand {
         guard (questions == nil) == (answers == nil) else { throw ValidationError("--questions and --answers go together") }
         guard annotateFont == nil || annotate != nil else { throw ValidationError("--annotate-font needs --annotate FILE") }
         guard (0...1_000_000).contains(reconnect) else { throw ValidationError("--reconnect must be between 0 and 1000000") }
+        guard minSightings >= 1 else { throw ValidationError("--min-sightings must be 1 or more") }
     }
 
     func run() throws {
@@ -156,7 +160,9 @@ struct Spot: ParsableCommand {
             try lines.close()
             try snapshotFolder?.finish()
             try annotated?.finish()
-            if let srt { try AtomicOutput.write(Data(SubRip.render(tracks).utf8), to: srt) }
+            // Brief tracks (a letter misread in one frame) are left out of what people read, on runs long enough to tell.
+            let listed = processed < 10 ? tracks : tracks.filter { $0.sightings >= minSightings }
+            if let srt { try AtomicOutput.write(Data(SubRip.render(listed).utf8), to: srt) }
             if let answers, let questionWords {
                 try AtomicOutput.write(Data(LPCVAnswers.answers(questions: questionWords, signs: signMemory.signs(tracks)).utf8), to: answers)
             }
@@ -167,8 +173,10 @@ struct Spot: ParsableCommand {
             var summary = "\(processed) frames processed (\(pump.counters.decoded) decoded\(dropped > 0 ? ", \(dropped) dropped while busy" : "")\(reconnected)) in \(String(format: "%.1f", wall)) s, "
                 + String(format: "%.1f ms CPU per processed frame", processed > 0 ? cpu * 1000 / Double(processed) : 0)
                 + "; detector exits \(detectorExits), crops read \(crops) (early exits \(recognizerExits))\n"
-            summary += tracks.isEmpty ? "no text seen\n" : "text seen (\(tracks.count) tracks):\n"
-            for t in tracks.sorted(by: { $0.firstTime < $1.firstTime }) {
+            let brief = tracks.count - listed.count
+            let briefNote = brief > 0 ? "; \(brief) seen in fewer than \(minSightings) frames not listed" : ""
+            summary += listed.isEmpty ? "no text seen\(briefNote)\n" : "text seen (\(listed.count) tracks\(briefNote)):\n"
+            for t in listed.sorted(by: { $0.firstTime < $1.firstTime }) {
                 summary += String(format: "  %7.2f-%7.2f s  %@  (%d sightings)\n", t.firstTime, t.lastTime, t.text, t.sightings)
             }
             if json { printError(summary.trimmingCharacters(in: .newlines)) } else { print(summary, terminator: "") }

@@ -118,6 +118,8 @@ final class SpotCommandTests: XCTestCase {
         XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
         r = try CLI.run(["spot", "--models", Self.models, "--tile-exit", "2"])
         XCTAssertEqual(r.status, 64)
+        r = try CLI.run(["spot", "--models", Self.models, "--min-sightings", "0"])
+        XCTAssertEqual(r.status, 64)
     }
 }
 
