@@ -83,3 +83,22 @@ def test_detector_targets_round_trip_to_boxes():
         a, b, _ = metrics.detection_counts(words, [dict(bbox=list(x[:4])) for x in boxes])
         tp, n = tp + a, n + b
     assert n == 0 or tp / n >= 0.8      # the target encoding itself loses few words
+
+
+def test_separation_weights_mark_the_gap_between_two_words():
+    import data_det
+    h = 16.0
+    words = [dict(text="AB", bbox=[100, 100, 160, 100 + h], height=h, care=True),
+             dict(text="CD", bbox=[168, 100, 228, 100 + h], height=h, care=True)]   # an 8 px space
+    k, _, _, _ = data_det.targets(words)
+    w = data_det.separation_weights(words, k, weight=3.0)
+    assert w.shape == k.shape
+    assert (w[k > 0] == 1).all()                      # word kernels keep weight 1
+    row = int(108 / data_det.STRIDE)                  # a row through both words
+    # from the end of one kernel to the start of the next (the space and the shrunk ends) all weighted
+    between = [c for c in range(k.shape[1]) if 152 < (c + 0.5) * data_det.STRIDE < 176]
+    assert between and all(w[row, c] == 3.0 and k[row, c] == 0 for c in between)
+    assert w[0, 0] == 1 and w[row, 0] == 1           # far from the words: 1
+    # the kernels of the two words are apart: the box decoder gets two words back
+    boxes = data_det.boxes_from_maps(k, np.full_like(k, np.log2(h)))
+    assert len(boxes) == 2
