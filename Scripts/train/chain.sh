@@ -4,6 +4,8 @@
 # FROM_STAGE is the first stage to run (sparse, prune, finetune or exits); each stage starts from the
 # previous stage's best.pt and distils from checkpoints/<task>/teacher/best.pt. STEPS_SCALE multiplies
 # the default step counts (sparse 500, prune 300, finetune 600, exits 300 for rec; half for det).
+# Environment: LASSO sets the sparse stage's group-lasso weight (the trainers' default 2e-4 barely
+# separated the channel norms in session 1); PRUNE_FRAC the share of channels the prune stage drops.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$ROOT"
@@ -25,7 +27,10 @@ for i in 1 2 3 4; do
   [ $run = 1 ] || continue
   n=$(python3 -c "print(int(${steps[$s]} * $scale))")
   echo "$(date +%T) chain: $task $s ($n steps) from $C/$prev/best.pt"
+  stage_args=()
+  [ "$s" = sparse ] && [ -n "${LASSO:-}" ] && stage_args+=(--lasso "$LASSO")
+  [ "$s" = prune ] && [ -n "${PRUNE_FRAC:-}" ] && stage_args+=(--prune-frac "$PRUNE_FRAC")
   nice -n 10 $PY $script --stage $s --out $C/$s --init $C/$prev/best.pt --teacher $C/teacher/best.pt \
-      --steps $n $extra --threads 1 --workers 1 --ckpt-every 50
+      --steps $n $extra --threads 1 --workers 1 --ckpt-every 50 "${stage_args[@]}"
 done
 echo "$(date +%T) chain: $task done"
