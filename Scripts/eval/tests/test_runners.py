@@ -40,6 +40,11 @@ def test_gated_frames_show_the_last_reported_words():
     assert runners.words_at(per, 30) == []                      # frame 20 was processed and empty
     assert runners.words_at(per, 70) == [{"text": "B056"}]
     assert runners.words_at({5: [{"text": "A"}]}, 2) == []       # nothing reported before it
+    # --skip-nonref: the frame kept for sampling point 30 may be 31 or 32
+    late = {0: [{"text": "EXIT"}], 32: [{"text": "B056"}]}
+    assert runners.words_at(late, 30, ahead=3) == [{"text": "B056"}]
+    assert runners.words_at(late, 30) == [{"text": "EXIT"}]       # without look-ahead: the last earlier frame
+    assert runners.words_at(late, 28, ahead=3) == [{"text": "EXIT"}]  # 32 is more than 3 frames ahead
 
 
 def test_bitspot_missing_is_reported_not_raised(monkeypatch):
