@@ -31,6 +31,9 @@ struct BenchPipeline: ParsableCommand {
     @Flag(name: .customLong("no-network"), help: "Measure decoding and the gate only, without the networks.")
     var noNetwork = false
 
+    @Flag(name: .customLong("no-exits"), help: "Run both networks to the end on every frame and crop (to measure what the early exits save).")
+    var noExits = false
+
     @Option(help: ArgumentHelp("Write the output stage's JSON lines (as `spot --jsonl`) to this file; by default they go to /dev/null.", valueName: "file"))
     var jsonl: String?
 
@@ -92,9 +95,12 @@ struct BenchPipeline: ParsableCommand {
     /// The detector and recognizer, unless --no-network or no models are given or shipped.
     func makeSpotter() throws -> TextSpotter? {
         if noNetwork { return nil }
-        if let models { return try TextSpotter(models: models) }
+        var settings = SpotterSettings()
+        settings.detectorExit = !noExits
+        settings.recognizerExit = !noExits
+        if let models { return try TextSpotter(models: models, settings: settings) }
         guard let shipped = ResourceLocator.find("Models/detector.bitnet"), ResourceLocator.find("Models/recognizer.bitnet") != nil else { return nil }
-        return try TextSpotter(models: URL(fileURLWithPath: shipped).deletingLastPathComponent().path)
+        return try TextSpotter(models: URL(fileURLWithPath: shipped).deletingLastPathComponent().path, settings: settings)
     }
 
     func run() throws {
