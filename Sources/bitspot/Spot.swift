@@ -57,7 +57,7 @@ struct Spot: ParsableCommand {
     var minSightings = 2
 
     @Option(name: .customLong("tile-exit"), help: "Detector early exit: skip a frame when no tile reaches this text probability.")
-    var tileExit: Double = 0.1
+    var tileExit: Double = 0.5
 
     @Option(name: .customLong("recognizer-exit"), help: "Recognizer early exit: stop at the early head when it is this confident.")
     var recognizerExit: Double = 0.8
