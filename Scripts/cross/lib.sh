@@ -5,6 +5,7 @@
 #                              so a build sees one consistent snapshot; build folders stay there between runs
 #   cross_swift ARGS...        runs `swift ARGS` in $root/src inside the root, for aarch64 when
 #                              CROSS_TARGET=aarch64 (sysroot, resource folder, lld, pkg-config)
+#   cross_need_qemu            installs qemu-user (qemu-aarch64 runs the aarch64 programs) when missing
 root=${BITSPOT_CROSS_DIR:-.cross}/trixie
 S=/sysroot-arm64                      # the arm64 sysroot, as the compiler inside the root sees it
 RES=$S/usr/libexec/swift/lib/swift    # its Swift resource folder
@@ -24,6 +25,10 @@ cross_enter() {
 cross_leave() {
   umount "$root/opt/swift-packages" 2>/dev/null || true
   umount "$root/proc" 2>/dev/null || true
+}
+
+cross_need_qemu() {
+  command -v qemu-aarch64 >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-user >/dev/null; }
 }
 
 cross_sync_source() {

@@ -6,10 +6,9 @@
 # video tests need the ffmpeg command-line tool, which an aarch64 process under qemu cannot start here)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-# qemu-aarch64 runs the aarch64 programs (a fresh machine lacks it: install it, as trixie-root.sh does debootstrap).
-command -v qemu-aarch64 >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-user >/dev/null; }
 filter=${1:-BitKernelsTests|BitNetTests}
 . Scripts/cross/lib.sh
+cross_need_qemu
 base=${BITSPOT_CROSS_DIR:-.cross}
 Scripts/cross/arm64-sysroot.sh >&2
 cross_enter

@@ -10,8 +10,8 @@
 # Usage: Scripts/cross/verify-arm64.sh [--no-tests]   (root; run from a BitSpot checkout)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-# qemu-aarch64 runs the aarch64 programs (a fresh machine lacks it: install it, as trixie-root.sh does debootstrap).
-command -v qemu-aarch64 >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-user >/dev/null; }
+. Scripts/cross/lib.sh
+cross_need_qemu
 work=$(mktemp -d /tmp/bitspot-verify-arm64.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 sysroot=${BITSPOT_CROSS_DIR:-.cross}/trixie/sysroot-arm64

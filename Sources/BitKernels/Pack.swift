@@ -51,14 +51,8 @@ public enum Packing {
     /// 64 comparisons `x < t` as one word, eight lanes at a time (vector compare, mask to bits).
     @inlinable @inline(__always)
     public static func packWord(_ x: UnsafePointer<Float>, _ t: UnsafePointer<Float>) -> UInt64 {
-        let weights = SIMD8<Int32>(1, 2, 4, 8, 16, 32, 64, 128)
         var word: UInt64 = 0
-        for j in 0..<8 {
-            let v = UnsafeRawPointer(x + 8 * j).loadUnaligned(as: SIMD8<Float>.self)
-            let u = UnsafeRawPointer(t + 8 * j).loadUnaligned(as: SIMD8<Float>.self)
-            let byte = SIMD8<Int32>(repeating: 0).replacing(with: weights, where: v .< u).wrappedSum()
-            word |= UInt64(UInt32(bitPattern: byte)) << UInt64(8 * j)
-        }
+        for j in 0..<8 { word |= packByte(x + 8 * j, t + 8 * j) << UInt64(8 * j) }
         return word
     }
 

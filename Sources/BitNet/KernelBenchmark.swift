@@ -293,6 +293,15 @@ public enum KernelBenchmark {
 }
 
 extension KernelBenchmark {
+    /// Median thread CPU seconds of `repetitions` runs of `body`.
+    static func medianThreadCPU(_ repetitions: Int, _ body: () -> Void) -> Double {
+        median((0..<repetitions).map { _ in
+            let t0 = threadCPUTime()
+            body()
+            return threadCPUTime() - t0
+        })
+    }
+
     /// Seconds (thread CPU time, median of `repetitions`) of the first layer, 8-bit luma `height x width`
     /// to `outChannels` packed bits with stride `stride`: the scalar version and the vectorised one.
     public static func timeFirstConv(height: Int, width: Int, outChannels: Int, stride: Int,
@@ -312,21 +321,14 @@ extension KernelBenchmark {
         let ow = convOutputSize(width, kernel: 3, stride: stride, padding: 1)
         let pl = PackedLayout(height: oh, width: ow, channels: outChannels)
         var out = [UInt64](repeating: 0, count: pl.count)
-        func time(_ body: () -> Void) -> Double {
-            median((0..<repetitions).map { _ in
-                let t0 = threadCPUTime()
-                body()
-                return threadCPUTime() - t0
-            })
-        }
         return thresholds.withUnsafeBufferPointer { t in
             out.withUnsafeMutableBufferPointer { o in
                 let output = FirstConvOutput.bits(o.baseAddress!, pl, thresholds: t.baseAddress!)
-                let scalar = time {
+                let scalar = medianThreadCPU(repetitions) {
                     RealOps.firstConv(image, layout, zeroPoint: 128, weights: weights, outChannels: outChannels,
                                       stride: stride, output: output, rows: 0..<oh)
                 }
-                let vector = time {
+                let vector = medianThreadCPU(repetitions) {
                     RealOps.firstConvVector(image, layout, zeroPoint: 128, preparedWeights: prepared, outChannels: outChannels,
                                             stride: stride, output: output, rows: 0..<oh)
                 }
@@ -354,17 +356,10 @@ extension KernelBenchmark {
         var transposed = [Float](repeating: 0, count: inChannels * RealOps.conv1x1PaddedOutChannels(outChannels))
         RealOps.transposeConv1x1Weights(weights, outChannels: outChannels, inChannels: inChannels, into: &transposed)
         var out = [Float](repeating: 0, count: height * width * outChannels)
-        func time(_ body: () -> Void) -> Double {
-            median((0..<repetitions).map { _ in
-                let t0 = threadCPUTime()
-                body()
-                return threadCPUTime() - t0
-            })
-        }
-        let scalar = time {
+        let scalar = medianThreadCPU(repetitions) {
             RealOps.conv1x1(src, layout, weights: weights, bias: bias, outChannels: outChannels, stride: 1, into: &out, rows: 0..<height)
         }
-        let lanes = time {
+        let lanes = medianThreadCPU(repetitions) {
             RealOps.conv1x1Lanes(src, layout, transposedWeights: transposed, bias: bias, outChannels: outChannels, stride: 1,
                                  into: &out, rows: 0..<height)
         }
