@@ -77,10 +77,14 @@ public struct BinaryConvParams: @unchecked Sendable {
     /// With a real output: also sign-pack each output pixel for the next binary convolution, in the same
     /// pass while the pixel's values are in L1 (the fused "sign-and-pack" of the real-valued path).
     public var signPack: SignPack?
+    /// Output columns to compute (every column when nil): the executor's tile-region mode runs a layer on
+    /// row runs only. Other columns of the output are left as they were.
+    public var columns: Range<Int>?
 
     @inlinable
     public init(input: UnsafePointer<UInt64>, inLayout: PackedLayout, weights: UnsafePointer<UInt64>,
-                outChannels: Int, kernel: Int, stride: Int, output: BinaryConvOutput, signPack: SignPack? = nil) {
+                outChannels: Int, kernel: Int, stride: Int, output: BinaryConvOutput, signPack: SignPack? = nil,
+                columns: Range<Int>? = nil) {
         self.input = input
         self.inLayout = inLayout
         self.weights = weights
@@ -89,6 +93,13 @@ public struct BinaryConvParams: @unchecked Sendable {
         self.stride = stride
         self.output = output
         self.signPack = signPack
+        self.columns = columns
+    }
+
+    /// The output columns a kernel computes: `columns` clamped to the output, or all of them.
+    @inlinable public var columnRange: Range<Int> {
+        guard let c = columns else { return 0..<outWidth }
+        return c.clamped(to: 0..<outWidth)
     }
 
     /// Packs real output pixel `(oy, ox)` (just written at `values`) when `signPack` is set.

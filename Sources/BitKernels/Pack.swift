@@ -6,11 +6,14 @@
 public enum Packing {
     /// Packs `src` (`layout`, dense channels-last Float) into `dst` (`out`, which must have the same
     /// height, width and channels). Only the interior is written; the border stays as it is (zero).
+    /// `columns` (all when nil) limits the pixels of each row that are packed.
     public static func pack(_ src: UnsafePointer<Float>, _ layout: RealLayout, thresholds: UnsafePointer<Float>,
-                            into dst: UnsafeMutablePointer<UInt64>, _ out: PackedLayout, rows: Range<Int>) {
+                            into dst: UnsafeMutablePointer<UInt64>, _ out: PackedLayout, rows: Range<Int>,
+                            columns: Range<Int>? = nil) {
         let c = layout.channels
+        let cols = columns?.clamped(to: 0..<layout.width) ?? 0..<layout.width
         for y in rows {
-            for x in 0..<layout.width {
+            for x in cols {
                 packPixel(src + (y * layout.width + x) * c, channels: c, thresholds: thresholds, into: dst + out.offset(y, x))
             }
         }

@@ -83,13 +83,14 @@ public enum X86Kernels {
         let wpc = k * run
         let rowStride = l.rowStride
         let outW = p.outWidth, outC = p.outChannels
+        let cols = p.columnRange
         let blocks = (outC + 7) / 8
         let depth = Int32(p.depth)
         let one = _mm256_set1_epi64x(1)
         for oy in rows {
-            var ox = 0
-            while ox < outW {
-                let pair = ox + 1 < outW
+            var ox = cols.lowerBound
+            while ox < cols.upperBound {
+                let pair = ox + 1 < cols.upperBound
                 let a0 = p.input + l.offset(oy * s - pad, ox * s - pad)
                 let a1 = pair ? a0 + s * l.words : a0
                 for b in 0..<blocks {

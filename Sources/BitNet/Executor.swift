@@ -2,11 +2,34 @@ import BitKernels
 import Foundation
 
 /// What the policy decides at an exit head.
-public enum ExitDecision: Sendable {
+public enum ExitDecision: Sendable, Equatable {
     /// Run on to the next head.
     case proceed
     /// Stop here; the rest of the graph is skipped.
     case stop
+    /// Run on, but only where this exit head's cells are selected (see ``TileRegion``); the layers after
+    /// the head are computed on the selected tiles plus the halo their kernels need, so the graph's
+    /// outputs are exact there and `fill` elsewhere. Treated as `.proceed` when the model's layers after
+    /// the head cannot run on regions (``Executor/supportsRegions(head:)``).
+    case restrict(TileRegion)
+}
+
+/// The tiles of a one-channel exit head to go on with, and what the skipped outputs read.
+public struct TileRegion: Sendable, Equatable {
+    /// A tile is selected when sigmoid(head value) >= `threshold`.
+    public var threshold: Float
+    /// Selected tiles grow by this many tiles left and right, and up and down (text runs sideways).
+    public var dilateX: Int
+    public var dilateY: Int
+    /// Written to every channel of the graph's final outputs outside the selection.
+    public var fill: Float
+
+    public init(threshold: Float, dilateX: Int = 1, dilateY: Int = 0, fill: Float = -30) {
+        self.threshold = threshold
+        self.dilateX = dilateX
+        self.dilateY = dilateY
+        self.fill = fill
+    }
 }
 
 /// A head's output handed to the exit policy. `values` is valid only during the policy call (and,
@@ -26,6 +49,10 @@ public struct HeadOutput {
 public struct RunSummary: Sendable, Equatable {
     /// Index into `Model.heads` of the exit head that stopped the run, nil when it ran to the end.
     public var stoppedAtHead: Int?
+    /// Index into `Model.heads` of the exit head whose tile selection restricted the rest of the run.
+    public var restrictedAtHead: Int?
+    /// Share of the output cells after that head that were computed (1 without a restriction).
+    public var regionShare: Double = 1
     public var nodesRun = 0
     public var nodesSkipped = 0
     /// Work done and work skipped, by the op-count model of `OpCount`.
@@ -39,13 +66,15 @@ public final class Executor {
     public let model: Model
     public let kernels: KernelSet
     public let threads: Int
-    private let pool: WorkerPool
+    let pool: WorkerPool
     private let arena: UnsafeMutableRawPointer
     /// Bytes of the arena (activations + parameters).
     public let arenaBytes: Int
-    private var plans: [NodePlan] = []
-    private let counts: [OpCount]
+    var plans: [NodePlan] = []
+    let counts: [OpCount]
     private var headAt: [Int: Int] = [:]
+    /// Region plans of the exit heads that support `.restrict`, by head node.
+    var regionPlans: [Int: RegionPlan] = [:]
 
     /// Prepares `model` for the kernels of `tier` (the best this CPU has when nil) on `threads` threads.
     public init(model: Model, tier: KernelTier? = nil, threads: Int = 1) throws(BitNetError) {
@@ -155,6 +184,9 @@ public final class Executor {
                                              thresholds: plans[i].thresholds!.assumingMemoryBound(to: Float.self))
             plans[i].fused = true
         }
+        for h in model.heads where h.isExit {
+            if let r = RegionPlan(model: model, head: h.node) { regionPlans[h.node] = r }
+        }
     }
 
     /// Nodes (1-based) whose work is done inside the node before them (a fused sign_pack).
@@ -185,17 +217,24 @@ public final class Executor {
     @discardableResult
     public func run(image: UnsafePointer<UInt8>, policy: (HeadOutput) -> ExitDecision = { _ in .proceed }) -> RunSummary {
         var summary = RunSummary()
+        var region: (plan: RegionPlan, tiles: TileRegion)?
+        var computedCells = 0
         var i = 1
         while i <= model.nodes.count {
-            runNode(i, image: image)
-            summary.nodesRun += 1
-            summary.done += counts[i - 1]
+            if let r = region {
+                computedCells += runRegion(i, r.plan, fill: r.tiles.fill, image: image, summary: &summary)
+            } else {
+                runNode(i, image: image)
+                summary.nodesRun += 1
+                summary.done += counts[i - 1]
+            }
             if let h = headAt[i] {
                 let head = model.heads[h]
                 let values = realOutput(i)
                 let out = HeadOutput(index: h, head: head, shape: model.shape(i), values: values,
                                      confidence: Self.confidence(values, channels: model.shape(i).channels))
-                if policy(out) == .stop && head.isExit && i < model.nodes.count {
+                let decision = policy(out)
+                if case .stop = decision, head.isExit, i < model.nodes.count {
                     summary.stoppedAtHead = h
                     for j in (i + 1)...model.nodes.count {
                         summary.nodesSkipped += 1
@@ -203,8 +242,16 @@ public final class Executor {
                     }
                     return summary
                 }
+                if case .restrict(let tiles) = decision, head.isExit, region == nil, let plan = regionPlans[i] {
+                    plan.select(values, tiles)
+                    region = (plan, tiles)
+                    summary.restrictedAtHead = h
+                }
             }
             i += 1
+        }
+        if let r = region {
+            summary.regionShare = Double(computedCells) / Double(max(1, r.plan.height * r.plan.width * r.plan.after.count))
         }
         return summary
     }
@@ -230,7 +277,31 @@ public final class Executor {
         return total / Float(positions)
     }
 
-    private func runNode(_ i: Int, image: UnsafePointer<UInt8>) {
+    /// The kernel arguments of binary convolution node `i` (all of its output).
+    func binaryConvParams(_ i: Int) -> BinaryConvParams {
+        let n = model.nodes[i - 1]
+        let plan = plans[i - 1]
+        let inShape = model.shape(n.inputs[0])
+        let inPacked = PackedLayout(height: inShape.height, width: inShape.width, channels: inShape.channels)
+        let outPacked = PackedLayout(height: n.shape.height, width: n.shape.width, channels: n.shape.channels)
+        let output: BinaryConvOutput
+        if n.kind == .bits {
+            output = .bits(plan.output.assumingMemoryBound(to: UInt64.self), outPacked,
+                           thresholds: plan.thresholds!.assumingMemoryBound(to: Int32.self))
+        } else {
+            let shortcut = n.inputs.count > 1
+                ? Shortcut(values: UnsafePointer(plan.inputs[1]!.assumingMemoryBound(to: Float.self)),
+                           channels: model.shape(n.inputs[1]).channels, map: plan.map) : nil
+            output = .real(plan.output.assumingMemoryBound(to: Float.self), scale: plan.scale!, bias: plan.bias!,
+                           shortcut: shortcut, prelu: plan.prelu)
+        }
+        return BinaryConvParams(input: UnsafePointer(plan.inputs[0]!.assumingMemoryBound(to: UInt64.self)), inLayout: inPacked,
+                                weights: plan.weights!.assumingMemoryBound(to: UInt64.self),
+                                outChannels: n.shape.channels, kernel: n.kernel, stride: n.stride, output: output,
+                                signPack: plan.signPack)
+    }
+
+    func runNode(_ i: Int, image: UnsafePointer<UInt8>) {
         let n = model.nodes[i - 1]
         let plan = plans[i - 1]
         let inShape = model.shape(n.inputs[0])
@@ -251,18 +322,7 @@ public final class Executor {
                                                     outChannels: n.shape.channels, stride: n.stride, output: output,
                                                     outHeight: n.shape.height)))
         case .binaryConv:
-            let output: BinaryConvOutput
-            if n.kind == .bits {
-                output = .bits(outBits, outPacked, thresholds: plan.thresholds!.assumingMemoryBound(to: Int32.self))
-            } else {
-                let shortcut = n.inputs.count > 1
-                    ? Shortcut(values: real(1), channels: model.shape(n.inputs[1]).channels, map: plan.map) : nil
-                output = .real(outReal, scale: plan.scale!, bias: plan.bias!, shortcut: shortcut, prelu: plan.prelu)
-            }
-            let p = BinaryConvParams(input: bits(0), inLayout: inPacked, weights: plan.weights!.assumingMemoryBound(to: UInt64.self),
-                                     outChannels: n.shape.channels, kernel: n.kernel, stride: n.stride, output: output,
-                                     signPack: plan.signPack)
-            pool.run(task: .binaryConv(p, kernels))
+            pool.run(task: .binaryConv(binaryConvParams(i), kernels))
         case .bitMaxPool:
             RealOps.bitMaxPool(bits(0), inPacked, ph: n.poolHeight, pw: n.poolWidth, into: outBits, outPacked)
         case .avgPool:
@@ -287,7 +347,7 @@ public final class Executor {
 }
 
 /// Pointers of one node into the arena.
-private struct NodePlan {
+struct NodePlan {
     var output: UnsafeMutableRawPointer
     var inputs: [UnsafeMutableRawPointer?] = []
     var weights: UnsafeRawPointer?

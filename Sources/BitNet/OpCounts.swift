@@ -38,6 +38,32 @@ public struct OpCount: Sendable, Equatable {
     }
 
     public static func += (a: inout OpCount, b: OpCount) { a = a + b }
+
+    /// The work of `part` out of `whole` positions (parameters and bytes unchanged): a layer run on a
+    /// region of its output.
+    public func share(_ part: Int, of whole: Int) -> OpCount {
+        guard whole > 0 else { return self }
+        func f(_ x: Int) -> Int { Int((Double(x) * Double(part) / Double(whole)).rounded()) }
+        var r = self
+        r.binaryMACs = f(binaryMACs)
+        r.floatMACs = f(floatMACs)
+        r.int8MACs = f(int8MACs)
+        r.realOps = f(realOps)
+        return r
+    }
+
+    /// The work counts of `self` less those of `b` (no parameters or bytes: those count where the
+    /// layer ran, so that done + skipped adds up to the whole layer).
+    public func minusWork(_ b: OpCount) -> OpCount {
+        var r = self
+        r.parameters = 0
+        r.bytes = 0
+        r.binaryMACs -= b.binaryMACs
+        r.floatMACs -= b.floatMACs
+        r.int8MACs -= b.int8MACs
+        r.realOps -= b.realOps
+        return r
+    }
 }
 
 extension Model {

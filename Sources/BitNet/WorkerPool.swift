@@ -172,11 +172,13 @@ private final class WorkerContext {
 public enum ParallelTask: @unchecked Sendable {
     case binaryConv(BinaryConvParams, KernelSet)
     case firstConv(FirstConvTask)
+    /// A binary convolution on the runs of set cells of `mask` (output height x width, one byte per cell).
+    case binaryConvRegion(BinaryConvParams, KernelSet, mask: UnsafePointer<UInt8>)
 
     /// Output rows to split.
     public var rows: Int {
         switch self {
-        case .binaryConv(let p, _): return p.outHeight
+        case .binaryConv(let p, _), .binaryConvRegion(let p, _, _): return p.outHeight
         case .firstConv(let t): return t.outHeight
         }
     }
@@ -187,6 +189,20 @@ public enum ParallelTask: @unchecked Sendable {
         let range = (n * part / parts)..<(n * (part + 1) / parts)
         switch self {
         case .binaryConv(let p, let k): k.binaryConv(p, range)
+        case .binaryConvRegion(let p, let k, let mask):
+            let w = p.outWidth
+            for y in range {
+                let row = mask + y * w
+                var x = 0
+                while x < w {
+                    if row[x] == 0 { x += 1; continue }
+                    let x0 = x
+                    while x < w && row[x] != 0 { x += 1 }
+                    var q = p
+                    q.columns = x0..<x
+                    k.binaryConv(q, y..<(y + 1))
+                }
+            }
         case .firstConv(let t):
             RealOps.firstConvVector(t.image, t.layout, zeroPoint: t.zeroPoint, preparedWeights: t.weights,
                                     outChannels: t.outChannels, stride: t.stride, output: t.output, rows: range)

@@ -34,6 +34,9 @@ struct BenchPipeline: ParsableCommand {
     @Flag(name: .customLong("no-exits"), help: "Run both networks to the end on every frame and crop (to measure what the early exits save).")
     var noExits = false
 
+    @Flag(name: .customLong("whole-frame"), help: "Run the detector's later layers on the whole frame, not only on the tiles its tile head selects (to measure what tile regions save).")
+    var wholeFrame = false
+
     @Option(help: ArgumentHelp("Write the output stage's JSON lines (as `spot --jsonl`) to this file; by default they go to /dev/null.", valueName: "file"))
     var jsonl: String?
 
@@ -98,6 +101,7 @@ struct BenchPipeline: ParsableCommand {
         var settings = SpotterSettings()
         settings.detectorExit = !noExits
         settings.recognizerExit = !noExits
+        if wholeFrame { settings.tileRegionThreshold = nil }
         if let models { return try TextSpotter(models: models, settings: settings) }
         guard let shipped = ResourceLocator.find("Models/detector.bitnet"), ResourceLocator.find("Models/recognizer.bitnet") != nil else { return nil }
         return try TextSpotter(models: URL(fileURLWithPath: shipped).deletingLastPathComponent().path, settings: settings)
@@ -324,6 +328,7 @@ struct PipelineRun {
                                                    words: zip(spots.words, ids).map { WordLine($0.0, track: $0.1) }))
                     }
                     if detection.exited { acct.count(detect, "early_exits") }
+                    if !detection.exited && detection.regionShare < 1 { acct.count(detect, "tile_regions") }
                     acct.count(recognize, "crops", by: spots.cropsRead)
                     acct.count(recognize, "early_exits", by: spots.recognizerExits)
                     acct.addOps(detect, NetworkOps.energyCounts(detection.ops))

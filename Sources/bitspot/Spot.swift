@@ -59,6 +59,12 @@ struct Spot: ParsableCommand {
     @Option(name: .customLong("tile-exit"), help: "Detector early exit: skip a frame when no tile reaches this text probability.")
     var tileExit: Double = 0.5
 
+    @Option(name: .customLong("tile-region"), help: "Detector tile regions: on frames that go on, run the detector's later layers only on tiles of at least this text probability (and one tile either side).")
+    var tileRegion: Double = 0.1
+
+    @Flag(name: .customLong("whole-frame"), help: "Run the detector's later layers on the whole frame (no tile regions; for comparisons).")
+    var wholeFrame = false
+
     @Option(name: .customLong("recognizer-exit"), help: "Recognizer early exit: stop at the early head when it is this confident.")
     var recognizerExit: Double = 0.8
 
@@ -74,6 +80,7 @@ struct Spot: ParsableCommand {
     func validate() throws {
         guard (1...64).contains(threads) else { throw ValidationError("--threads must be between 1 and 64") }
         guard tileExit > 0, tileExit < 1 else { throw ValidationError("--tile-exit must be between 0 and 1 (exclusive)") }
+        guard tileRegion > 0, tileRegion < 1 else { throw ValidationError("--tile-region must be between 0 and 1 (exclusive)") }
         guard recognizerExit > 0, recognizerExit <= 1 else { throw ValidationError("--recognizer-exit must be in (0, 1]") }
         guard (questions == nil) == (answers == nil) else { throw ValidationError("--questions and --answers go together") }
         guard annotateFont == nil || annotate != nil else { throw ValidationError("--annotate-font needs --annotate FILE") }
@@ -93,6 +100,7 @@ struct Spot: ParsableCommand {
             var settings = SpotterSettings()
             settings.tileExitThreshold = tileExit
             settings.recognizerExitConfidence = recognizerExit
+            settings.tileRegionThreshold = wholeFrame ? nil : tileRegion
             settings.detectorExit = !noExits
             settings.recognizerExit = !noExits
             let questionWords = try questions.map { path -> [String] in
@@ -124,7 +132,8 @@ struct Spot: ParsableCommand {
             bar.enabled = !json || isatty(STDERR_FILENO) != 0
             let interruption = Interruption()
             interruption.onSignal { pump.cancel() }
-            var processed = 0, detectorExits = 0, crops = 0, recognizerExits = 0
+            var processed = 0, detectorExits = 0, crops = 0, recognizerExits = 0, regionFrames = 0
+            var regionShare = 0.0
             let cpu0 = Clocks.processCPU(), wall0 = Date()
             pump.start()
             defer { pump.stop() }
@@ -137,6 +146,10 @@ struct Spot: ParsableCommand {
                 let spots = try spotter.process(frame)
                 processed += 1
                 if spots.detectorExited { detectorExits += 1 }
+                if !spots.detectorExited && spots.detectorRegionShare < 1 {
+                    regionFrames += 1
+                    regionShare += spots.detectorRegionShare
+                }
                 crops += spots.cropsRead
                 recognizerExits += spots.recognizerExits
                 let tracksBefore = tracker.tracks.count
@@ -172,7 +185,9 @@ struct Spot: ParsableCommand {
             let reconnected = pump.reconnections > 0 ? ", input reopened \(pump.reconnections) time\(pump.reconnections == 1 ? "" : "s")" : ""
             var summary = "\(processed) frames processed (\(pump.counters.decoded) decoded\(dropped > 0 ? ", \(dropped) dropped while busy" : "")\(reconnected)) in \(String(format: "%.1f", wall)) s, "
                 + String(format: "%.1f ms CPU per processed frame", processed > 0 ? cpu * 1000 / Double(processed) : 0)
-                + "; detector exits \(detectorExits), crops read \(crops) (early exits \(recognizerExits))\n"
+                + "; detector exits \(detectorExits)"
+                + (regionFrames > 0 ? String(format: ", tile regions %d (%.0f %% of the later layers' cells)", regionFrames, 100 * regionShare / Double(regionFrames)) : "")
+                + ", crops read \(crops) (early exits \(recognizerExits))\n"
             let brief = tracks.count - listed.count
             let briefNote = brief > 0 ? "; \(brief) seen in fewer than \(minSightings) frames not listed" : ""
             summary += listed.isEmpty ? "no text seen\(briefNote)\n" : "text seen (\(listed.count) tracks\(briefNote)):\n"

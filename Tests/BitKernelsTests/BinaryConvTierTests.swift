@@ -164,4 +164,43 @@ final class BinaryConvTierTests: XCTestCase {
             XCTAssertEqual(bits[c.outLayout.offset(3, 3)], 0)
         }
     }
+
+    /// A column range (the executor's tile regions): those columns equal a full run on every tier, with
+    /// the fused pack; every other output value, bit and packed word is left as it was.
+    func testColumnRangesComputeOnlyTheirColumns() {
+        var seed: UInt64 = 300
+        for (k, stride, h, w, inC, outC) in [(3, 1, 5, 9, 64, 8), (3, 1, 4, 7, 96, 13), (1, 1, 3, 6, 130, 5), (3, 2, 6, 11, 70, 4)] {
+            seed += 1
+            var c = ConvCase(h: h, w: w, inC: inC, outC: outC, k: k, stride: stride, seed: seed, withExtras: true)
+            let fullBits = c.runBits(.reference)
+            let (fullReal, fullPacked) = c.runRealAndPack(.reference)
+            let outW = c.outW
+            for cols in [0..<1, 1..<2, 1..<4, 2..<outW, (outW - 1)..<outW, 0..<outW, 3..<(outW + 5)] {
+                c.columns = cols
+                let inside = cols.clamped(to: 0..<outW)
+                for tier in [KernelSet.reference] + fastTiers() {
+                    let label = "\(tier.tier) k\(k) s\(stride) \(h)x\(w) \(inC)->\(outC) cols \(cols)"
+                    let bits = c.runBits(tier, chunks: 2)
+                    let (real, packed) = c.runRealAndPack(tier, chunks: 2)
+                    for oy in 0..<c.outH {
+                        for ox in 0..<outW {
+                            let o = c.outLayout.offset(oy, ox)
+                            let words = c.outLayout.words
+                            if inside.contains(ox) {
+                                XCTAssertEqual(Array(bits[o..<(o + words)]), Array(fullBits[o..<(o + words)]), "bits \(label)")
+                                XCTAssertEqual(Array(packed[o..<(o + words)]), Array(fullPacked[o..<(o + words)]), "pack \(label)")
+                                for ch in 0..<outC {
+                                    XCTAssertEqual(real[(oy * outW + ox) * outC + ch], fullReal[(oy * outW + ox) * outC + ch], "real \(label)")
+                                }
+                            } else {
+                                XCTAssertTrue(bits[o..<(o + words)].allSatisfy { $0 == 0 }, "bits outside \(label)")
+                                XCTAssertTrue(packed[o..<(o + words)].allSatisfy { $0 == 0 }, "pack outside \(label)")
+                                XCTAssertTrue((0..<outC).allSatisfy { real[(oy * outW + ox) * outC + $0].isNaN }, "real outside \(label)")
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

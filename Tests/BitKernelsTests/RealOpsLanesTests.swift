@@ -67,4 +67,43 @@ final class RealOpsLanesTests: XCTestCase {
             XCTAssertEqual(ref.map(\.bitPattern), lanes.map(\.bitPattern), "prelu c \(c)")
         }
     }
+
+    /// Column ranges of the 1x1 convolution and of packing (tile regions): those pixels equal a full run,
+    /// the others are left as they were.
+    func testColumnRangesOfConv1x1AndPack() {
+        var rng = SplitMix64(seed: 0x2_0002)
+        let (inC, outC) = (32, 48)
+        let layout = RealLayout(height: 4, width: 9, channels: inC)
+        let src = (0..<layout.height * layout.width * inC).map { _ in Float(Int(rng.next() % 20001) - 10000) / 997 }
+        let w = (0..<outC * inC).map { _ in Float(Int(rng.next() % 20001) - 10000) / 3001 }
+        let bias = (0..<outC).map { _ in Float(Int(rng.next() % 2001) - 1000) / 101 }
+        var wt = [Float](repeating: .nan, count: inC * RealOps.conv1x1PaddedOutChannels(outC))
+        RealOps.transposeConv1x1Weights(w, outChannels: outC, inChannels: inC, into: &wt)
+        var full = [Float](repeating: .nan, count: 4 * 9 * outC)
+        RealOps.conv1x1Lanes(src, layout, transposedWeights: wt, bias: bias, outChannels: outC, stride: 1, into: &full, rows: 0..<4)
+        let packLayout = PackedLayout(height: 4, width: 9, channels: inC)
+        let thresholds = (0..<inC).map { _ in Float(Int(rng.next() % 200) - 100) / 50 }
+        var fullBits = [UInt64](repeating: 0, count: packLayout.count)
+        Packing.pack(src, layout, thresholds: thresholds, into: &fullBits, packLayout, rows: 0..<4)
+        for cols in [0..<1, 2..<5, 8..<9, 0..<9, 7..<20] {
+            var part = [Float](repeating: .nan, count: full.count)
+            var bits = [UInt64](repeating: 0, count: packLayout.count)
+            RealOps.conv1x1Lanes(src, layout, transposedWeights: wt, bias: bias, outChannels: outC, stride: 1, into: &part,
+                                 rows: 1..<3, columns: cols)
+            Packing.pack(src, layout, thresholds: thresholds, into: &bits, packLayout, rows: 1..<3, columns: cols)
+            for y in 0..<4 {
+                for x in 0..<9 {
+                    let on = (1..<3).contains(y) && cols.contains(x)
+                    let px = (y * 9 + x) * outC
+                    if on {
+                        XCTAssertEqual(part[px..<(px + outC)].map(\.bitPattern), full[px..<(px + outC)].map(\.bitPattern), "conv \(cols) (\(y),\(x))")
+                        XCTAssertEqual(bits[packLayout.offset(y, x)], fullBits[packLayout.offset(y, x)], "pack \(cols) (\(y),\(x))")
+                    } else {
+                        XCTAssertTrue(part[px..<(px + outC)].allSatisfy(\.isNaN), "conv outside \(cols) (\(y),\(x))")
+                        XCTAssertEqual(bits[packLayout.offset(y, x)], 0, "pack outside \(cols) (\(y),\(x))")
+                    }
+                }
+            }
+        }
+    }
 }

@@ -96,6 +96,9 @@ struct ConvCase {
         }
     }
 
+    /// Output columns the kernels compute (all when nil).
+    var columns: Range<Int>?
+
     var outH: Int { convOutputSize(inLayout.height, kernel: k, stride: stride, padding: k / 2) }
     var outW: Int { convOutputSize(inLayout.width, kernel: k, stride: stride, padding: k / 2) }
     var outLayout: PackedLayout { PackedLayout(height: outH, width: outW, channels: outC, border: 1) }
@@ -122,7 +125,8 @@ struct ConvCase {
                     out.withUnsafeMutableBufferPointer { o in
                         let p = BinaryConvParams(input: i.baseAddress!, inLayout: inLayout, weights: w.baseAddress!,
                                                  outChannels: outC, kernel: k, stride: stride,
-                                                 output: .bits(o.baseAddress!, outLayout, thresholds: t.baseAddress!))
+                                                 output: .bits(o.baseAddress!, outLayout, thresholds: t.baseAddress!),
+                                                 columns: columns)
                         precondition(p.isValid)
                         runRows(kernels, p, chunks)
                     }
@@ -164,7 +168,7 @@ struct ConvCase {
             let p = BinaryConvParams(input: i.baseAddress!, inLayout: inLayout, weights: w.baseAddress!,
                                      outChannels: outC, kernel: k, stride: stride,
                                      output: .real(o.baseAddress!, scale: s.baseAddress!, bias: b.baseAddress!,
-                                                   shortcut: shortcutArg, prelu: preluArg), signPack: packArg)
+                                                   shortcut: shortcutArg, prelu: preluArg), signPack: packArg, columns: columns)
             precondition(p.isValid)
             runRows(kernels, p, chunks)
         }}}}}}}}}}}}

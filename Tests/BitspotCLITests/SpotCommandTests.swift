@@ -41,6 +41,23 @@ final class SpotCommandTests: XCTestCase {
         XCTAssertEqual((objects.first?["words"] as? [Any])?.count, 0)
     }
 
+    /// Tile regions (the default) give the same JSON lines as running the detector on the whole frame,
+    /// and the summary says how many frames ran on regions.
+    func testTileRegionsMatchTheWholeFrame() throws {
+        let models = URL(fileURLWithPath: Samples.video).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Models")
+        guard FileManager.default.fileExists(atPath: models.appendingPathComponent("detector.bitnet").path) else {
+            throw XCTSkip("no trained models in Models/")
+        }
+        let whole = try CLI.run(["spot", Samples.video, "--every", "60", "--max-frames", "4", "--json", "--whole-frame"])
+        let regions = try CLI.run(["spot", Samples.video, "--every", "60", "--max-frames", "4", "--json"])
+        XCTAssertEqual(whole.status, 0, whole.stderr)
+        XCTAssertEqual(regions.status, 0, regions.stderr)
+        XCTAssertEqual(regions.stdout, whole.stdout)
+        XCTAssertTrue(regions.stderr.contains("tile regions"), regions.stderr)
+        XCTAssertFalse(whole.stderr.contains("tile regions"), whole.stderr)
+        XCTAssertEqual(try CLI.run(["spot", "--models", Self.models, "--tile-region", "1"]).status, 64)
+    }
+
     func testTextSummaryAndNoExits() throws {
         let r = try CLI.run(["spot", Samples.video, "--models", Self.models, "--every", "120", "--no-exits"])
         XCTAssertEqual(r.status, 0, r.stderr)

@@ -96,11 +96,12 @@ public func _binaryConvBlocked(_ p: BinaryConvParams, rows: Range<Int>, patch4: 
     let wpc = k * run
     let rowStride = l.rowStride
     let outW = p.outWidth, outC = p.outChannels
+    let cols = p.columnRange
     let depth = Int32(p.depth)
     switch p.output {
     case .bits(let out, let ol, let thr):
         for oy in rows {
-            for ox in 0..<outW {
+            for ox in cols {
                 let a = p.input + l.offset(oy * s - pad, ox * s - pad)
                 let o = out + ol.offset(oy, ox)
                 var word: UInt64 = 0
@@ -129,7 +130,7 @@ public func _binaryConvBlocked(_ p: BinaryConvParams, rows: Range<Int>, patch4: 
         }
     case .real(let out, let scale, let bias, let shortcut, let prelu):
         for oy in rows {
-            for ox in 0..<outW {
+            for ox in cols {
                 let a = p.input + l.offset(oy * s - pad, ox * s - pad)
                 let pixel = oy * outW + ox
                 let o = out + pixel * outC

@@ -135,10 +135,11 @@ public func _binaryConvPairs(_ p: BinaryConvParams, rows: Range<Int>) {
     let rowStride = l.rowStride
     let outW = p.outWidth, outC = p.outChannels
     let depth = Int32(p.depth)
+    let cols = p.columnRange
     for oy in rows {
-        var ox = 0
-        while ox < outW {
-            let pair = ox + 1 < outW
+        var ox = cols.lowerBound
+        while ox < cols.upperBound {
+            let pair = ox + 1 < cols.upperBound
             let a0 = p.input + l.offset(oy * s - pad, ox * s - pad)
             let a1 = pair ? a0 + s * l.words : a0
             var word0: UInt64 = 0, word1: UInt64 = 0

@@ -28,15 +28,17 @@ extension RealOps {
     /// A real 1x1 convolution (stride 1 or 2, no padding) from weights transposed and padded by
     /// ``transposeConv1x1Weights(_:outChannels:inChannels:into:)``; rows `rows` of the output.
     /// Bit-identical to the reference ``conv1x1(_:_:weights:bias:outChannels:stride:into:rows:)``.
+    /// `columns` (all when nil) limits the output pixels of each row that are computed.
     public static func conv1x1Lanes(_ src: UnsafePointer<Float>, _ layout: RealLayout, transposedWeights wt: UnsafePointer<Float>,
                                     bias: UnsafePointer<Float>, outChannels: Int, stride: Int,
-                                    into dst: UnsafeMutablePointer<Float>, rows: Range<Int>) {
+                                    into dst: UnsafeMutablePointer<Float>, rows: Range<Int>, columns: Range<Int>? = nil) {
         let inC = layout.channels
         let outW = convOutputSize(layout.width, kernel: 1, stride: stride, padding: 0)
         let rowBytes = conv1x1PaddedOutChannels(outChannels) * 4
         let raw = UnsafeRawPointer(wt)
+        let cols = columns?.clamped(to: 0..<outW) ?? 0..<outW
         for oy in rows {
-            for ox in 0..<outW {
+            for ox in cols {
                 let s = src + ((oy * stride) * layout.width + ox * stride) * inC
                 let d = dst + (oy * outW + ox) * outChannels
                 var oc = 0

@@ -13,7 +13,7 @@ public enum ReferenceKernels {
         let k = p.kernel, pad = p.padding, cin = p.inLayout.channels, inWords = p.inLayout.words
         let outW = p.outWidth
         for oy in rows {
-            for ox in 0..<outW {
+            for ox in p.columnRange {
                 for oc in 0..<p.outChannels {
                     var dot = 0
                     for ky in 0..<k {
