@@ -27,10 +27,14 @@ public struct DecodeOptions: Sendable {
     /// each sampling point (frame numbers then come from the frame times). Ignored for all frames and
     /// key frames.
     public var skipNonReference: Bool
+    /// Do not run the decoder's in-loop deblocking filter (`skip_loop_filter = AVDISCARD_ALL`; H.264,
+    /// HEVC, VP8/9 and others honour it): less decoding work, and pictures that differ slightly from a
+    /// full decode (blocking the filter would have smoothed, carried along until the next key frame).
+    public var skipLoopFilter: Bool
 
     public init(threads: Int = 1, size: FrameSize? = nil, sampling: SamplingMode = .all, gateThreshold: Double? = nil,
                 cameraSize: FrameSize? = nil, cameraRate: Double? = nil, stallTimeout: Double? = nil,
-                skipNonReference: Bool = false) {
+                skipNonReference: Bool = false, skipLoopFilter: Bool = false) {
         self.threads = threads
         self.size = size
         self.sampling = sampling
@@ -39,6 +43,7 @@ public struct DecodeOptions: Sendable {
         self.cameraRate = cameraRate
         self.stallTimeout = stallTimeout
         self.skipNonReference = skipNonReference
+        self.skipLoopFilter = skipLoopFilter
     }
 
     /// Whether non-reference frames are left undecoded: asked for, and sampling that drops frames anyway.
@@ -159,6 +164,7 @@ public final class VideoSource: @unchecked Sendable {
             dec.pointee.pkt_timebase = tb
             if options.sampling == .keyFrames { dec.pointee.skip_frame = AVDISCARD_NONKEY }
             if options.skipsNonReference { dec.pointee.skip_frame = AVDISCARD_NONREF }
+            if options.skipLoopFilter { dec.pointee.skip_loop_filter = AVDISCARD_ALL }
             let openCodec = avcodec_open2(dec, codec, nil)
             if openCodec < 0 {
                 throw VideoIOError(.unsupported, input.original, "cannot open the \(String(cString: codec!.pointee.name)) decoder (\(FFmpegCall.message(openCodec)))")

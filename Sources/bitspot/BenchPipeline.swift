@@ -123,7 +123,8 @@ struct BenchPipeline: ParsableCommand {
             }
             let input = try source.inputSpec()
             let options = try source.decodeOptions(size: try sampling.workingSize(), sampling: sampling.mode, gate: nil,
-                                                   skipNonReference: sampling.skipNonReference)
+                                                   skipNonReference: sampling.skipNonReference,
+                                                   skipLoopFilter: sampling.skipLoopFilter)
             try options.sampling.validate()
             let env = MeterEnvironment(files: FileAccess(root: sysfsRoot), vcgencmd: vcgencmd, pmicInterval: pmicInterval)
             let choice = try spec.open(env)

@@ -33,7 +33,8 @@ struct Frames: ParsableCommand {
         try reportingFailures {
             let input = try source.inputSpec()
             let options = try source.decodeOptions(size: try sampling.workingSize(), sampling: sampling.mode, gate: sampling.gate,
-                                                   skipNonReference: sampling.skipNonReference)
+                                                   skipNonReference: sampling.skipNonReference,
+                                                   skipLoopFilter: sampling.skipLoopFilter)
             try options.sampling.validate()
             try AtomicOutput.checkFolderDestination(out)
             let video = try VideoSource(input: input, options: options)

@@ -92,7 +92,8 @@ struct Spot: ParsableCommand {
         try reportingFailures {
             let input = try source.inputSpec()
             let options = try source.decodeOptions(size: try sampling.workingSize(), sampling: sampling.mode, gate: sampling.gate,
-                                                   skipNonReference: sampling.skipNonReference)
+                                                   skipNonReference: sampling.skipNonReference,
+                                                   skipLoopFilter: sampling.skipLoopFilter)
             try options.sampling.validate()
             guard let folder = models ?? ResourceLocator.find("Models/detector.bitnet").map({ URL(fileURLWithPath: $0).deletingLastPathComponent().path }) else {
                 throw BitNetError(.missing, "Models/detector.bitnet not found; give --models DIR")

@@ -51,6 +51,26 @@ final class SamplingTests: XCTestCase {
         XCTAssertEqual(n, 50)
     }
 
+    /// `skipLoopFilter`: the same frames at the same times, pictures close to a full decode but not equal
+    /// (the deblocking filter did run there: the fixture is H.264 with B-frames).
+    func testSkippingTheLoopFilter() throws {
+        let path = try Fixtures.mpegTSWithBFrames()
+        let (all, _) = try decode(path, .every(5))
+        let source = try VideoSource(input: InputSpec(path), options: DecodeOptions(sampling: .every(5), skipLoopFilter: true))
+        var frames: [LumaFrame] = []
+        while let f = try source.next() { frames.append(f) }
+        XCTAssertEqual(frames.map(\.index), all.map(\.index))
+        var differing = 0
+        for (f, g) in zip(frames, all) {
+            XCTAssertEqual(f.time, g.time)
+            let sse = zip(f.pixels, g.pixels).reduce(0.0) { $0 + pow(Double($1.0) - Double($1.1), 2) }
+            let psnr = sse == 0 ? Double.infinity : 10 * log10(255 * 255 * Double(f.pixels.count) / sse)
+            XCTAssertGreaterThan(psnr, 30, "frame \(f.index)")
+            if sse > 0 { differing += 1 }
+        }
+        XCTAssertGreaterThan(differing, 0, "the loop filter was not skipped")
+    }
+
     func testTargetRate() throws {
         let (frames, counters) = try decode(try Fixtures.mp4(), .rate(2))
         // 2 s of video at 2 fps: slots [0,0.5), [0.5,1), [1,1.5), [1.5,2).
