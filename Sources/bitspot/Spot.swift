@@ -60,7 +60,7 @@ struct Spot: ParsableCommand {
     var tileExit: Double = 0.5
 
     @Option(name: .customLong("tile-region"), help: "Detector tile regions: on frames that go on, run the detector's later layers only on tiles of at least this text probability (and one tile either side).")
-    var tileRegion: Double = 0.1
+    var tileRegion: Double = 0.05
 
     @Flag(name: .customLong("whole-frame"), help: "Run the detector's later layers on the whole frame (no tile regions; for comparisons).")
     var wholeFrame = false
