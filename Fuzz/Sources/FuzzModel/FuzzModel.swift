@@ -65,4 +65,13 @@ private func exercise(_ model: Model) {
     }
     Fuzz.check(summary.nodesRun + summary.nodesSkipped == model.nodes.count, "every node is run or skipped")
     Fuzz.check(headsSeen >= 1, "the run reaches a head")
+    // Tile regions at every exit head (run whole when the layers after it cannot run on regions).
+    let region = image.withUnsafeBufferPointer { px in
+        executor.run(image: px.baseAddress!) { out in out.head.isExit ? .restrict(TileRegion(threshold: 0.5)) : .proceed }
+    }
+    Fuzz.check(region.nodesRun + region.nodesSkipped == model.nodes.count, "region run: every node is run or skipped")
+    let counted = region.done + region.skipped
+    Fuzz.check(counted.binaryMACs == ops.binaryMACs && counted.floatMACs == ops.floatMACs && counted.realOps == ops.realOps,
+               "region run: done + skipped is the whole model's work")
+    Fuzz.check(region.regionShare >= 0 && region.regionShare <= 1, "region share \(region.regionShare)")
 }
