@@ -71,9 +71,13 @@ public final class TextSpotter {
     private var labels: [Int32] = []
     private var stack: [Int32] = []
 
-    /// Loads both models from files (`detector.bitnet`, `recognizer.bitnet` in `folder`).
-    public convenience init(models folder: String, threads: Int = 1, settings: SpotterSettings = SpotterSettings()) throws {
-        let det = try ModelFile.load(path: folder + "/detector.bitnet")
+    /// Loads both models from files (`detector.bitnet`, `recognizer.bitnet` in `folder`). `detectorSize`
+    /// runs the detector on frames scaled to that size instead of its file's (the network is fully
+    /// convolutional: larger finds smaller text, for more work).
+    public convenience init(models folder: String, threads: Int = 1, settings: SpotterSettings = SpotterSettings(),
+                            detectorSize: FrameSize? = nil) throws {
+        var det = try ModelFile.load(path: folder + "/detector.bitnet")
+        if let size = detectorSize { det = try det.withInput(height: size.height, width: size.width) }
         let rec = try ModelFile.load(path: folder + "/recognizer.bitnet")
         try self.init(detector: det, recognizer: rec, threads: threads, settings: settings)
     }

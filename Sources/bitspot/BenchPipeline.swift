@@ -34,6 +34,9 @@ struct BenchPipeline: ParsableCommand {
     @Flag(name: .customLong("no-exits"), help: "Run both networks to the end on every frame and crop (to measure what the early exits save).")
     var noExits = false
 
+    @Option(name: .customLong("detector-size"), help: ArgumentHelp("Scale frames to this size for the detector (default: the model's).", valueName: "WxH"))
+    var detectorSize: String?
+
     @Flag(name: .customLong("whole-frame"), help: "Run the detector's later layers on the whole frame, not only on the tiles its tile head selects (to measure what tile regions save).")
     var wholeFrame = false
 
@@ -102,9 +105,11 @@ struct BenchPipeline: ParsableCommand {
         settings.detectorExit = !noExits
         settings.recognizerExit = !noExits
         if wholeFrame { settings.tileRegionThreshold = nil }
-        if let models { return try TextSpotter(models: models, settings: settings) }
+        let size = try detectorSize.map { try FrameSize(parsing: $0) }
+        if let models { return try TextSpotter(models: models, settings: settings, detectorSize: size) }
         guard let shipped = ResourceLocator.find("Models/detector.bitnet"), ResourceLocator.find("Models/recognizer.bitnet") != nil else { return nil }
-        return try TextSpotter(models: URL(fileURLWithPath: shipped).deletingLastPathComponent().path, settings: settings)
+        return try TextSpotter(models: URL(fileURLWithPath: shipped).deletingLastPathComponent().path, settings: settings,
+                               detectorSize: size)
     }
 
     func run() throws {

@@ -59,6 +59,9 @@ struct Spot: ParsableCommand {
     @Option(name: .customLong("tile-exit"), help: "Detector early exit: skip a frame when no tile reaches this text probability.")
     var tileExit: Double = 0.5
 
+    @Option(name: .customLong("detector-size"), help: ArgumentHelp("Scale frames to this size for the detector (default: the input size in the model file): larger finds smaller text, for more work.", valueName: "WxH"))
+    var detectorSize: String?
+
     @Option(name: .customLong("tile-region"), help: "Detector tile regions: on frames that go on, run the detector's later layers only on tiles of at least this text probability (and one tile either side).")
     var tileRegion: Double = 0.05
 
@@ -110,7 +113,8 @@ struct Spot: ParsableCommand {
                 }
                 return LPCVAnswers.parseQuestions(text)
             }
-            let spotter = try TextSpotter(models: folder, threads: threads, settings: settings)
+            let spotter = try TextSpotter(models: folder, threads: threads, settings: settings,
+                                          detectorSize: try detectorSize.map { try FrameSize(parsing: $0) })
             let snapshotFolder = try snapshots.map { try FrameFolder($0) }
             let video = try VideoSource(input: input, options: options)
             let info = video.info

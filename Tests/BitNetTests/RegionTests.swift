@@ -151,3 +151,36 @@ final class RegionTests: XCTestCase {
         }
     }
 }
+
+/// `Model.withInput`: the shipped detector reshaped to the golden fixture's 40 x 40 input is the network
+/// the trainer exported at that size (Scripts/train/golden/detector, same checkpoint): same outputs.
+final class ModelInputTests: XCTestCase {
+    func testReshapedDetectorMatchesTheGoldenExport() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let golden = try GoldenTests.loadGolden("detector", folder: root.appendingPathComponent("Scripts/train/golden"))
+        let shipped = try ModelFile.load(path: root.appendingPathComponent("Models/detector.bitnet").path)
+        let reshaped = try shipped.withInput(height: golden.model.input.height, width: golden.model.input.width)
+        XCTAssertEqual(reshaped.input, golden.model.input)
+        XCTAssertEqual(reshaped.nodes.map(\.shape), golden.model.nodes.map(\.shape))
+        let a = try Executor(model: reshaped, threads: 1), b = try Executor(model: golden.model, threads: 1)
+        let image = golden.tensors[0]!.bytes
+        image.withUnsafeBufferPointer { _ = a.run(image: $0.baseAddress!) }
+        image.withUnsafeBufferPointer { _ = b.run(image: $0.baseAddress!) }
+        for h in reshaped.heads {
+            XCTAssertEqual(Array(a.realOutput(h.node)).map(\.bitPattern), Array(b.realOutput(h.node)).map(\.bitPattern), h.name)
+        }
+        // 960 x 540: stride-4 maps of 135 x 240, tiles of 14 x 24.
+        let big = try shipped.withInput(height: 540, width: 960)
+        XCTAssertEqual(big.shape(big.nodes.count), TensorShape(135, 240, 2))
+        XCTAssertEqual(big.shape(big.heads.first { $0.isExit }!.node), TensorShape(14, 24, 1))
+    }
+
+    func testSizesOutOfRangeAreRefused() throws {
+        let g = try GoldenTests.loadGolden("golden-a")
+        XCTAssertThrowsError(try g.model.withInput(height: 0, width: 10))
+        XCTAssertThrowsError(try g.model.withInput(height: 8192, width: 8192)) { error in
+            XCTAssertTrue("\(error)".contains("8192x8192"), "\(error)")
+        }
+        XCTAssertNoThrow(try g.model.withInput(height: 33, width: 47))
+    }
+}

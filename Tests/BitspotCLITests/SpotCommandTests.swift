@@ -58,6 +58,16 @@ final class SpotCommandTests: XCTestCase {
         XCTAssertEqual(try CLI.run(["spot", "--models", Self.models, "--tile-region", "1"]).status, 64)
     }
 
+    /// `--detector-size` runs the detector at another input size; a bad size is a usage error.
+    func testDetectorSize() throws {
+        let r = try CLI.run(["spot", "--models", Self.models, "--every", "60", "--max-frames", "2", "--detector-size", "320x180"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("2 frames processed"), r.stdout)
+        let bad = try CLI.run(["spot", "--models", Self.models, "--detector-size", "wide"])
+        XCTAssertEqual(bad.status, 64, bad.stderr)
+        XCTAssertTrue(bad.stderr.contains("not a size"), bad.stderr)
+    }
+
     func testTextSummaryAndNoExits() throws {
         let r = try CLI.run(["spot", Samples.video, "--models", Self.models, "--every", "120", "--no-exits"])
         XCTAssertEqual(r.status, 0, r.stderr)
