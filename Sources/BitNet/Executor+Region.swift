@@ -166,20 +166,25 @@ final class RegionPlan {
     /// Calls `body(y, x0..<x1)` for each run of set cells of row `y` of `m`.
     @inline(__always)
     func forEachRun(_ m: UnsafeMutablePointer<UInt8>, row y: Int, _ body: (Int, Range<Int>) -> Void) {
-        let r = m + y * width
-        var x = 0
-        while x < width {
-            if r[x] == 0 { x += 1; continue }
-            let x0 = x
-            while x < width && r[x] != 0 { x += 1 }
-            body(y, x0..<x)
-        }
+        forEachSetRun(UnsafePointer(m + y * width), width: width) { body(y, $0) }
     }
 
     func count(_ m: UnsafeMutablePointer<UInt8>) -> Int {
         var n = 0
         for k in 0..<(height * width) { n += Int(m[k]) }
         return n
+    }
+}
+
+/// Calls `body(x0..<x1)` for each run of non-zero bytes of `row` (`width` bytes).
+@inline(__always)
+func forEachSetRun(_ row: UnsafePointer<UInt8>, width: Int, _ body: (Range<Int>) -> Void) {
+    var x = 0
+    while x < width {
+        if row[x] == 0 { x += 1; continue }
+        let x0 = x
+        while x < width && row[x] != 0 { x += 1 }
+        body(x0..<x)
     }
 }
 

@@ -192,14 +192,9 @@ public enum ParallelTask: @unchecked Sendable {
         case .binaryConvRegion(let p, let k, let mask):
             let w = p.outWidth
             for y in range {
-                let row = mask + y * w
-                var x = 0
-                while x < w {
-                    if row[x] == 0 { x += 1; continue }
-                    let x0 = x
-                    while x < w && row[x] != 0 { x += 1 }
+                forEachSetRun(mask + y * w, width: w) { columns in
                     var q = p
-                    q.columns = x0..<x
+                    q.columns = columns
                     k.binaryConv(q, y..<(y + 1))
                 }
             }
