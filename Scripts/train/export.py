@@ -226,15 +226,18 @@ def main():
         width = args.width or 640
         meta = {"name": "bitspot-detector", "task": "detector",
                 "input": {"height": args.height, "width": width, "channels": 1,
-                          "normalisation": "none: the grey (luma) frame scaled to 640 x 360, 8-bit; zero point 128"},
+                          "normalisation": f"none: the grey (luma) frame scaled to {width} x {args.height}, 8-bit; zero point 128",
+                          "trained_on": "640 x 360 renders (Scripts/train/data_det.py); fully convolutional, any input size runs"},
                 "output": {"maps": "stride 4: channel 0 word-kernel logit (sigmoid >= 0.5: text), channel 1 log2 word height in input px",
                            "tiles": "early exit, one logit per 40 x 40 input px tile: text present; skip the frame when all sigmoid < threshold",
                            "boxes": f"4-connected kernel components; h = 2^mean(height); box x from (min col)*4 - {data_det.SHRINK_X}h to (max col+1)*4 + {data_det.SHRINK_X}h, y = centre +- h/2 (Scripts/train/data_det.py boxes_from_maps)",
                            "shrink_x": data_det.SHRINK_X},
                 "provenance": prov}
         writer = export_detector(model, args.height, width)
-        frames, _ = det_set(100)  # evaluation frames (held-out fonts)
-        worst, md = check_maps(model, writer, meta, [f[:args.height, :width] for f in frames[:2]])
+        frames, _ = det_set(100)  # evaluation frames (held-out fonts, 640 x 360)
+        # The reference check runs at the frames' own size (same weights; the file's size is metadata
+        # and layer shapes).
+        worst, md = check_maps(model, export_detector(model, 360, 640), meta, [f[:360, :640] for f in frames[:2]])
         print(f"reference vs torch: max |output diff| {worst:.2e} over 2 frames")
         gh, gw = 40, 40
         gmake = lambda: export_detector(model, gh, gw)
