@@ -76,22 +76,53 @@ public final class Executor {
     /// Region plans of the exit heads that support `.restrict`, by head node.
     var regionPlans: [Int: RegionPlan] = [:]
 
+    /// Whether every node's output stays readable after a run (`keepAllOutputs`); otherwise only the
+    /// heads' and the packed (bits) outputs do.
+    public let keepsAllOutputs: Bool
+
     /// Prepares `model` for the kernels of `tier` (the best this CPU has when nil) on `threads` threads.
-    public init(model: Model, tier: KernelTier? = nil, threads: Int = 1) throws(BitNetError) {
+    /// Real-valued outputs that are not heads share arena slots once nothing later reads them (a slot is
+    /// reused by a later node after the last reader of its previous node has run), which is what keeps a
+    /// large input's arena small; `keepAllOutputs` gives every node its own slot instead (to read every
+    /// layer after a run, as the golden tests do).
+    public init(model: Model, tier: KernelTier? = nil, threads: Int = 1, keepAllOutputs: Bool = false) throws(BitNetError) {
         self.model = model
         self.kernels = try KernelSelector.kernels(forced: tier)
         self.threads = max(1, threads)
         self.pool = WorkerPool(threads: self.threads)
+        self.keepsAllOutputs = keepAllOutputs
         counts = (1...model.nodes.count).map { model.opCount($0) }
         for (i, h) in model.heads.enumerated() { headAt[h.node] = i }
-        // Plan: one slot per node output (kept for the whole run, so heads stay readable), then the parameters.
+        // Plan: a slot per node output, then the parameters. Packed outputs (their zero borders are the
+        // convolutions' padding) and heads keep their own slots; other real outputs share.
         var layout = ArenaLayout()
         var outputs: [Int] = [0]
-        for n in model.nodes {
+        var lastReader = [Int](repeating: 0, count: model.nodes.count + 1)
+        for (k, n) in model.nodes.enumerated() {
+            for j in n.inputs where j > 0 { lastReader[j] = max(lastReader[j], k + 1) }
+        }
+        let heads = Set(model.heads.map(\.node))
+        var free: [(offset: Int, bytes: Int)] = []
+        var slotOf: [Int: (offset: Int, bytes: Int)] = [:]
+        for (k, n) in model.nodes.enumerated() {
+            let i = k + 1
             let bytes = n.kind == .bits
                 ? PackedLayout(height: n.shape.height, width: n.shape.width, channels: n.shape.channels).count * 8
                 : n.shape.count * 4
-            outputs.append(layout.reserve(bytes))
+            let shares = !keepAllOutputs && n.kind == .real && !heads.contains(i) && lastReader[i] > 0
+            if shares, let best = free.indices.filter({ free[$0].bytes >= bytes }).min(by: { free[$0].bytes < free[$1].bytes }) {
+                let slot = free.remove(at: best)
+                outputs.append(slot.offset)
+                slotOf[i] = slot
+            } else {
+                let offset = layout.reserve(bytes)
+                outputs.append(offset)
+                if shares { slotOf[i] = (offset, (bytes + 63) / 64 * 64) }
+            }
+            // Slots whose node's last reader is this node are free for the nodes after it.
+            for j in 1...i where lastReader[j] == i {
+                if let slot = slotOf.removeValue(forKey: j) { free.append(slot) }
+            }
         }
         var paramOffsets: [[Int]] = []
         let wl = kernels.weightLayout
@@ -200,7 +231,8 @@ public final class Executor {
         return PackedLayout(height: s.height, width: s.width, channels: s.channels)
     }
 
-    /// The output of real node `node` from the last run.
+    /// The output of real node `node` from the last run: a head's, or any node's with `keepAllOutputs`
+    /// (other slots are reused within the run).
     public func realOutput(_ node: Int) -> UnsafeBufferPointer<Float> {
         precondition(node >= 1 && model.kind(node) == .real)
         return UnsafeBufferPointer(start: plans[node - 1].output.assumingMemoryBound(to: Float.self), count: model.shape(node).count)

@@ -31,7 +31,7 @@ final class GoldenTests: XCTestCase {
 
     func check(_ name: String, tier: KernelTier, threads: Int, folder: URL? = nil) throws {
         let g = try Self.loadGolden(name, folder: folder)
-        let exec = try Executor(model: g.model, tier: tier, threads: threads)
+        let exec = try Executor(model: g.model, tier: tier, threads: threads, keepAllOutputs: true)
         let image = g.tensors[0]!.bytes
         XCTAssertEqual(image.count, g.model.input.count)
         let summary = image.withUnsafeBufferPointer { exec.run(image: $0.baseAddress!) }

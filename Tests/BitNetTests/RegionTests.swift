@@ -175,6 +175,23 @@ final class ModelInputTests: XCTestCase {
         XCTAssertEqual(big.shape(big.heads.first { $0.isExit }!.node), TensorShape(14, 24, 1))
     }
 
+    /// Real outputs share arena slots once read: the heads come out the same as with a slot per node, in a
+    /// smaller arena (the shipped detector at 960 x 540: about half).
+    func testSharedSlotsGiveTheSameHeads() throws {
+        let (model, image) = try RegionTests.detector()
+        let golden = try GoldenTests.loadGolden("golden-a")
+        for (m, img) in [(model, image), (golden.model, golden.tensors[0]!.bytes)] {
+            let shared = try Executor(model: m, threads: 1), whole = try Executor(model: m, threads: 1, keepAllOutputs: true)
+            XCTAssertLessThan(shared.arenaBytes, whole.arenaBytes)
+            for e in [shared, whole] { img.withUnsafeBufferPointer { _ = e.run(image: $0.baseAddress!) } }
+            for h in m.heads {
+                XCTAssertEqual(Array(shared.realOutput(h.node)).map(\.bitPattern), Array(whole.realOutput(h.node)).map(\.bitPattern), h.name)
+            }
+        }
+        let shared = try Executor(model: model, threads: 1), whole = try Executor(model: model, threads: 1, keepAllOutputs: true)
+        print("detector \(model.input): arena \(shared.arenaBytes) bytes shared, \(whole.arenaBytes) with a slot per node")
+    }
+
     func testSizesOutOfRangeAreRefused() throws {
         let g = try GoldenTests.loadGolden("golden-a")
         XCTAssertThrowsError(try g.model.withInput(height: 0, width: 10))
