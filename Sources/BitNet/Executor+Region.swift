@@ -24,8 +24,7 @@ final class RegionPlan {
     let readStart: [Int]
     let readNodes: [Int]
     let readRadius: [Int]
-    /// Nodes after the head that no node after the head reads (the graph's outputs), and by node.
-    let sinks: [Int]
+    /// By node: after the head, and no node after the head reads it (one of the graph's outputs).
     let isSink: [Bool]
     /// One cell mask per node after the head, then a scratch mask; tile masks (two).
     let masks: UnsafeMutablePointer<UInt8>
@@ -77,7 +76,6 @@ final class RegionPlan {
         self.readStart = readStart
         self.readNodes = readNodes
         self.readRadius = readRadius
-        sinks = after.filter { !readers.contains($0) }
         isSink = (0...model.nodes.count).map { $0 > head && !readers.contains($0) }
         masks = .allocate(capacity: (after.count + 1) * height * width)
         tiles = .allocate(capacity: 2 * tilesHigh * tilesWide)
@@ -125,7 +123,7 @@ final class RegionPlan {
                 selected += Int(on)
             }
         }
-        for k in 0..<sinks.count { memcpy(mask(sinks[k]), base, cells) }
+        for i in after where isSink[i] { memcpy(mask(i), base, cells) }
         // Back from the outputs: a node's cells are what its readers need, grown by their radius.
         var k = after.count - 1
         while k >= 0 {

@@ -76,10 +76,6 @@ public final class Executor {
     /// Region plans of the exit heads that support `.restrict`, by head node.
     var regionPlans: [Int: RegionPlan] = [:]
 
-    /// Whether every node's output stays readable after a run (`keepAllOutputs`); otherwise only the
-    /// heads' and the packed (bits) outputs do.
-    public let keepsAllOutputs: Bool
-
     /// Prepares `model` for the kernels of `tier` (the best this CPU has when nil) on `threads` threads.
     /// Real-valued outputs that are not heads share arena slots once nothing later reads them (a slot is
     /// reused by a later node after the last reader of its previous node has run), which is what keeps a
@@ -90,7 +86,6 @@ public final class Executor {
         self.kernels = try KernelSelector.kernels(forced: tier)
         self.threads = max(1, threads)
         self.pool = WorkerPool(threads: self.threads)
-        self.keepsAllOutputs = keepAllOutputs
         counts = (1...model.nodes.count).map { model.opCount($0) }
         for (i, h) in model.heads.enumerated() { headAt[h.node] = i }
         // Plan: a slot per node output, then the parameters. Packed outputs (their zero borders are the

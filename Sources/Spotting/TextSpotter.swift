@@ -20,8 +20,9 @@ public struct FrameSpots: Sendable {
     public var words: [SpottedWord]
     /// The detector's no-text exit answered: the rest of the detector and every crop were skipped.
     public var detectorExited: Bool
-    /// Share of the detector's later layers' cells computed (1 without a tile region; 0 after an exit).
-    public var detectorRegionShare: Double
+    /// Share of the detector's later layers' cells computed when it ran on tile regions (nil: it ran
+    /// on the whole frame or exited).
+    public var detectorRegionShare: Double?
     public var cropsRead: Int
     /// Crops answered by the recognizer's early-exit head.
     public var recognizerExits: Int
@@ -127,8 +128,8 @@ public final class TextSpotter {
         /// Signs, top to bottom; each a list of lines of indices into `boxes`.
         public var signs: [[SignGrouping.Line]]
         public var exited: Bool
-        /// Share of the layers after the tile head that ran (1: whole frame, 0: exited).
-        public var regionShare: Double
+        /// Share of the layers after the tile head that ran on tile regions (nil: whole frame or exited).
+        public var regionShare: Double?
         public var ops: OpCount
         public var skippedOps: OpCount
     }
@@ -157,7 +158,7 @@ public final class TextSpotter {
             }
         }
         let exited = summary.stoppedAtHead != nil
-        var detection = Detection(boxes: [], signs: [], exited: exited, regionShare: exited ? 0 : summary.regionShare,
+        var detection = Detection(boxes: [], signs: [], exited: exited, regionShare: summary.restrictedAtHead == nil ? nil : summary.regionShare,
                                   ops: summary.done, skippedOps: summary.skipped)
         guard let maps, maps.shape.channels >= 2 else { return detection }
 

@@ -334,7 +334,7 @@ struct PipelineRun {
                                                    words: zip(spots.words, ids).map { WordLine($0.0, track: $0.1) }))
                     }
                     if detection.exited { acct.count(detect, "early_exits") }
-                    if !detection.exited && detection.regionShare < 1 { acct.count(detect, "tile_regions") }
+                    if detection.regionShare != nil { acct.count(detect, "tile_regions") }
                     acct.count(recognize, "crops", by: spots.cropsRead)
                     acct.count(recognize, "early_exits", by: spots.recognizerExits)
                     acct.addOps(detect, NetworkOps.energyCounts(detection.ops))

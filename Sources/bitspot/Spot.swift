@@ -151,9 +151,9 @@ struct Spot: ParsableCommand {
                 let spots = try spotter.process(frame)
                 processed += 1
                 if spots.detectorExited { detectorExits += 1 }
-                if !spots.detectorExited && spots.detectorRegionShare < 1 {
+                if let share = spots.detectorRegionShare {
                     regionFrames += 1
-                    regionShare += spots.detectorRegionShare
+                    regionShare += share
                 }
                 crops += spots.cropsRead
                 recognizerExits += spots.recognizerExits
