@@ -123,7 +123,8 @@ final class RegionPlan {
                 selected += Int(on)
             }
         }
-        for i in after where isSink[i] { memcpy(mask(i), base, cells) }
+        // By index: iterating `after` itself allocated in debug builds (RegionTests counts allocations).
+        for k in 0..<after.count where isSink[after[k]] { memcpy(mask(after[k]), base, cells) }
         // Back from the outputs: a node's cells are what its readers need, grown by their radius.
         var k = after.count - 1
         while k >= 0 {
