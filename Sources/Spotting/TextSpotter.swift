@@ -48,6 +48,9 @@ public struct SpotterSettings: Sendable {
     public var recognizerExitConfidence: Double = 0.8
     /// Word-kernel probability threshold for boxes.
     public var boxThreshold: Double = 0.5
+    /// Split a box's component where its column profile dips below this share of the peaks either side
+    /// (``ScoreMapDecoder/split``; nil or 0: no splitting).
+    public var wordSplit: Double? = 0.8
     /// Smallest word box height (frame pixels) worth reading.
     public var minWordHeight: Double = 8
     /// Switches for the early exits (for comparisons).
@@ -91,7 +94,8 @@ public final class TextSpotter {
         recognizer = try Executor(model: rec, threads: threads)
         self.settings = settings
         decoder = Self.charset(rec.metadata).map { CTCDecoder(charset: Array($0)) } ?? .lpcv
-        boxes = ScoreMapDecoder(shrinkX: Self.shrinkX(det.metadata) ?? 0.3, threshold: settings.boxThreshold)
+        boxes = ScoreMapDecoder(shrinkX: Self.shrinkX(det.metadata) ?? 0.3, threshold: settings.boxThreshold,
+                                split: settings.wordSplit.flatMap { $0 > 0 ? $0 : nil })
         detectorInput = [UInt8](repeating: 0, count: det.input.count)
         recognizerInput = [UInt8](repeating: 128, count: rec.input.count)
     }

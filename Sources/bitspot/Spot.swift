@@ -68,6 +68,9 @@ struct Spot: ParsableCommand {
     @Flag(name: .customLong("whole-frame"), help: "Run the detector's later layers on the whole frame (no tile regions; for comparisons).")
     var wholeFrame = false
 
+    @Option(name: .customLong("word-split"), help: ArgumentHelp("Split a detected word where the detector's text probability dips below this share of the peaks either side (0: never split).", valueName: "ratio"))
+    var wordSplit: Double = SpotterSettings().wordSplit ?? 0
+
     @Option(name: .customLong("recognizer-exit"), help: "Recognizer early exit: stop at the early head when it is this confident.")
     var recognizerExit: Double = 0.8
 
@@ -84,6 +87,7 @@ struct Spot: ParsableCommand {
         guard (1...64).contains(threads) else { throw ValidationError("--threads must be between 1 and 64") }
         guard tileExit > 0, tileExit < 1 else { throw ValidationError("--tile-exit must be between 0 and 1 (exclusive)") }
         guard tileRegion > 0, tileRegion < 1 else { throw ValidationError("--tile-region must be between 0 and 1 (exclusive)") }
+        guard wordSplit >= 0, wordSplit < 1 else { throw ValidationError("--word-split must be at least 0 and below 1") }
         guard recognizerExit > 0, recognizerExit <= 1 else { throw ValidationError("--recognizer-exit must be in (0, 1]") }
         guard (questions == nil) == (answers == nil) else { throw ValidationError("--questions and --answers go together") }
         guard annotateFont == nil || annotate != nil else { throw ValidationError("--annotate-font needs --annotate FILE") }
@@ -105,6 +109,7 @@ struct Spot: ParsableCommand {
             settings.tileExitThreshold = tileExit
             settings.recognizerExitConfidence = recognizerExit
             settings.tileRegionThreshold = wholeFrame ? nil : tileRegion
+            settings.wordSplit = wordSplit > 0 ? wordSplit : nil
             settings.detectorExit = !noExits
             settings.recognizerExit = !noExits
             let questionWords = try questions.map { path -> [String] in

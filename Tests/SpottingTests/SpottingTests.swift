@@ -9,6 +9,7 @@ final class ScoreMapDecoderTests: XCTestCase {
         struct Case: Decodable {
             var width: Int, height: Int, stride: Int
             var shrinkX: Double, threshold: Double
+            var split: Double?
             var score: [Float], log2Height: [Float]
             var boxes: [[Double]]
         }
@@ -20,7 +21,7 @@ final class ScoreMapDecoderTests: XCTestCase {
         let golden = try JSONDecoder().decode(Golden.self, from: Data(contentsOf: url))
         var total = 0
         for c in golden.cases {
-            let decoder = ScoreMapDecoder(stride: c.stride, shrinkX: c.shrinkX, threshold: c.threshold)
+            let decoder = ScoreMapDecoder(stride: c.stride, shrinkX: c.shrinkX, threshold: c.threshold, split: c.split)
             let got = decoder.boxes(score: c.score, log2Height: c.log2Height, width: c.width, height: c.height)
             // Same components, possibly in another order: compare as sorted lists.
             let key: (WordBox) -> [Double] = { [$0.x0, $0.y0, $0.x1, $0.y1] }
@@ -33,6 +34,31 @@ final class ScoreMapDecoderTests: XCTestCase {
             total += got.count
         }
         XCTAssertGreaterThan(total, 5)
+    }
+
+    func testSplitsTwoWordsJoinedByAWeakerColumn() {
+        // One row: word A (4 cells at 0.9), a joining cell at 0.6, word B (3 cells at 0.95).
+        let row: [Float] = [0.1, 0.9, 0.9, 0.9, 0.9, 0.6, 0.95, 0.95, 0.95, 0.1]
+        let h = [Float](repeating: 3, count: row.count)   // 8-pixel words
+        XCTAssertEqual(ScoreMapDecoder(shrinkX: 0.5).boxes(score: row, log2Height: h, width: row.count, height: 1).count, 1)
+        let split = ScoreMapDecoder(shrinkX: 0.5, split: 0.8).boxes(score: row, log2Height: h, width: row.count, height: 1)
+            .sorted { $0.x0 < $1.x0 }
+        XCTAssertEqual(split.count, 2)
+        // Cells 1-4 and 6-8 at stride 4, each grown by 0.5 x 8 px; the valley cell belongs to neither.
+        XCTAssertEqual(split[0].x0, 0, accuracy: 1e-9); XCTAssertEqual(split[0].x1, 24, accuracy: 1e-9)
+        XCTAssertEqual(split[1].x0, 20, accuracy: 1e-9); XCTAssertEqual(split[1].x1, 40, accuracy: 1e-9)
+        XCTAssertEqual(split[1].score, 0.95, accuracy: 1e-6)
+        // A dip that is not deep enough (0.6 >= 0.6 x 0.9) keeps one word.
+        XCTAssertEqual(ScoreMapDecoder(shrinkX: 0.5, split: 0.6).boxes(score: row, log2Height: h, width: row.count, height: 1).count, 1)
+    }
+
+    func testSplitColumnsPicksTheDeepestValleyFirstAndRecurses() {
+        let p: [Double] = [0.9, 0.5, 0.9, 0.7, 0.9, 0.9]
+        XCTAssertEqual(ScoreMapDecoder.splitColumns(p, ratio: 0.8), [0...0, 2...2, 4...5])
+        XCTAssertEqual(ScoreMapDecoder.splitColumns(p, ratio: 0.6), [0...0, 2...5])
+        XCTAssertEqual(ScoreMapDecoder.splitColumns(p, ratio: 0), [0...5])
+        XCTAssertEqual(ScoreMapDecoder.splitColumns([0.9, 0.1], ratio: 0.9), [0...1])   // no column either side
+        XCTAssertEqual(ScoreMapDecoder.splitColumns([], ratio: 0.9), [])
     }
 
     func testFourConnectivity() {

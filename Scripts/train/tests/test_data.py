@@ -102,3 +102,24 @@ def test_separation_weights_mark_the_gap_between_two_words():
     # the kernels of the two words are apart: the box decoder gets two words back
     boxes = data_det.boxes_from_maps(k, np.full_like(k, np.log2(h)))
     assert len(boxes) == 2
+
+
+def test_split_columns_matches_the_swift_decoders_choices():
+    import data_det
+    p = [0.9, 0.5, 0.9, 0.7, 0.9, 0.9]
+    assert data_det.split_columns(p, 0.8) == [(0, 0), (2, 2), (4, 5)]
+    assert data_det.split_columns(p, 0.6) == [(0, 0), (2, 5)]
+    assert data_det.split_columns(p, 0.0) == [(0, 5)]
+    assert data_det.split_columns([0.9, 0.1], 0.9) == [(0, 1)]
+
+
+def test_boxes_from_maps_splits_two_joined_words():
+    import data_det
+    row = np.array([[0.1, 0.9, 0.9, 0.9, 0.9, 0.6, 0.95, 0.95, 0.95, 0.1]], np.float32)
+    h = np.full_like(row, 3.0)
+    assert len(data_det.boxes_from_maps(row, h)) == 1
+    boxes = sorted(data_det.boxes_from_maps(row, h, split=0.8))
+    assert len(boxes) == 2
+    s = data_det.SHRINK_X * 8
+    assert abs(boxes[0][0] - (4 - s)) < 1e-9 and abs(boxes[0][2] - (20 + s)) < 1e-9
+    assert abs(boxes[1][0] - (24 - s)) < 1e-9 and abs(boxes[1][2] - (36 + s)) < 1e-9
