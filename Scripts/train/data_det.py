@@ -34,6 +34,7 @@ TILE = 40
 MIN_H = 6.0
 SHRINK_X = 0.5
 SHRINK_Y = 0.25
+WORD_SPLIT = 0.8   # split_columns' valley ratio: bitspot spot's --word-split default
 
 
 def make_frame(rng, split="train", fonts=None, photos=None, size=(FRAME_W, FRAME_H), p_empty=0.3, strength=None):

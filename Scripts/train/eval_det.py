@@ -4,7 +4,7 @@ word precision/recall at IoU 0.5 (Scripts/eval/metrics.detection_counts, 'don't 
 from `data_det.boxes_from_maps`; early exit: a frame is skipped when every tile's text probability
 is below t; reported per t: share of no-text frames skipped and the word recall kept.
 
-  .venv-train/bin/python Scripts/train/eval_det.py checkpoints/det/student/best.pt [--n 100]
+  .venv-train/bin/python Scripts/train/eval_det.py checkpoints/det/student/best.pt [--n 100] [--split 0 0.7 0.8]
 """
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def load_eval_set(n=100, seed=EVAL_SEED):
 
 
 @torch.no_grad()
-def evaluate(model, eval_set, dev="cpu", thr=0.5, exit_thresholds=(0.05, 0.1, 0.2, 0.3, 0.5)):
+def evaluate(model, eval_set, dev="cpu", thr=0.5, exit_thresholds=(0.05, 0.1, 0.2, 0.3, 0.5), split=data_det.WORD_SPLIT):
     frames, words = eval_set
     model.eval()
     tp = n_gt = n_rep = 0
@@ -51,7 +51,7 @@ def evaluate(model, eval_set, dev="cpu", thr=0.5, exit_thresholds=(0.05, 0.1, 0.
         out = model(torch.from_numpy(g).float()[None, None].to(dev))
         prob = torch.sigmoid(out["maps"][0, 0]).cpu().numpy()
         hmap = out["maps"][0, 1].cpu().numpy()
-        boxes = data_det.boxes_from_maps(prob, hmap, thr)
+        boxes = data_det.boxes_from_maps(prob, hmap, thr, split=split)
         a, b, c = metrics.detection_counts(w, [dict(bbox=list(x[:4])) for x in boxes])
         tp, n_gt, n_rep = tp + a, n_gt + b, n_rep + c
         tile_max.append(float(torch.sigmoid(out["tiles"]).max()))
@@ -75,13 +75,19 @@ def main():
     ap.add_argument("checkpoint", type=Path)
     ap.add_argument("--n", type=int, default=100)
     ap.add_argument("--thr", type=float, default=0.5)
+    ap.add_argument("--split", type=float, nargs="*", default=[data_det.WORD_SPLIT],
+                    help="word-split valley ratios to score, the last one reported in full (data_det.split_columns; 0: none; default: bitspot spot's --word-split default)")
     args = ap.parse_args()
     torch.set_num_threads(1)
     import models
     ck = torch.load(args.checkpoint, map_location="cpu", weights_only=False)
     m = models.Detector(binary=ck["cfg"]["binary"])
     m.load_state_dict(ck["model"])
-    r = evaluate(m, load_eval_set(args.n), thr=args.thr)
+    for split in args.split[:-1]:
+        r = evaluate(m, load_eval_set(args.n), thr=args.thr, split=split)
+        print(f"split {split}: P {r['precision']:.3f} R {r['recall']:.3f} F1 {r['f1']:.3f}", flush=True)
+    r = evaluate(m, load_eval_set(args.n), thr=args.thr, split=args.split[-1] if args.split else None)
+    r["split"] = args.split[-1] if args.split else None
     r["params_bytes"] = models.param_bytes(m)
     r["ops"] = m.op_counts()
     print(json.dumps(r, indent=1))
