@@ -6,6 +6,7 @@
 # the default step counts (sparse 500, prune 300, finetune 600, exits 300 for rec; half for det).
 # Environment: LASSO sets the sparse stage's group-lasso weight (the trainers' default 2e-4 barely
 # separated the channel norms in session 1); PRUNE_FRAC the share of channels the prune stage drops.
+# The stages it runs start afresh (--overwrite): their folders' earlier checkpoints are replaced.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$ROOT"
@@ -31,6 +32,6 @@ for i in 1 2 3 4; do
   [ "$s" = sparse ] && [ -n "${LASSO:-}" ] && stage_args+=(--lasso "$LASSO")
   [ "$s" = prune ] && [ -n "${PRUNE_FRAC:-}" ] && stage_args+=(--prune-frac "$PRUNE_FRAC")
   nice -n 10 $PY $script --stage $s --out $C/$s --init $C/$prev/best.pt --teacher $C/teacher/best.pt \
-      --steps $n $extra --threads 1 --workers 1 --ckpt-every 50 "${stage_args[@]}"
+      --steps $n $extra --threads 1 --workers 1 --ckpt-every 50 --overwrite "${stage_args[@]}"
 done
 echo "$(date +%T) chain: $task done"

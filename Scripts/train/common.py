@@ -34,6 +34,17 @@ def greedy_decode(ids) -> str:
     return "".join(out)
 
 
+def check_out_folder(out: Path, resume: bool, overwrite: bool) -> None:
+    """Refuse to start a stage afresh over the checkpoints of an earlier run in `out` (they would be
+    replaced): --resume continues that run, --overwrite starts over on purpose."""
+    if resume or overwrite:
+        return
+    found = [p.name for p in (out / "last.pt", out / "best.pt") if p.exists()]
+    if found:
+        sys.exit(f"{out} already holds {' and '.join(found)} of an earlier run: --resume continues it, "
+                 f"--overwrite starts over and replaces them")
+
+
 def log(path: Path | None, msg: str) -> None:
     line = f"{time.strftime('%H:%M:%S')} {msg}"
     print(line, flush=True)

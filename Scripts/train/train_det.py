@@ -20,7 +20,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from common import Schedule, log, write_json
+from common import Schedule, check_out_folder, log, write_json
 import data_det
 import fonts_train
 import models
@@ -77,6 +77,7 @@ def main():
     ap.add_argument("--init", type=Path)
     ap.add_argument("--teacher", type=Path)
     ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--overwrite", action="store_true", help="start afresh even if OUT holds an earlier run's checkpoints")
     ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--lr", type=float)
@@ -96,6 +97,7 @@ def main():
     ap.add_argument("--max-minutes", type=float, default=120.0)
     args = ap.parse_args()
 
+    check_out_folder(args.out, args.resume, args.overwrite)
     torch.set_num_threads(args.threads)
     dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     args.out.mkdir(parents=True, exist_ok=True)

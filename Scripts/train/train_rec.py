@@ -28,7 +28,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from common import ROOT, Schedule, log, write_json
+from common import ROOT, Schedule, check_out_folder, log, write_json
 import data_rec
 import fonts_train
 import models
@@ -103,6 +103,7 @@ def main():
     ap.add_argument("--init", type=Path, help="checkpoint to start from (previous stage's best.pt)")
     ap.add_argument("--teacher", type=Path, help="teacher checkpoint for distillation")
     ap.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    ap.add_argument("--overwrite", action="store_true", help="start afresh even if OUT holds an earlier run's checkpoints")
     ap.add_argument("--teacher-reload", action="store_true",
                     help="reload --teacher whenever its file changes (distil from a teacher still training)")
     ap.add_argument("--steps", type=int, default=6000)
@@ -124,6 +125,7 @@ def main():
     ap.add_argument("--max-minutes", type=float, default=120.0, help="stop (and checkpoint) after this wall time")
     args = ap.parse_args()
 
+    check_out_folder(args.out, args.resume, args.overwrite)
     torch.set_num_threads(args.threads)
     dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     args.out.mkdir(parents=True, exist_ok=True)
