@@ -7,6 +7,8 @@ public struct BitNetError: Error, CustomStringConvertible, Sendable {
         case invalid
         /// The request cannot be served here (e.g. a kernel tier this CPU lacks).
         case unsupported
+        /// The caller asked for something this model cannot do (e.g. an input size it cannot take).
+        case badRequest
     }
 
     public var category: Category

@@ -7,7 +7,7 @@ extension Model {
     /// feeding a spatial layer, or an output larger than the parser's limits.
     public func withInput(height: Int, width: Int) throws(BitNetError) -> Model {
         guard (1...ModelFile.Limits.dimension).contains(height), (1...ModelFile.Limits.dimension).contains(width) else {
-            throw BitNetError(.invalid, "input \(width)x\(height) out of range (1...\(ModelFile.Limits.dimension))")
+            throw BitNetError(.badRequest, "input \(width)x\(height) out of range (1...\(ModelFile.Limits.dimension))")
         }
         var m = self
         var activations = 0
@@ -34,18 +34,18 @@ extension Model {
                 s = TensorShape(a.height, a.width, n.shape.channels)
             }
             guard s.height >= 1, s.width >= 1, s.count <= ModelFile.Limits.tensorElements else {
-                throw BitNetError(.invalid, "node \(i + 1) (\(n.op.name)) would be \(s) for a \(width)x\(height) input")
+                throw BitNetError(.badRequest, "node \(i + 1) (\(n.op.name)) would be \(s) for a \(width)x\(height) input")
             }
             if n.inputs.count > 1 {
                 let b = m.shape(n.inputs[1])
                 guard b.height == s.height, b.width == s.width else {
-                    throw BitNetError(.invalid, "node \(i + 1) (\(n.op.name)) joins \(s) and \(b) for a \(width)x\(height) input")
+                    throw BitNetError(.badRequest, "node \(i + 1) (\(n.op.name)) joins \(s) and \(b) for a \(width)x\(height) input")
                 }
             }
             m.nodes[i].shape = s
             activations += n.kind == .bits ? PackedLayout(height: s.height, width: s.width, channels: s.channels).count * 8 : s.count * 4
             guard activations <= ModelFile.Limits.arenaBytes else {
-                throw BitNetError(.invalid, "a \(width)x\(height) input needs more than 1 GiB of activations")
+                throw BitNetError(.badRequest, "a \(width)x\(height) input needs more than 1 GiB of activations")
             }
         }
         return m

@@ -81,7 +81,11 @@ public final class TextSpotter {
     public convenience init(models folder: String, threads: Int = 1, settings: SpotterSettings = SpotterSettings(),
                             detectorSize: FrameSize? = nil) throws {
         var det = try ModelFile.load(path: folder + "/detector.bitnet")
-        if let size = detectorSize { det = try det.withInput(height: size.height, width: size.width) }
+        if let size = detectorSize {
+            do { det = try det.withInput(height: size.height, width: size.width) } catch {
+                throw BitNetError(error.category, "the detector cannot take this size: \(error.message)", path: "--detector-size \(size)")
+            }
+        }
         let rec = try ModelFile.load(path: folder + "/recognizer.bitnet")
         try self.init(detector: det, recognizer: rec, threads: threads, settings: settings)
     }

@@ -6,6 +6,7 @@ extension BitNetError: ReportableError {
         case .missing: return ExitCodes.noInput
         case .invalid: return ExitCodes.dataError
         case .unsupported: return ExitCodes.unavailable
+        case .badRequest: return ExitCodes.usage
         }
     }
 }

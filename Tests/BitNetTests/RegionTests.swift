@@ -197,6 +197,7 @@ final class ModelInputTests: XCTestCase {
         XCTAssertThrowsError(try g.model.withInput(height: 0, width: 10))
         XCTAssertThrowsError(try g.model.withInput(height: 8192, width: 8192)) { error in
             XCTAssertTrue("\(error)".contains("8192x8192"), "\(error)")
+            XCTAssertEqual((error as? BitNetError)?.category, .badRequest)   // the caller's request, not a damaged file
         }
         XCTAssertNoThrow(try g.model.withInput(height: 33, width: 47))
     }

@@ -66,6 +66,10 @@ final class SpotCommandTests: XCTestCase {
         let bad = try CLI.run(["spot", "--models", Self.models, "--detector-size", "wide"])
         XCTAssertEqual(bad.status, 64, bad.stderr)
         XCTAssertTrue(bad.stderr.contains("not a size"), bad.stderr)
+        // A size the model cannot take is the caller's mistake too (64), not a damaged model (65).
+        let huge = try CLI.run(["spot", "--models", Self.models, "--detector-size", "8192x8192"])
+        XCTAssertEqual(huge.status, 64, huge.stderr)
+        XCTAssertTrue(huge.stderr.contains("8192x8192"), huge.stderr)
     }
 
     func testTextSummaryAndNoExits() throws {
