@@ -52,6 +52,26 @@ final class ScoreMapDecoderTests: XCTestCase {
         XCTAssertEqual(ScoreMapDecoder(shrinkX: 0.5, split: 0.6).boxes(score: row, log2Height: h, width: row.count, height: 1).count, 1)
     }
 
+    func testSplitBoxesLieInsideTheirComponentsAndNeverLoseOne() {
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<200 {
+            let w = Int.random(in: 1...30, using: &rng), h = Int.random(in: 1...8, using: &rng)
+            let score = (0..<(w * h)).map { _ in Float.random(in: 0...1, using: &rng) }
+            let log2h = [Float](repeating: 3, count: w * h)
+            let plain = ScoreMapDecoder(shrinkX: 0.5).boxes(score: score, log2Height: log2h, width: w, height: h)
+            for ratio in [0.5, 0.8, 0.95] {
+                let split = ScoreMapDecoder(shrinkX: 0.5, split: ratio).boxes(score: score, log2Height: log2h, width: w, height: h)
+                XCTAssertGreaterThanOrEqual(split.count, plain.count)
+                for b in split {
+                    // Every part spans columns of one component (one log2 height everywhere: same growth).
+                    XCTAssertTrue(plain.contains { $0.x0 <= b.x0 + 1e-9 && b.x1 <= $0.x1 + 1e-9 },
+                                  "\(b) outside every component of a \(w)x\(h) map")
+                    XCTAssertTrue(b.score >= 0.5 && b.score <= 1)
+                }
+            }
+        }
+    }
+
     func testSplitColumnsPicksTheDeepestValleyFirstAndRecurses() {
         let p: [Double] = [0.9, 0.5, 0.9, 0.7, 0.9, 0.9]
         XCTAssertEqual(ScoreMapDecoder.splitColumns(p, ratio: 0.8), [0...0, 2...2, 4...5])
