@@ -16,6 +16,10 @@ cross_sync_source
 echo "test-arm64: building the tests for aarch64-unknown-linux-gnu ..." >&2
 CROSS_TARGET=aarch64 cross_swift build --build-tests --scratch-path .build-arm64-tests >&2
 tests=$root/src/.build-arm64-tests/aarch64-unknown-linux-gnu/debug/BitSpotPackageTests.xctest
+# Some tests find files of the checkout through #filePath, which the compiler in the root wrote as
+# /src/...; qemu-aarch64 -L looks an absolute path up in the sysroot first, so /src there leads to the
+# root's copy of the checkout.
+ln -sfn ../src "$root/sysroot-arm64/src"
 echo "test-arm64: running $tests under qemu-aarch64 (filter: $filter) ..." >&2
 # The xctest binary lists its tests as Module.Class/test and runs a Module.Class given as an argument.
 Scripts/cross/run-arm64.sh "$tests" --list-tests | grep -E "^($filter)\." | cut -d/ -f1 | sort -u > "$base/arm64-suites.txt"

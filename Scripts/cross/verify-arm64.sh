@@ -6,7 +6,7 @@
 #  3. runs the same `frames` job natively and under qemu and compares the outputs byte for byte;
 #  4. runs `spot --json` natively and under qemu and compares the texts read per frame and per track
 #     (with Models/, or the untrained test models when Models/ has none);
-#  5. runs the kernel, runtime and video tests for aarch64 under qemu (Scripts/cross/test-arm64.sh).
+#  5. runs the kernel and runtime tests for aarch64 under qemu (Scripts/cross/test-arm64.sh).
 # Usage: Scripts/cross/verify-arm64.sh [--no-tests]   (root; run from a BitSpot checkout)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
