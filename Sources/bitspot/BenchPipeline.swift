@@ -40,6 +40,9 @@ struct BenchPipeline: ParsableCommand {
     @Flag(name: .customLong("whole-frame"), help: "Run the detector's later layers on the whole frame, not only on the tiles its tile head selects (to measure what tile regions save).")
     var wholeFrame = false
 
+    @Option(name: .customLong("word-split"), help: ArgumentHelp("Split detected words at dips of the detector's text probability below this share of the peaks either side, as spot does (0: never).", valueName: "ratio"))
+    var wordSplit: Double = SpotterSettings().wordSplit ?? 0
+
     @Option(help: ArgumentHelp("Write the output stage's JSON lines (as `spot --jsonl`) to this file; by default they go to /dev/null.", valueName: "file"))
     var jsonl: String?
 
@@ -96,6 +99,7 @@ struct BenchPipeline: ParsableCommand {
         if overheadRounds < 1 { throw ValidationError("--overhead-rounds must be 1 or more") }
         if let ms = simulateStage, !(ms >= 0 && ms <= 10_000) { throw ValidationError("--simulate-stage must be between 0 and 10000 ms") }
         if !(pmicInterval > 0) { throw ValidationError("--pmic-interval must be positive") }
+        if !(wordSplit >= 0 && wordSplit < 1) { throw ValidationError("--word-split must be at least 0 and below 1") }
     }
 
     /// The detector and recognizer, unless --no-network or no models are given or shipped.
@@ -105,6 +109,7 @@ struct BenchPipeline: ParsableCommand {
         settings.detectorExit = !noExits
         settings.recognizerExit = !noExits
         if wholeFrame { settings.tileRegionThreshold = nil }
+        settings.wordSplit = wordSplit > 0 ? wordSplit : nil
         let size = try detectorSize.map { try FrameSize(parsing: $0) }
         if let models { return try TextSpotter(models: models, settings: settings, detectorSize: size) }
         guard let shipped = ResourceLocator.find("Models/detector.bitnet"), ResourceLocator.find("Models/recognizer.bitnet") != nil else { return nil }

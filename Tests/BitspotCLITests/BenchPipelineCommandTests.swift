@@ -132,6 +132,9 @@ final class BenchPipelineCommandTests: XCTestCase {
         r = try CLI.run(["bench", "pipeline", sample, "--no-network", "--adapt"])
         XCTAssertEqual(r.status, 64)
         XCTAssertTrue(r.stderr.contains("needs a budget"), r.stderr)
+        r = try CLI.run(["bench", "pipeline", sample, "--no-network", "--word-split", "1.5"])
+        XCTAssertEqual(r.status, 64)
+        XCTAssertTrue(r.stderr.contains("--word-split"), r.stderr)
     }
 
     /// Run energy / wall time of a report: the mean power the meter saw.

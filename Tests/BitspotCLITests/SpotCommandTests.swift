@@ -56,6 +56,8 @@ final class SpotCommandTests: XCTestCase {
         XCTAssertTrue(regions.stderr.contains("tile regions"), regions.stderr)
         XCTAssertFalse(whole.stderr.contains("tile regions"), whole.stderr)
         XCTAssertEqual(try CLI.run(["spot", "--models", Self.models, "--tile-region", "1"]).status, 64)
+        XCTAssertEqual(try CLI.run(["spot", "--models", Self.models, "--word-split", "1"]).status, 64)
+        XCTAssertEqual(try CLI.run(["spot", "--models", Self.models, "--word-split=-0.1"]).status, 64)
     }
 
     /// `--detector-size` runs the detector at another input size; a bad size is a usage error.
