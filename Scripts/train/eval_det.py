@@ -83,10 +83,11 @@ def main():
     ck = torch.load(args.checkpoint, map_location="cpu", weights_only=False)
     m = models.Detector(binary=ck["cfg"]["binary"])
     m.load_state_dict(ck["model"])
+    eval_set = load_eval_set(args.n)
     for split in args.split[:-1]:
-        r = evaluate(m, load_eval_set(args.n), thr=args.thr, split=split)
+        r = evaluate(m, eval_set, thr=args.thr, split=split)
         print(f"split {split}: P {r['precision']:.3f} R {r['recall']:.3f} F1 {r['f1']:.3f}", flush=True)
-    r = evaluate(m, load_eval_set(args.n), thr=args.thr, split=args.split[-1] if args.split else None)
+    r = evaluate(m, eval_set, thr=args.thr, split=args.split[-1] if args.split else None)
     r["split"] = args.split[-1] if args.split else None
     r["params_bytes"] = models.param_bytes(m)
     r["ops"] = m.op_counts()

@@ -49,8 +49,8 @@ public struct SpotterSettings: Sendable {
     /// Word-kernel probability threshold for boxes.
     public var boxThreshold: Double = 0.5
     /// Split a box's component where its column profile dips below this share of the peaks either side
-    /// (``ScoreMapDecoder/split``; nil or 0: no splitting).
-    public var wordSplit: Double? = 0.8
+    /// (``ScoreMapDecoder/split``; 0: no splitting).
+    public var wordSplit: Double = 0.8
     /// Smallest word box height (frame pixels) worth reading.
     public var minWordHeight: Double = 8
     /// Switches for the early exits (for comparisons).
@@ -99,7 +99,7 @@ public final class TextSpotter {
         self.settings = settings
         decoder = Self.charset(rec.metadata).map { CTCDecoder(charset: Array($0)) } ?? .lpcv
         boxes = ScoreMapDecoder(shrinkX: Self.shrinkX(det.metadata) ?? 0.3, threshold: settings.boxThreshold,
-                                split: settings.wordSplit.flatMap { $0 > 0 ? $0 : nil })
+                                split: settings.wordSplit > 0 ? settings.wordSplit : nil)
         detectorInput = [UInt8](repeating: 0, count: det.input.count)
         recognizerInput = [UInt8](repeating: 128, count: rec.input.count)
     }

@@ -41,7 +41,7 @@ struct BenchPipeline: ParsableCommand {
     var wholeFrame = false
 
     @Option(name: .customLong("word-split"), help: ArgumentHelp("Split detected words at dips of the detector's text probability below this share of the peaks either side, as spot does (0: never).", valueName: "ratio"))
-    var wordSplit: Double = SpotterSettings().wordSplit ?? 0
+    var wordSplit: Double = SpotterSettings().wordSplit
 
     @Option(help: ArgumentHelp("Write the output stage's JSON lines (as `spot --jsonl`) to this file; by default they go to /dev/null.", valueName: "file"))
     var jsonl: String?
@@ -109,7 +109,7 @@ struct BenchPipeline: ParsableCommand {
         settings.detectorExit = !noExits
         settings.recognizerExit = !noExits
         if wholeFrame { settings.tileRegionThreshold = nil }
-        settings.wordSplit = wordSplit > 0 ? wordSplit : nil
+        settings.wordSplit = wordSplit
         let size = try detectorSize.map { try FrameSize(parsing: $0) }
         if let models { return try TextSpotter(models: models, settings: settings, detectorSize: size) }
         guard let shipped = ResourceLocator.find("Models/detector.bitnet"), ResourceLocator.find("Models/recognizer.bitnet") != nil else { return nil }

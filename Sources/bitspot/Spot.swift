@@ -69,7 +69,7 @@ struct Spot: ParsableCommand {
     var wholeFrame = false
 
     @Option(name: .customLong("word-split"), help: ArgumentHelp("Split a detected word where the detector's text probability dips below this share of the peaks either side (0: never split).", valueName: "ratio"))
-    var wordSplit: Double = SpotterSettings().wordSplit ?? 0
+    var wordSplit: Double = SpotterSettings().wordSplit
 
     @Option(name: .customLong("recognizer-exit"), help: "Recognizer early exit: stop at the early head when it is this confident.")
     var recognizerExit: Double = 0.8
@@ -109,7 +109,7 @@ struct Spot: ParsableCommand {
             settings.tileExitThreshold = tileExit
             settings.recognizerExitConfidence = recognizerExit
             settings.tileRegionThreshold = wholeFrame ? nil : tileRegion
-            settings.wordSplit = wordSplit > 0 ? wordSplit : nil
+            settings.wordSplit = wordSplit
             settings.detectorExit = !noExits
             settings.recognizerExit = !noExits
             let questionWords = try questions.map { path -> [String] in
