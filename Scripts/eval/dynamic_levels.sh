@@ -26,6 +26,7 @@ configs=(
   "exits + tile regions + gate 3|--gate 3"
   "exits + tile regions + gate 3 + skip-nonref|--gate 3 --skip-nonref"
   "exits + tile regions + gate 3 + skip-nonref + skip-loop-filter|--gate 3 --skip-nonref --skip-loop-filter"
+  "exits + tile regions + gate 3 + skip-bidir|--gate 3 --skip-bidir"
 )
 mapfile -t dirs < <(ls -d "$root"/eval-out/suite/v* | head -n "$videos")
 i=0

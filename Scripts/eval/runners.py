@@ -247,8 +247,8 @@ def parse_bitspot_jsonl(text: str, fps: float) -> dict[int, list[dict]]:
 def words_at(per: dict[int, list[dict]], i: int, ahead: int = 0) -> list[dict]:
     """The words bitspot reported for frame i; a frame it did not report (its change gate found it
     unchanged since the last processed frame) shows the last reported frame's words, as a display would.
-    With `ahead` > 0 a frame reported up to `ahead` frames after i stands for i (`--skip-nonref` keeps the
-    first decoded frame at or after each sampling point, which may be a frame or two later)."""
+    With `ahead` > 0 a frame reported up to `ahead` frames after i stands for i (`--skip-nonref` and
+    `--skip-bidir` keep the first decoded frame at or after each sampling point, which may be a few frames later)."""
     if i in per:
         return per[i]
     for j in range(i + 1, i + ahead + 1):
@@ -294,8 +294,9 @@ class BitSpotRunner:
             if r.returncode == 0:
                 per = parse_bitspot_jsonl(r.stdout, fps)
                 n = max(len(per), 1)
-                # --skip-nonref: the kept frame may be up to a B-frame run (x264: at most 3) after the point.
-                ahead = 3 if "--skip-nonref" in self.extra else 0
+                # --skip-nonref / --skip-bidir: the kept frame may be up to a B-frame run (x264 here: at most
+                # 3) after the point.
+                ahead = 3 if {"--skip-nonref", "--skip-bidir"} & set(self.extra) else 0
                 return [{"words": words_at(per, i, ahead)} for i in frames], cpu, n
         raise RuntimeError(f"bitspot spot failed: {r.stderr[-500:]}")
 

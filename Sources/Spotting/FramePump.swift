@@ -236,6 +236,10 @@ extension SamplingCounters {
         c.delivered += o.delivered
         c.decodeErrors += o.decodeErrors
         c.timestampJumps += o.timestampJumps
+        c.bidirectionalChecks += o.bidirectionalChecks
+        c.bidirectionalPassed += o.bidirectionalPassed
+        if o.bidirectionalFrom > 0 && c.bidirectionalFrom == 0 { c.bidirectionalFrom = o.bidirectionalFrom }
+        c.bidirectionalFailure = o.bidirectionalFailure ?? c.bidirectionalFailure
         return c
     }
 }

@@ -69,6 +69,13 @@ public struct SamplingCounters: Sendable, Equatable, Codable {
     public var decodeErrors = 0
     /// Times the stream's timestamps went backwards (delivered times were continued from the last one).
     public var timestampJumps = 0
+    /// `skipBidirectional`: B-frame checks run (one per opened stream), and how many passed (decoding
+    /// then left every B-frame out from packet ``bidirectionalFrom`` on).
+    public var bidirectionalChecks = 0
+    public var bidirectionalPassed = 0
+    public var bidirectionalFrom = 0
+    /// Why the last B-frame check failed (decoding went on skipping non-reference frames only).
+    public var bidirectionalFailure: String?
 
     public init() {}
 }

@@ -31,10 +31,14 @@ public struct DecodeOptions: Sendable {
     /// HEVC, VP8/9 and others honour it): less decoding work, and pictures that differ slightly from a
     /// full decode (blocking the filter would have smoothed, carried along until the next key frame).
     public var skipLoopFilter: Bool
+    /// Further than `skipNonReference` (which it implies): leave every B-frame undecoded
+    /// (`AVDISCARD_BIDIR`), once a check on the first pictures has shown that this changes no picture
+    /// of the stream (``BidirectionalCheck``); where it would, decoding goes on as `skipNonReference`.
+    public var skipBidirectional: Bool
 
     public init(threads: Int = 1, size: FrameSize? = nil, sampling: SamplingMode = .all, gateThreshold: Double? = nil,
                 cameraSize: FrameSize? = nil, cameraRate: Double? = nil, stallTimeout: Double? = nil,
-                skipNonReference: Bool = false, skipLoopFilter: Bool = false) {
+                skipNonReference: Bool = false, skipLoopFilter: Bool = false, skipBidirectional: Bool = false) {
         self.threads = threads
         self.size = size
         self.sampling = sampling
@@ -44,16 +48,20 @@ public struct DecodeOptions: Sendable {
         self.stallTimeout = stallTimeout
         self.skipNonReference = skipNonReference
         self.skipLoopFilter = skipLoopFilter
+        self.skipBidirectional = skipBidirectional
     }
 
     /// Whether non-reference frames are left undecoded: asked for, and sampling that drops frames anyway.
     var skipsNonReference: Bool {
         switch sampling {
-        case .every(let n): return skipNonReference && n > 1
-        case .rate: return skipNonReference
+        case .every(let n): return (skipNonReference || skipBidirectional) && n > 1
+        case .rate: return skipNonReference || skipBidirectional
         case .all, .keyFrames: return false
         }
     }
+
+    /// Whether B-frames are to be left out once the check passes.
+    var skipsBidirectional: Bool { skipBidirectional && skipsNonReference }
 }
 
 /// Demuxes and decodes one video stream into sampled 8-bit luma frames.
@@ -89,6 +97,12 @@ public final class VideoSource: @unchecked Sendable {
     private var timeOffset = 0.0
     private var consecutiveReadErrors = 0
     private let interrupt: ReadInterrupt
+    /// `skipBidirectional`: the check still running (nil once decided, or when not asked for).
+    private var bidirectionalCheck: BidirectionalCheck?
+    /// After the hand-over to the B-frame-skipping decoder: the last timestamp the first decoder gave,
+    /// so pictures both decoders produced are not delivered twice.
+    private var handOverTimestamp: Int64?
+    private var lastDecodedTimestamp: Int64?
 
     public init(input: InputSpec, options: DecodeOptions = DecodeOptions()) throws {
         try options.sampling.validate()
@@ -172,6 +186,10 @@ public final class VideoSource: @unchecked Sendable {
             handles.packet = av_packet_alloc()
             handles.frame = av_frame_alloc()
             if handles.packet == nil || handles.frame == nil { throw VideoIOError(.readFailed, input.original, "out of memory") }
+            if options.skipsBidirectional, let codec {
+                bidirectionalCheck = BidirectionalCheck(codec: codec, parameters: stream.pointee.codecpar, like: dec)
+                counters.bidirectionalChecks = 1
+            }
             info = Self.describe(opened, stream: stream, decoder: dec)
             if info.width <= 0 || info.height <= 0 {
                 throw VideoIOError(.inputInvalid, input.original, "video stream has no frame size (damaged header)")
@@ -188,6 +206,12 @@ public final class VideoSource: @unchecked Sendable {
         var decoder: UnsafeMutablePointer<AVCodecContext>?
         var packet: UnsafeMutablePointer<AVPacket>?
         var frame: UnsafeMutablePointer<AVFrame>?
+
+        /// Frees the decoder and takes `next` in its place.
+        func replaceDecoder(with next: UnsafeMutablePointer<AVCodecContext>) {
+            avcodec_free_context(&decoder)
+            decoder = next
+        }
 
         deinit {
             av_frame_free(&frame)
@@ -223,11 +247,21 @@ public final class VideoSource: @unchecked Sendable {
             if r == FFmpegCall.eof {
                 finished = true
                 if options.skipsNonReference { counters.skippedNonReference = max(0, counters.packetsDecoded - counters.decoded) }
+                bidirectionalCheck?.streamEnded()
+                settleBidirectionalCheck()
                 return nil
             }
             if r < 0 { counters.decodeErrors += 1; if flushed { finished = true; return nil }; continue }
             defer { av_frame_unref(frame) }
+            if let h = handOverTimestamp {
+                // The first pictures of the hand-over decoder that the first decoder already gave.
+                let ts = frame.pointee.best_effort_timestamp
+                if ts != bitspot_nopts_value() && ts <= h { continue }
+                handOverTimestamp = nil
+            }
+            bidirectionalCheck?.noteMain(frame)
             counters.decoded += 1
+            if frame.pointee.best_effort_timestamp != bitspot_nopts_value() { lastDecodedTimestamp = frame.pointee.best_effort_timestamp }
             if frame.pointee.decode_error_flags != 0 { counters.decodeErrors += 1 }
             let time = frameTime(frame)
             let index = options.sampling == .keyFrames || options.skipsNonReference ? estimatedIndex(time) : counters.decoded - 1
@@ -254,6 +288,7 @@ public final class VideoSource: @unchecked Sendable {
 
     /// Reads the next packet of the video stream and sends it to the decoder (or flushes at the end).
     private func feedDecoder() throws {
+        settleBidirectionalCheck()
         guard let fmt = format, let dec = decoder, let pkt = packet else { finished = true; return }
         if flushed { finished = true; return }
         while true {
@@ -271,6 +306,8 @@ public final class VideoSource: @unchecked Sendable {
             if r == FFmpegCall.eof {
                 avcodec_send_packet(dec, nil)
                 flushed = true
+                bidirectionalCheck?.streamEnded()
+                settleBidirectionalCheck()
                 return
             }
             if r == FFmpegCall.again { usleep(2000); continue }
@@ -303,7 +340,23 @@ public final class VideoSource: @unchecked Sendable {
                 }
                 counters.decodeErrors += 1
             }
+            bidirectionalCheck?.feed(pkt)
             return
+        }
+    }
+
+    /// Acts on a decided B-frame check: hands decoding over to the decoder that skips B-frames (passed),
+    /// or drops it (failed). Called between packets, with the main decoder drained.
+    private func settleBidirectionalCheck() {
+        guard let check = bidirectionalCheck, check.state != .checking else { return }
+        bidirectionalCheck = nil
+        if check.state == .passed, !flushed, let next = check.takeDecoder() {
+            handles.replaceDecoder(with: next)
+            handOverTimestamp = lastDecodedTimestamp
+            counters.bidirectionalPassed = 1
+            counters.bidirectionalFrom = counters.packetsDecoded
+        } else {
+            counters.bidirectionalFailure = check.state == .passed ? "the stream ended during the check" : check.reason
         }
     }
 

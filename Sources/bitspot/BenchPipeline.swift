@@ -134,7 +134,8 @@ struct BenchPipeline: ParsableCommand {
             let input = try source.inputSpec()
             let options = try source.decodeOptions(size: try sampling.workingSize(), sampling: sampling.mode, gate: nil,
                                                    skipNonReference: sampling.skipNonReference,
-                                                   skipLoopFilter: sampling.skipLoopFilter)
+                                                   skipLoopFilter: sampling.skipLoopFilter,
+                                                   skipBidirectional: sampling.skipBidirectional)
             try options.sampling.validate()
             let env = MeterEnvironment(files: FileAccess(root: sysfsRoot), vcgencmd: vcgencmd, pmicInterval: pmicInterval)
             let choice = try spec.open(env)
@@ -390,6 +391,7 @@ struct PipelineRun {
             "video_frames_decoded": c.decoded, "video_frames_not_decoded": c.skippedUndecoded + c.skippedNonReference,
             "video_frames_dropped_by_sampling": c.droppedBySampling, "video_decode_errors": c.decodeErrors,
             "frames_dropped_by_stride": droppedByStride, "frames_dropped_by_gate": droppedByGate,
+            "video_bframe_checks": c.bidirectionalChecks, "video_bframe_checks_passed": c.bidirectionalPassed,
         ]
         return Result(account: account, controller: controller?.report, counters: counters, frames: frames, wall: wall, cpu: cpu,
                       interrupted: interruption.isSet, steeredByMeasured: steeredByMeasured)

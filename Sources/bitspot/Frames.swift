@@ -34,7 +34,8 @@ struct Frames: ParsableCommand {
             let input = try source.inputSpec()
             let options = try source.decodeOptions(size: try sampling.workingSize(), sampling: sampling.mode, gate: sampling.gate,
                                                    skipNonReference: sampling.skipNonReference,
-                                                   skipLoopFilter: sampling.skipLoopFilter)
+                                                   skipLoopFilter: sampling.skipLoopFilter,
+                                                   skipBidirectional: sampling.skipBidirectional)
             try options.sampling.validate()
             try AtomicOutput.checkFolderDestination(out)
             let video = try VideoSource(input: input, options: options)
@@ -62,7 +63,9 @@ struct Frames: ParsableCommand {
             let c = video.counters
             if interruption.isSet { printError("bitspot: interrupted; \(kept) frames saved so far were written to \(out)") }
             print("\(kept) frames written to \(out) (\(options.sampling)): decoded \(c.decoded), not decoded \(c.skippedUndecoded + c.skippedNonReference), "
-                  + "dropped by sampling \(c.droppedBySampling), dropped by gate \(c.droppedByGate), decode errors \(c.decodeErrors)")
+                  + "dropped by sampling \(c.droppedBySampling), dropped by gate \(c.droppedByGate), decode errors \(c.decodeErrors)"
+                  + (c.bidirectionalChecks == 0 ? "" : c.bidirectionalPassed > 0 ? ", B-frames skipped from packet \(c.bidirectionalFrom)"
+                     : ", B-frames decoded (check failed: \(c.bidirectionalFailure ?? "?"))"))
             if interruption.isSet { throw ExitCode(ExitCodes.interrupted) }
         }
     }

@@ -40,7 +40,7 @@ struct InputOptions: ParsableArguments {
     }
 
     func decodeOptions(size: FrameSize?, sampling: SamplingMode, gate: Double?, skipNonReference: Bool = false,
-                       skipLoopFilter: Bool = false) throws -> DecodeOptions {
+                       skipLoopFilter: Bool = false, skipBidirectional: Bool = false) throws -> DecodeOptions {
         if let r = cameraRate, !(r > 0 && r.isFinite) {
             throw VideoIOError(.badRequest, "--camera-rate", "must be a positive number, got \(r)")
         }
@@ -51,7 +51,8 @@ struct InputOptions: ParsableArguments {
         if timeout == nil, let spec = try? inputSpec(), spec.isLive, case .url = spec.kind { timeout = Self.defaultStreamTimeout }
         return DecodeOptions(threads: decoderThreads, size: size, sampling: sampling, gateThreshold: gate,
                              cameraSize: try cameraSize.map { try FrameSize(parsing: $0) }, cameraRate: cameraRate,
-                             stallTimeout: timeout, skipNonReference: skipNonReference, skipLoopFilter: skipLoopFilter)
+                             stallTimeout: timeout, skipNonReference: skipNonReference, skipLoopFilter: skipLoopFilter,
+                             skipBidirectional: skipBidirectional)
     }
 }
 

@@ -16,6 +16,10 @@ struct SamplingOptions: ParsableArguments {
           help: "With --every or --fps: do not decode frames that no other frame references (most B-frames); each kept frame is the first decoded one at or after its sampling point.")
     var skipNonReference = false
 
+    @Flag(name: .customLong("skip-bidir"),
+          help: "Further than --skip-nonref (implied): decode no B-frame at all, once a check on the first frames shows this changes no decoded picture of the video (else --skip-nonref only).")
+    var skipBidirectional = false
+
     @Flag(name: .customLong("skip-loop-filter"),
           help: "Do not run the decoder's deblocking filter (H.264, HEVC, VP8/9): less decoding CPU, pictures slightly blockier than a full decode.")
     var skipLoopFilter = false

@@ -100,7 +100,8 @@ struct Spot: ParsableCommand {
             let input = try source.inputSpec()
             let options = try source.decodeOptions(size: try sampling.workingSize(), sampling: sampling.mode, gate: sampling.gate,
                                                    skipNonReference: sampling.skipNonReference,
-                                                   skipLoopFilter: sampling.skipLoopFilter)
+                                                   skipLoopFilter: sampling.skipLoopFilter,
+                                                   skipBidirectional: sampling.skipBidirectional)
             try options.sampling.validate()
             guard let folder = models ?? ResourceLocator.find("Models/detector.bitnet").map({ URL(fileURLWithPath: $0).deletingLastPathComponent().path }) else {
                 throw BitNetError(.missing, "Models/detector.bitnet not found; give --models DIR")
@@ -193,7 +194,9 @@ struct Spot: ParsableCommand {
             let cpu = Clocks.processCPU() - cpu0, wall = Date().timeIntervalSince(wall0)
             let dropped = pump.queue.dropped
             let reconnected = pump.reconnections > 0 ? ", input reopened \(pump.reconnections) time\(pump.reconnections == 1 ? "" : "s")" : ""
-            var summary = "\(processed) frames processed (\(pump.counters.decoded) decoded\(dropped > 0 ? ", \(dropped) dropped while busy" : "")\(reconnected)) in \(String(format: "%.1f", wall)) s, "
+            let c = pump.counters
+            let bframes = c.bidirectionalChecks == 0 ? "" : c.bidirectionalPassed > 0 ? ", B-frames skipped" : ", B-frames decoded (check failed: \(c.bidirectionalFailure ?? "?"))"
+            var summary = "\(processed) frames processed (\(c.decoded) decoded\(bframes)\(dropped > 0 ? ", \(dropped) dropped while busy" : "")\(reconnected)) in \(String(format: "%.1f", wall)) s, "
                 + String(format: "%.1f ms CPU per processed frame", processed > 0 ? cpu * 1000 / Double(processed) : 0)
                 + "; detector exits \(detectorExits)"
                 + (regionFrames > 0 ? String(format: ", tile regions %d (%.0f %% of the later layers' cells)", regionFrames, 100 * regionShare / Double(regionFrames)) : "")

@@ -26,10 +26,10 @@ enum Fixtures {
     }
 
     /// A 2-second 320x240 test pattern at 25 fps (50 frames), key frame every 10 frames, in the given container/codec.
-    static func video(_ name: String, codecArgs: [String]) throws -> String {
+    static func video(_ name: String, seconds: Int = 2, codecArgs: [String]) throws -> String {
         let path = folder.appendingPathComponent(name).path
         if FileManager.default.fileExists(atPath: path) { return path }
-        try run("ffmpeg", ["-y", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=2"] + codecArgs + [path])
+        try run("ffmpeg", ["-y", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=\(seconds)"] + codecArgs + [path])
         return path
     }
 
@@ -51,6 +51,14 @@ enum Fixtures {
     /// MPEG-TS with B-frames, so decode order differs from presentation order.
     static func mpegTSWithBFrames() throws -> String {
         try video("h264-b.ts", codecArgs: ["-c:v", "libx264", "-g", "10", "-keyint_min", "10", "-sc_threshold", "0", "-bf", "2", "-pix_fmt", "yuv420p"])
+    }
+    /// 4 s (100 frames) of H.264 with 3 B-frames in pyramids, the middle one a reference: with `ref=1`
+    /// the P-frames reference only the I- or P-frame before them, so leaving every B-frame out changes
+    /// no I- or P-picture; with `ref=3` (x264's default) they also reference the B-frames.
+    static func h264BPyramid(refs: Int) throws -> String {
+        try video("h264-bpyramid-ref\(refs).mp4", seconds: 4, codecArgs: [
+            "-c:v", "libx264", "-g", "50", "-keyint_min", "50", "-sc_threshold", "0", "-bf", "3",
+            "-x264-params", "ref=\(refs):b-pyramid=normal:b-adapt=0", "-pix_fmt", "yuv420p"])
     }
 
     /// Times (seconds from the first frame) of the key frames, as ffprobe sees them.

@@ -51,6 +51,45 @@ final class SamplingTests: XCTestCase {
         XCTAssertEqual(n, 50)
     }
 
+    /// `skipBidirectional`: where no P-frame references a B-frame, the check passes and no B-frame is
+    /// decoded after it; every kept frame is still exactly the full decode's frame at its index. Where
+    /// P-frames do reference B-frames, the check fails and decoding goes on as `skipNonReference`,
+    /// still exact.
+    func testSkippingBidirectionalFramesAfterTheCheck() throws {
+        for (refs, passes) in [(1, true), (3, false)] {
+            let path = try Fixtures.h264BPyramid(refs: refs)
+            let (all, _) = try decode(path, .all)
+            XCTAssertEqual(all.count, 100)
+            func run(_ options: DecodeOptions) throws -> ([LumaFrame], SamplingCounters) {
+                let source = try VideoSource(input: InputSpec(path), options: options)
+                var frames: [LumaFrame] = []
+                while let f = try source.next() { frames.append(f) }
+                return (frames, source.counters)
+            }
+            let (nonref, cn) = try run(DecodeOptions(sampling: .every(7), skipNonReference: true))
+            let (frames, c) = try run(DecodeOptions(sampling: .every(7), skipBidirectional: true))
+            XCTAssertEqual(c.bidirectionalChecks, 1)
+            XCTAssertEqual(c.bidirectionalPassed, passes ? 1 : 0, "ref=\(refs): \(c.bidirectionalFailure ?? "passed")")
+            if passes {
+                XCTAssertNil(c.bidirectionalFailure)
+                XCTAssertLessThan(c.decoded, cn.decoded, "B-frames were decoded after the check passed")
+                XCTAssertGreaterThan(c.bidirectionalFrom, 0)
+            } else {
+                XCTAssertTrue(c.bidirectionalFailure?.contains("differs") == true, c.bidirectionalFailure ?? "")
+                XCTAssertEqual(c.decoded, cn.decoded)
+                XCTAssertEqual(frames.map(\.index), nonref.map(\.index))
+            }
+            XCTAssertEqual(c.decoded + c.skippedNonReference, 100)
+            let points = Array(stride(from: 0, to: 100, by: 7))
+            XCTAssertEqual(frames.count, points.count, "ref=\(refs): \(frames.map(\.index))")
+            for (f, p) in zip(frames, points) {
+                XCTAssertTrue((p..<(p + 4)).contains(f.index), "ref=\(refs): frame \(f.index) for point \(p)")
+                XCTAssertEqual(f.pixels, all[f.index].pixels, "ref=\(refs): frame \(f.index) differs from the full decode")
+            }
+            XCTAssertEqual(Set(frames.map(\.index)).count, frames.count, "a frame was delivered twice at the hand-over")
+        }
+    }
+
     /// `skipLoopFilter`: the same frames at the same times, pictures close to a full decode but not equal
     /// (the deblocking filter did run there: the fixture is H.264 with B-frames).
     func testSkippingTheLoopFilter() throws {

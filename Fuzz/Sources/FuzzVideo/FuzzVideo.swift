@@ -10,7 +10,8 @@ import VideoIO
 /// frames), bit 2 the change gate (off or 2 grey levels), bits 3-4 the working size (64x48 = the seeds'
 /// own size, so their rows are copied; 40x30, scaled down by swscale; 96x72, scaled up; or the video's
 /// own size, which may change mid-stream), bit 5 `skipNonReference` (frames nothing references are not
-/// decoded; kept frames are numbered by their times), bit 6 `skipLoopFilter` (no deblocking).
+/// decoded; kept frames are numbered by their times), bit 6 `skipLoopFilter` (no deblocking), bit 7
+/// `skipBidirectional` (a second decoder that skips B-frames is checked against the first and may take over).
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzVideo(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let buffer = UnsafeBufferPointer(start: data, count: size)
@@ -21,7 +22,8 @@ public func fuzzVideo(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let working: FrameSize? = [FrameSize(width: 64, height: 48), FrameSize(width: 40, height: 30),
                                FrameSize(width: 96, height: 72), nil][Int(selector >> 3 & 3)]
     let options = DecodeOptions(threads: 1, size: working, sampling: sampling, gateThreshold: gate,
-                                skipNonReference: selector & 32 != 0, skipLoopFilter: selector & 64 != 0)
+                                skipNonReference: selector & 32 != 0, skipLoopFilter: selector & 64 != 0,
+                                skipBidirectional: selector & 128 != 0)
     do {
         let source = try VideoSource(input: try InputSpec(videoPath), options: options)
         let info = source.info
@@ -38,6 +40,7 @@ public func fuzzVideo(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         Fuzz.check(c.delivered == frames, "delivered \(c.delivered), seen \(frames)")
         Fuzz.check(c.delivered + c.droppedBySampling + c.droppedByGate <= c.decoded, "counters add up: \(c)")
         Fuzz.check(c.skippedNonReference >= 0 && c.skippedNonReference <= c.packetsDecoded, "non-reference count: \(c)")
+        Fuzz.check(c.bidirectionalPassed <= c.bidirectionalChecks && c.bidirectionalChecks <= 1, "B-frame check counts: \(c)")
     } catch {
         Fuzz.check(error is VideoIOError, "VideoSource threw \(type(of: error)): \(error)")
     }

@@ -1,0 +1,132 @@
+import CFFmpeg
+
+/// Decides whether a stream's B-frames may all be left undecoded (`DecodeOptions.skipBidirectional`).
+///
+/// Leaving out every B-frame (`AVDISCARD_BIDIR`) is exact only when no P-frame references a B-frame:
+/// true of many encodings (x264 with `ref=1`, most camera and phone encoders), false of others (x264's
+/// default `ref=3` with B-pyramids), where FFmpeg conceals the missing pictures silently and the
+/// P-frames after them come out wrong. So this check feeds a second decoder, one that discards every
+/// B-frame, the same packets as the main decoder (which leaves out non-reference frames only, always
+/// exact) and compares their luma planes (CRC-32 through libavutil) at equal timestamps. When
+/// ``required`` predicted (non-key) pictures have matched, the check passes and the source hands
+/// decoding over to the second decoder; the first difference fails it, and decoding goes on skipping
+/// non-reference frames only. A stream that changes its structure after the check (concatenated
+/// recordings from different encoders) is not checked again.
+final class BidirectionalCheck {
+    enum State: Equatable { case checking, passed, failed }
+
+    /// Non-key pictures that must match before the check passes.
+    let required: Int
+    /// Packets after which a check that has not seen `required` comparable pictures gives up (fails).
+    let packetLimit: Int
+    private(set) var state = State.checking
+    private(set) var matched = 0
+    private(set) var packets = 0
+    /// Why the check failed, for the report.
+    private(set) var reason = ""
+
+    /// The decoder that discards B-frames; owned until the source takes it over with ``takeDecoder()``.
+    private var decoder: UnsafeMutablePointer<AVCodecContext>?
+    private var frame: UnsafeMutablePointer<AVFrame>?
+    /// Luma CRCs of pictures one decoder has given and the other not yet, by timestamp (with key flag).
+    private var checkSums: [Int64: (crc: UInt32, key: Bool)] = [:]
+    private var mainSums: [Int64: UInt32] = [:]
+
+    /// Opens the second decoder like `main` (same codec, parameters, threads, loop-filter setting).
+    /// Returns nil when it cannot be opened: the source then just skips non-reference frames.
+    init?(codec: UnsafePointer<AVCodec>, parameters: UnsafePointer<AVCodecParameters>, like main: UnsafeMutablePointer<AVCodecContext>,
+          required: Int = 12, packetLimit: Int = 600) {
+        self.required = required
+        self.packetLimit = packetLimit
+        guard let dec = avcodec_alloc_context3(codec) else { return nil }
+        decoder = dec
+        frame = av_frame_alloc()
+        guard frame != nil, avcodec_parameters_to_context(dec, parameters) >= 0 else { return nil }
+        dec.pointee.thread_count = main.pointee.thread_count
+        dec.pointee.pkt_timebase = main.pointee.pkt_timebase
+        dec.pointee.skip_frame = AVDISCARD_BIDIR
+        dec.pointee.skip_loop_filter = main.pointee.skip_loop_filter
+        guard avcodec_open2(dec, codec, nil) >= 0 else { return nil }
+    }
+
+    deinit {
+        av_frame_free(&frame)
+        avcodec_free_context(&decoder)
+    }
+
+    /// Hands the second decoder over (after the check passed); the check owns nothing afterwards.
+    func takeDecoder() -> UnsafeMutablePointer<AVCodecContext>? {
+        let d = decoder
+        decoder = nil
+        checkSums = [:]
+        mainSums = [:]
+        return d
+    }
+
+    /// Gives the check decoder the packet the main decoder was just given, and compares what it returns.
+    func feed(_ packet: UnsafeMutablePointer<AVPacket>) {
+        guard state == .checking, let dec = decoder, let frame else { return }
+        packets += 1
+        if avcodec_send_packet(dec, packet) < 0 {
+            // An error the main decoder may well survive, but the two can no longer be compared safely.
+            fail("the B-frame-skipping decoder rejected a packet")
+            return
+        }
+        while avcodec_receive_frame(dec, frame) >= 0 {
+            let pts = frame.pointee.best_effort_timestamp
+            let key = bitspot_frame_is_key(frame) != 0
+            let crc = Self.lumaCRC(frame)
+            av_frame_unref(frame)
+            guard pts != bitspot_nopts_value() else { fail("frames without timestamps cannot be compared"); return }
+            if let m = mainSums.removeValue(forKey: pts) { compare(m, crc, key: key) } else { checkSums[pts] = (crc, key) }
+            if state != .checking { return }
+        }
+        if state == .checking && packets >= packetLimit {
+            fail("only \(matched) of \(required) predicted pictures to compare in the first \(packetLimit) packets")
+        }
+    }
+
+    /// Notes a picture of the main decoder (called before it is sampled or dropped).
+    func noteMain(_ mainFrame: UnsafeMutablePointer<AVFrame>) {
+        guard state == .checking else { return }
+        let pts = mainFrame.pointee.best_effort_timestamp
+        guard pts != bitspot_nopts_value() else { fail("frames without timestamps cannot be compared"); return }
+        let crc = Self.lumaCRC(mainFrame)
+        if let c = checkSums.removeValue(forKey: pts) { compare(crc, c.crc, key: c.key) } else { mainSums[pts] = crc }
+    }
+
+    /// The stream ended while the check was still running.
+    func streamEnded() {
+        if state == .checking { fail("the stream ended after \(matched) of \(required) predicted pictures matched") }
+    }
+
+    private func compare(_ main: UInt32, _ check: UInt32, key: Bool) {
+        guard main == check else {
+            fail("a picture decoded without B-frames differs (P-frames reference B-frames in this stream)")
+            return
+        }
+        if !key { matched += 1 }
+        if matched >= required { state = .passed }
+    }
+
+    private func fail(_ why: String) {
+        state = .failed
+        reason = why
+        checkSums = [:]
+        mainSums = [:]
+        avcodec_free_context(&decoder)
+    }
+
+    /// CRC-32 of the luma plane (the rows' visible bytes; 8-bit formats, the first plane).
+    static func lumaCRC(_ f: UnsafeMutablePointer<AVFrame>) -> UInt32 {
+        guard let base = f.pointee.data.0 else { return 0 }
+        let stride = Int(f.pointee.linesize.0)
+        let width = Int(f.pointee.width), height = Int(f.pointee.height)
+        let desc = av_pix_fmt_desc_get(AVPixelFormat(rawValue: f.pointee.format))
+        let bytesPerSample = desc.map { Int($0.pointee.comp.0.step) } ?? 1
+        let rowBytes = width * max(1, bytesPerSample)
+        var crc: UInt32 = 0
+        for y in 0..<height { crc = bitspot_crc32(crc, base + y * stride, rowBytes) }
+        return crc
+    }
+}
