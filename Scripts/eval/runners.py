@@ -258,6 +258,13 @@ def words_at(per: dict[int, list[dict]], i: int, ahead: int = 0) -> list[dict]:
     return per[max(earlier)] if earlier else []
 
 
+def lookahead(spot_args: list[str]) -> int:
+    """How many frames after a sampling point bitspot's kept frame may be: with `--skip-nonref` or
+    `--skip-bidir` it is the first decoded frame at or after the point, up to a B-frame run later (the
+    suite's x264 videos: at most 3); otherwise the point itself."""
+    return 3 if {"--skip-nonref", "--skip-bidir"} & set(spot_args) else 0
+
+
 class BitSpotRunner:
     name = "bitspot"
     label = "BitSpot (bitspot spot)"
@@ -294,9 +301,7 @@ class BitSpotRunner:
             if r.returncode == 0:
                 per = parse_bitspot_jsonl(r.stdout, fps)
                 n = max(len(per), 1)
-                # --skip-nonref / --skip-bidir: the kept frame may be up to a B-frame run (x264 here: at most
-                # 3) after the point.
-                ahead = 3 if {"--skip-nonref", "--skip-bidir"} & set(self.extra) else 0
+                ahead = lookahead(self.extra)
                 return [{"words": words_at(per, i, ahead)} for i in frames], cpu, n
         raise RuntimeError(f"bitspot spot failed: {r.stderr[-500:]}")
 

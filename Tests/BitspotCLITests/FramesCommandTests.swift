@@ -48,6 +48,17 @@ final class FramesCommandTests: XCTestCase {
         XCTAssertGreaterThan(Int(notDecoded) ?? 0, 0, r.stdout)
     }
 
+    /// --skip-bidir: the same five sampling points are kept, and the summary says how the B-frame check
+    /// went (this short x264 clip with default references: the check cannot pass, so frames are decoded
+    /// as with --skip-nonref).
+    func testSkipBidirectionalReportsTheCheck() throws {
+        let out = freshPath("bidir")
+        let r = try CLI.run(["frames", try CLI.testVideo(), "--every", "10", "--skip-bidir", "--out", out])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("5 frames written"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("B-frames decoded (check failed: "), r.stdout)
+    }
+
     func testCameraWithMaxFrames() throws {
         let out = freshPath("camera")
         let r = try CLI.run(["frames", "lavfi:testsrc2=size=320x240:rate=25", "--fps", "5", "--max-frames", "3", "--out", out])

@@ -45,6 +45,9 @@ def test_gated_frames_show_the_last_reported_words():
     assert runners.words_at(late, 30, ahead=3) == [{"text": "B056"}]
     assert runners.words_at(late, 30) == [{"text": "EXIT"}]       # without look-ahead: the last earlier frame
     assert runners.words_at(late, 28, ahead=3) == [{"text": "EXIT"}]  # 32 is more than 3 frames ahead
+    assert runners.lookahead(["--gate", "3", "--skip-nonref"]) == 3
+    assert runners.lookahead(["--skip-bidir", "--skip-loop-filter"]) == 3
+    assert runners.lookahead(["--gate", "3"]) == 0
 
 
 def test_bitspot_missing_is_reported_not_raised(monkeypatch):
