@@ -45,6 +45,9 @@ static inline int bitspot_frame_is_key(const AVFrame *f) {
 #endif
 }
 
+/// AV_CODEC_CAP_HARDWARE: the decoder is backed by a hardware implementation.
+static inline int bitspot_codec_cap_hardware(void) { return AV_CODEC_CAP_HARDWARE; }
+
 /// Whether a packet carries a key frame.
 static inline int bitspot_packet_is_key(const AVPacket *p) { return (p->flags & AV_PKT_FLAG_KEY) != 0; }
 

@@ -35,10 +35,18 @@ public struct DecodeOptions: Sendable {
     /// (`AVDISCARD_BIDIR`), once a check on the first pictures has shown that this changes no picture
     /// of the stream (``BidirectionalCheck``); where it would, decoding goes on as `skipNonReference`.
     public var skipBidirectional: Bool
+    /// Which decoder: nil for FFmpeg's default (software) decoder of the stream's codec; a name from
+    /// `ffmpeg -decoders` (e.g. `h264_v4l2m2m`, the Raspberry Pi 3/4 hardware H.264 decoder); or
+    /// ``DecodeOptions/autoDecoder``: the codec's V4L2 memory-to-memory hardware decoder when one opens,
+    /// else the default.
+    public var decoder: String?
+    /// The `decoder` value that asks for a hardware decoder when there is one.
+    public static let autoDecoder = "auto"
 
     public init(threads: Int = 1, size: FrameSize? = nil, sampling: SamplingMode = .all, gateThreshold: Double? = nil,
                 cameraSize: FrameSize? = nil, cameraRate: Double? = nil, stallTimeout: Double? = nil,
-                skipNonReference: Bool = false, skipLoopFilter: Bool = false, skipBidirectional: Bool = false) {
+                skipNonReference: Bool = false, skipLoopFilter: Bool = false, skipBidirectional: Bool = false,
+                decoder: String? = nil) {
         self.threads = threads
         self.size = size
         self.sampling = sampling
@@ -49,6 +57,7 @@ public struct DecodeOptions: Sendable {
         self.skipNonReference = skipNonReference
         self.skipLoopFilter = skipLoopFilter
         self.skipBidirectional = skipBidirectional
+        self.decoder = decoder
     }
 
     /// Whether non-reference frames are left undecoded: asked for, and sampling that drops frames anyway.
@@ -78,6 +87,18 @@ public final class VideoSource: @unchecked Sendable {
     public let options: DecodeOptions
     public let info: StreamInfo
     public private(set) var counters = SamplingCounters()
+    /// The decoder in use (FFmpeg's name, e.g. `h264` or `h264_v4l2m2m`).
+    public let decoderName: String
+    /// With ``DecodeOptions/autoDecoder``: why no hardware decoder is in use (nil when one is, or when
+    /// not asked for).
+    public let hardwareDecoderNote: String?
+
+    /// For summaries: the decoder, and why no hardware one opened under `auto` (empty when the default
+    /// decoder was not overridden).
+    public var decoderSummary: String {
+        guard options.decoder != nil else { return "" }
+        return "decoder \(decoderName)" + (hardwareDecoderNote.map { " (no hardware decoder: \($0))" } ?? "")
+    }
 
     private let handles: Handles
     private var format: UnsafeMutablePointer<AVFormatContext>? { handles.format }
@@ -168,26 +189,56 @@ public final class VideoSource: @unchecked Sendable {
             timeBase = tb.den != 0 ? Double(tb.num) / Double(tb.den) : 1.0 / 90000
             if stream.pointee.start_time != bitspot_nopts_value() { startTimestamp = stream.pointee.start_time }
 
-            guard let dec = avcodec_alloc_context3(codec) else {
-                throw VideoIOError(.readFailed, input.original, "out of memory allocating a decoder")
+            let streamCodec = avcodec_get_name(stream.pointee.codecpar.pointee.codec_id).map { String(cString: $0) } ?? "unknown"
+            var chosen = codec!
+            var hardwareNote: String? = nil
+            var openedDecoder: UnsafeMutablePointer<AVCodecContext>? = nil
+            switch options.decoder {
+            case nil:
+                break
+            case DecodeOptions.autoDecoder?:
+                let hwName = "\(String(cString: codec!.pointee.name))_v4l2m2m"
+                if let hw = avcodec_find_decoder_by_name(hwName) {
+                    do {
+                        openedDecoder = try Self.openDecoder(hw, stream: stream, options: options, input: input)
+                        chosen = hw
+                    } catch let e as VideoIOError {
+                        hardwareNote = e.cause
+                    }
+                } else {
+                    hardwareNote = "this FFmpeg has no \(hwName)"
+                }
+            case let name?:
+                guard let named = avcodec_find_decoder_by_name(name) else {
+                    throw VideoIOError(.badRequest, "--decoder", "no decoder named '\(name)' in this FFmpeg build (`ffmpeg -decoders` lists them)")
+                }
+                guard named.pointee.id == stream.pointee.codecpar.pointee.codec_id else {
+                    let other = avcodec_get_name(named.pointee.id).map { String(cString: $0) } ?? "another codec"
+                    throw VideoIOError(.badRequest, "--decoder", "\(name) decodes \(other), but \(input.original) is \(streamCodec)")
+                }
+                chosen = named
             }
+            if openedDecoder == nil {
+                do {
+                    openedDecoder = try Self.openDecoder(chosen, stream: stream, options: options, input: input)
+                } catch let e as VideoIOError where options.decoder != nil && options.decoder != DecodeOptions.autoDecoder {
+                    // The decoder asked for by name exists but does not open here (a hardware decoder
+                    // without its device): say which, as an unavailable device.
+                    throw VideoIOError(.deviceUnavailable, "--decoder \(options.decoder!)", e.cause)
+                }
+            }
+            let dec = openedDecoder!
             handles.decoder = dec
-            let par = avcodec_parameters_to_context(dec, stream.pointee.codecpar)
-            if par < 0 { throw VideoIOError(.unsupported, input.original, "decoder rejects stream parameters (\(FFmpegCall.message(par)))") }
-            dec.pointee.thread_count = Int32(options.threads)
-            dec.pointee.pkt_timebase = tb
-            if options.sampling == .keyFrames { dec.pointee.skip_frame = AVDISCARD_NONKEY }
-            if options.skipsNonReference { dec.pointee.skip_frame = AVDISCARD_NONREF }
-            if options.skipLoopFilter { dec.pointee.skip_loop_filter = AVDISCARD_ALL }
-            let openCodec = avcodec_open2(dec, codec, nil)
-            if openCodec < 0 {
-                throw VideoIOError(.unsupported, input.original, "cannot open the \(String(cString: codec!.pointee.name)) decoder (\(FFmpegCall.message(openCodec)))")
-            }
+            decoderName = String(cString: chosen.pointee.name)
+            hardwareDecoderNote = hardwareNote
+            let isHardware = chosen.pointee.capabilities & Int32(bitspot_codec_cap_hardware()) != 0
             handles.packet = av_packet_alloc()
             handles.frame = av_frame_alloc()
             if handles.packet == nil || handles.frame == nil { throw VideoIOError(.readFailed, input.original, "out of memory") }
-            if options.skipsBidirectional, let codec {
-                bidirectionalCheck = BidirectionalCheck(codec: codec, parameters: stream.pointee.codecpar, like: dec)
+            if options.skipsBidirectional, !isHardware {
+                // (A hardware decoder is not doubled: its device may allow one session, and it decodes
+                // B-frames without the CPU anyway.)
+                bidirectionalCheck = BidirectionalCheck(codec: chosen, parameters: stream.pointee.codecpar, like: dec)
                 counters.bidirectionalChecks = 1
             }
             info = Self.describe(opened, stream: stream, decoder: dec)
@@ -195,6 +246,31 @@ public final class VideoSource: @unchecked Sendable {
                 throw VideoIOError(.inputInvalid, input.original, "video stream has no frame size (damaged header)")
             }
         }
+    }
+
+    /// Allocates, configures and opens a decoder for the stream; throws (having freed it) when it does not open.
+    private static func openDecoder(_ codec: UnsafePointer<AVCodec>, stream: UnsafeMutablePointer<AVStream>,
+                                    options: DecodeOptions, input: InputSpec) throws -> UnsafeMutablePointer<AVCodecContext> {
+        guard var dec: UnsafeMutablePointer<AVCodecContext>? = avcodec_alloc_context3(codec) else {
+            throw VideoIOError(.readFailed, input.original, "out of memory allocating a decoder")
+        }
+        let name = String(cString: codec.pointee.name)
+        let par = avcodec_parameters_to_context(dec, stream.pointee.codecpar)
+        if par < 0 {
+            avcodec_free_context(&dec)
+            throw VideoIOError(.unsupported, input.original, "the \(name) decoder rejects the stream parameters (\(FFmpegCall.message(par)))")
+        }
+        dec!.pointee.thread_count = Int32(options.threads)
+        dec!.pointee.pkt_timebase = stream.pointee.time_base
+        if options.sampling == .keyFrames { dec!.pointee.skip_frame = AVDISCARD_NONKEY }
+        if options.skipsNonReference { dec!.pointee.skip_frame = AVDISCARD_NONREF }
+        if options.skipLoopFilter { dec!.pointee.skip_loop_filter = AVDISCARD_ALL }
+        let openCodec = avcodec_open2(dec, codec, nil)
+        if openCodec < 0 {
+            avcodec_free_context(&dec)
+            throw VideoIOError(.unsupported, input.original, "cannot open the \(name) decoder (\(FFmpegCall.message(openCodec)))")
+        }
+        return dec!
     }
 
     /// The FFmpeg objects of one source, freed together.

@@ -65,7 +65,8 @@ struct Frames: ParsableCommand {
             print("\(kept) frames written to \(out) (\(options.sampling)): decoded \(c.decoded), not decoded \(c.skippedUndecoded + c.skippedNonReference), "
                   + "dropped by sampling \(c.droppedBySampling), dropped by gate \(c.droppedByGate), decode errors \(c.decodeErrors)"
                   + (c.bidirectionalChecks == 0 ? "" : c.bidirectionalPassed > 0 ? ", B-frames skipped from packet \(c.bidirectionalFrom)"
-                     : ", B-frames decoded (check failed: \(c.bidirectionalFailure ?? "?"))"))
+                     : ", B-frames decoded (check failed: \(c.bidirectionalFailure ?? "?"))")
+                  + (video.decoderSummary.isEmpty ? "" : ", \(video.decoderSummary)"))
             if interruption.isSet { throw ExitCode(ExitCodes.interrupted) }
         }
     }

@@ -19,6 +19,9 @@ struct InputOptions: ParsableArguments {
     @Option(name: .customLong("decoder-threads"), help: "Decoder threads.")
     var decoderThreads: Int = 1
 
+    @Option(name: .customLong("decoder"), help: ArgumentHelp("Video decoder: 'auto' for the codec's V4L2 hardware decoder when one opens (Raspberry Pi 3/4: h264_v4l2m2m), else software; or a name from `ffmpeg -decoders`. Default: FFmpeg's software decoder.", valueName: "name"))
+    var decoder: String?
+
     @Flag(name: .customLong("ffmpeg-log"), help: "Show FFmpeg's own warnings and errors.")
     var ffmpegLog = false
 
@@ -52,7 +55,7 @@ struct InputOptions: ParsableArguments {
         return DecodeOptions(threads: decoderThreads, size: size, sampling: sampling, gateThreshold: gate,
                              cameraSize: try cameraSize.map { try FrameSize(parsing: $0) }, cameraRate: cameraRate,
                              stallTimeout: timeout, skipNonReference: skipNonReference, skipLoopFilter: skipLoopFilter,
-                             skipBidirectional: skipBidirectional)
+                             skipBidirectional: skipBidirectional, decoder: decoder)
     }
 }
 

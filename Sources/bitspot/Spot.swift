@@ -123,6 +123,7 @@ struct Spot: ParsableCommand {
                                           detectorSize: try detectorSize.map { try FrameSize(parsing: $0) })
             let snapshotFolder = try snapshots.map { try FrameFolder($0) }
             let video = try VideoSource(input: input, options: options)
+            let decoderNote = video.decoderSummary
             let info = video.info
             let annotated = try annotate.map {
                 try AnnotatedVideo(path: $0, font: annotateFont, info: info, workingSize: options.size, sampling: options.sampling)
@@ -196,7 +197,7 @@ struct Spot: ParsableCommand {
             let reconnected = pump.reconnections > 0 ? ", input reopened \(pump.reconnections) time\(pump.reconnections == 1 ? "" : "s")" : ""
             let c = pump.counters
             let bframes = c.bidirectionalChecks == 0 ? "" : c.bidirectionalPassed > 0 ? ", B-frames skipped" : ", B-frames decoded (check failed: \(c.bidirectionalFailure ?? "?"))"
-            var summary = "\(processed) frames processed (\(c.decoded) decoded\(bframes)\(dropped > 0 ? ", \(dropped) dropped while busy" : "")\(reconnected)) in \(String(format: "%.1f", wall)) s, "
+            var summary = "\(processed) frames processed (\(c.decoded) decoded\(decoderNote.isEmpty ? "" : ", \(decoderNote)")\(bframes)\(dropped > 0 ? ", \(dropped) dropped while busy" : "")\(reconnected)) in \(String(format: "%.1f", wall)) s, "
                 + String(format: "%.1f ms CPU per processed frame", processed > 0 ? cpu * 1000 / Double(processed) : 0)
                 + "; detector exits \(detectorExits)"
                 + (regionFrames > 0 ? String(format: ", tile regions %d (%.0f %% of the later layers' cells)", regionFrames, 100 * regionShare / Double(regionFrames)) : "")

@@ -59,6 +59,33 @@ final class FramesCommandTests: XCTestCase {
         XCTAssertTrue(r.stdout.contains("B-frames decoded (check failed: "), r.stdout)
     }
 
+    /// --decoder: a name FFmpeg lacks or one for another codec is a usage error (64); a hardware decoder
+    /// that cannot open here is an unavailable device (69); `auto` falls back to software and says why.
+    func testDecoderChoice() throws {
+        let video = try CLI.testVideo()
+        var r = try CLI.run(["frames", video, "--every", "10", "--decoder", "nosuch", "--out", freshPath("dec-a")])
+        XCTAssertEqual(r.status, 64, r.stderr)
+        XCTAssertTrue(r.stderr.contains("--decoder: no decoder named 'nosuch'"), r.stderr)
+        r = try CLI.run(["frames", video, "--every", "10", "--decoder", "mpeg4", "--out", freshPath("dec-b")])
+        XCTAssertEqual(r.status, 64, r.stderr)
+        XCTAssertTrue(r.stderr.contains("mpeg4 decodes mpeg4, but"), r.stderr)
+        r = try CLI.run(["frames", video, "--every", "10", "--decoder", "h264", "--out", freshPath("dec-c")])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("5 frames written") && r.stdout.contains("decoder h264"), r.stdout)
+        // Where no V4L2 memory-to-memory device exists (these machines, qemu), the hardware decoder cannot open.
+        let m2m = (try? FileManager.default.contentsOfDirectory(atPath: "/dev"))?.contains { $0.hasPrefix("video") } ?? false
+        if !m2m {
+            let out = freshPath("dec-d")
+            r = try CLI.run(["frames", video, "--every", "10", "--decoder", "h264_v4l2m2m", "--out", out])
+            XCTAssertEqual(r.status, 69, r.stderr)
+            XCTAssertTrue(r.stderr.contains("--decoder h264_v4l2m2m: cannot open"), r.stderr)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: out))
+            r = try CLI.run(["frames", video, "--every", "10", "--decoder", "auto", "--out", freshPath("dec-e")])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            XCTAssertTrue(r.stdout.contains("decoder h264 (no hardware decoder: "), r.stdout)
+        }
+    }
+
     func testCameraWithMaxFrames() throws {
         let out = freshPath("camera")
         let r = try CLI.run(["frames", "lavfi:testsrc2=size=320x240:rate=25", "--fps", "5", "--max-frames", "3", "--out", out])

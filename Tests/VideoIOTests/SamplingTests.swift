@@ -90,6 +90,22 @@ final class SamplingTests: XCTestCase {
         }
     }
 
+    /// `decoder`: naming FFmpeg's own software decoder gives the default decoding, frame for frame.
+    func testNamedDecoderDecodesAsTheDefault() throws {
+        let path = try Fixtures.mpegTSWithBFrames()
+        let (all, _) = try decode(path, .every(3))
+        let source = try VideoSource(input: InputSpec(path), options: DecodeOptions(sampling: .every(3), decoder: "h264"))
+        XCTAssertEqual(source.decoderName, "h264")
+        XCTAssertNil(source.hardwareDecoderNote)
+        var frames: [LumaFrame] = []
+        while let f = try source.next() { frames.append(f) }
+        XCTAssertEqual(frames.map(\.index), all.map(\.index))
+        XCTAssertEqual(frames.map(\.pixels), all.map(\.pixels))
+        XCTAssertThrowsError(try VideoSource(input: InputSpec(path), options: DecodeOptions(decoder: "vp9"))) { e in
+            XCTAssertEqual((e as? VideoIOError)?.category, .badRequest)
+        }
+    }
+
     /// `skipLoopFilter`: the same frames at the same times, pictures close to a full decode but not equal
     /// (the deblocking filter did run there: the fixture is H.264 with B-frames).
     func testSkippingTheLoopFilter() throws {
