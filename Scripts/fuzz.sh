@@ -55,8 +55,13 @@ symbolizer=$swift_bin/llvm-symbolizer
 
 if [ "$build" = 1 ]; then
   echo "== fuzz: building (release, -sanitize=fuzzer,address) in $scratch" >&2
-  swift build --package-path Fuzz --scratch-path "$scratch" -c release \
-    -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library >&2
+  fuzz_build() {
+    swift build --package-path Fuzz --scratch-path "$scratch" -c release \
+      -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library >&2
+  }
+  # SwiftPM's incremental build of the path dependency can miss a source file added to BitSpot since
+  # the last fuzz build (seen 30 November 2026: "cannot find type ... in scope"); start afresh then.
+  fuzz_build || { echo "== fuzz: incremental build failed; building again from scratch" >&2; rm -rf "$scratch"; fuzz_build; }
 fi
 bin=$scratch/release
 
