@@ -160,6 +160,9 @@ struct BenchPipeline: ParsableCommand {
                 report.notes.append("the controller steers by the \(choice.meter != nil && result.steeredByMeasured ? "measured" : "modelled") energy of each frame")
             }
             if result.interrupted { report.notes.append("interrupted: the figures cover the frames before the interruption") }
+            if !result.decoder.isEmpty {
+                report.notes.append("\(result.decoder); a hardware decoder's own power is not in the CPU-time model, only in a measuring meter's figures")
+            }
             try write(report)
             if !quiet { print(report.markdown(), terminator: "") }
             if result.interrupted { throw ExitCode(ExitCodes.interrupted) }
@@ -247,6 +250,8 @@ struct PipelineRun {
         var cpu: Double
         var interrupted: Bool
         var steeredByMeasured: Bool
+        /// The decoder, when `--decoder` chose it (empty otherwise).
+        var decoder = ""
     }
 
     let input: InputSpec
@@ -394,6 +399,6 @@ struct PipelineRun {
             "video_bframe_checks": c.bidirectionalChecks, "video_bframe_checks_passed": c.bidirectionalPassed,
         ]
         return Result(account: account, controller: controller?.report, counters: counters, frames: frames, wall: wall, cpu: cpu,
-                      interrupted: interruption.isSet, steeredByMeasured: steeredByMeasured)
+                      interrupted: interruption.isSet, steeredByMeasured: steeredByMeasured, decoder: video.decoderSummary)
     }
 }

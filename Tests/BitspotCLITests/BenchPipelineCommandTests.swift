@@ -39,6 +39,21 @@ final class BenchPipelineCommandTests: XCTestCase {
         }
     }
 
+    /// --decoder and --skip-bidir reach the report: a note names the decoder, the counters the B-frame check.
+    func testDecoderAndBFrameCheckInTheReport() throws {
+        let json = out("decoder.json")
+        let r = try CLI.run(["bench", "pipeline", sample, "--no-network", "--meter", "model:pi4b", "--fps", "2", "--skip-bidir",
+                             "--decoder", "h264", "--report-json", json, "--quiet"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as? [String: Any])
+        let notes = try XCTUnwrap(object["notes"] as? [String])
+        XCTAssertTrue(notes.contains { $0.hasPrefix("decoder h264;") }, "\(notes)")
+        let counters = try XCTUnwrap(object["pipelineCounters"] as? [String: Int])
+        XCTAssertEqual(counters["video_bframe_checks"], 1)
+        // The sample has no B-frames: the two decoders agree and the check passes.
+        XCTAssertEqual(counters["video_bframe_checks_passed"], 1)
+    }
+
     func testMissedBudgetExitsThreeAndStillWritesTheReport() throws {
         let json = out("missed.json")
         // No decode takes less than a nanosecond: the budget is missed on purpose.
