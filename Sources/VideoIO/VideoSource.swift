@@ -251,9 +251,10 @@ public final class VideoSource: @unchecked Sendable {
     /// Allocates, configures and opens a decoder for the stream; throws (having freed it) when it does not open.
     private static func openDecoder(_ codec: UnsafePointer<AVCodec>, stream: UnsafeMutablePointer<AVStream>,
                                     options: DecodeOptions, input: InputSpec) throws -> UnsafeMutablePointer<AVCodecContext> {
-        guard var dec: UnsafeMutablePointer<AVCodecContext>? = avcodec_alloc_context3(codec) else {
+        guard let allocated = avcodec_alloc_context3(codec) else {
             throw VideoIOError(.readFailed, input.original, "out of memory allocating a decoder")
         }
+        var dec: UnsafeMutablePointer<AVCodecContext>? = allocated
         let name = String(cString: codec.pointee.name)
         let par = avcodec_parameters_to_context(dec, stream.pointee.codecpar)
         if par < 0 {
