@@ -32,21 +32,14 @@ final class BidirectionalCheck {
     private var checkSums: [Int64: (crc: UInt32, key: Bool)] = [:]
     private var mainSums: [Int64: UInt32] = [:]
 
-    /// Opens the second decoder like `main` (same codec, parameters, threads, loop-filter setting).
-    /// Returns nil when it cannot be opened: the source then just skips non-reference frames.
-    init?(codec: UnsafePointer<AVCodec>, parameters: UnsafePointer<AVCodecParameters>, like main: UnsafeMutablePointer<AVCodecContext>,
-          required: Int = 12, packetLimit: Int = 600) {
+    /// Takes over `decoder`, opened like the main decoder but with `skip_frame = AVDISCARD_BIDIR`
+    /// (`VideoSource.openDecoder`); nil (the decoder freed) when no frame can be allocated.
+    init?(decoder: UnsafeMutablePointer<AVCodecContext>, required: Int = 12, packetLimit: Int = 600) {
         self.required = required
         self.packetLimit = packetLimit
-        guard let dec = avcodec_alloc_context3(codec) else { return nil }
-        decoder = dec
+        self.decoder = decoder
         frame = av_frame_alloc()
-        guard frame != nil, avcodec_parameters_to_context(dec, parameters) >= 0 else { return nil }
-        dec.pointee.thread_count = main.pointee.thread_count
-        dec.pointee.pkt_timebase = main.pointee.pkt_timebase
-        dec.pointee.skip_frame = AVDISCARD_BIDIR
-        dec.pointee.skip_loop_filter = main.pointee.skip_loop_filter
-        guard avcodec_open2(dec, codec, nil) >= 0 else { return nil }
+        if frame == nil { return nil }
     }
 
     deinit {

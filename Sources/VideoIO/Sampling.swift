@@ -77,6 +77,13 @@ public struct SamplingCounters: Sendable, Equatable, Codable {
     /// Why the last B-frame check failed (decoding went on skipping non-reference frames only).
     public var bidirectionalFailure: String?
 
+    /// The B-frame check's outcome, for summaries (empty when none ran).
+    public var bidirectionalSummary: String {
+        guard bidirectionalChecks > 0 else { return "" }
+        return bidirectionalPassed > 0 ? "B-frames skipped from packet \(bidirectionalFrom)"
+            : "B-frames decoded (check failed: \(bidirectionalFailure ?? "?"))"
+    }
+
     public init() {}
 }
 

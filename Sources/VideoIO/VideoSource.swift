@@ -123,6 +123,7 @@ public final class VideoSource: @unchecked Sendable {
     /// After the hand-over to the B-frame-skipping decoder: the last timestamp the first decoder gave,
     /// so pictures both decoders produced are not delivered twice.
     private var handOverTimestamp: Int64?
+    /// While the check runs: the last timestamp the first decoder gave.
     private var lastDecodedTimestamp: Int64?
 
     public init(input: InputSpec, options: DecodeOptions = DecodeOptions()) throws {
@@ -238,8 +239,11 @@ public final class VideoSource: @unchecked Sendable {
             if options.skipsBidirectional, !isHardware {
                 // (A hardware decoder is not doubled: its device may allow one session, and it decodes
                 // B-frames without the CPU anyway.)
-                bidirectionalCheck = BidirectionalCheck(codec: chosen, parameters: stream.pointee.codecpar, like: dec)
                 counters.bidirectionalChecks = 1
+                if let second = try? Self.openDecoder(chosen, stream: stream, options: options, input: input, skipFrame: AVDISCARD_BIDIR) {
+                    bidirectionalCheck = BidirectionalCheck(decoder: second)
+                }
+                if bidirectionalCheck == nil { counters.bidirectionalFailure = "the B-frame-skipping decoder did not open" }
             }
             info = Self.describe(opened, stream: stream, decoder: dec)
             if info.width <= 0 || info.height <= 0 {
@@ -249,8 +253,10 @@ public final class VideoSource: @unchecked Sendable {
     }
 
     /// Allocates, configures and opens a decoder for the stream; throws (having freed it) when it does not open.
+    /// `skipFrame` replaces the frames the options leave undecoded (the B-frame check's second decoder).
     private static func openDecoder(_ codec: UnsafePointer<AVCodec>, stream: UnsafeMutablePointer<AVStream>,
-                                    options: DecodeOptions, input: InputSpec) throws -> UnsafeMutablePointer<AVCodecContext> {
+                                    options: DecodeOptions, input: InputSpec,
+                                    skipFrame: AVDiscard? = nil) throws -> UnsafeMutablePointer<AVCodecContext> {
         guard let allocated = avcodec_alloc_context3(codec) else {
             throw VideoIOError(.readFailed, input.original, "out of memory allocating a decoder")
         }
@@ -265,6 +271,7 @@ public final class VideoSource: @unchecked Sendable {
         dec!.pointee.pkt_timebase = stream.pointee.time_base
         if options.sampling == .keyFrames { dec!.pointee.skip_frame = AVDISCARD_NONKEY }
         if options.skipsNonReference { dec!.pointee.skip_frame = AVDISCARD_NONREF }
+        if let skipFrame { dec!.pointee.skip_frame = skipFrame }
         if options.skipLoopFilter { dec!.pointee.skip_loop_filter = AVDISCARD_ALL }
         let openCodec = avcodec_open2(dec, codec, nil)
         if openCodec < 0 {
@@ -336,9 +343,11 @@ public final class VideoSource: @unchecked Sendable {
                 if ts != bitspot_nopts_value() && ts <= h { continue }
                 handOverTimestamp = nil
             }
-            bidirectionalCheck?.noteMain(frame)
+            if let check = bidirectionalCheck {
+                check.noteMain(frame)
+                if frame.pointee.best_effort_timestamp != bitspot_nopts_value() { lastDecodedTimestamp = frame.pointee.best_effort_timestamp }
+            }
             counters.decoded += 1
-            if frame.pointee.best_effort_timestamp != bitspot_nopts_value() { lastDecodedTimestamp = frame.pointee.best_effort_timestamp }
             if frame.pointee.decode_error_flags != 0 { counters.decodeErrors += 1 }
             let time = frameTime(frame)
             let index = options.sampling == .keyFrames || options.skipsNonReference ? estimatedIndex(time) : counters.decoded - 1

@@ -132,10 +132,7 @@ struct BenchPipeline: ParsableCommand {
                 throw EnergyError(.badRequest, "--gate", "threshold must be between 0 and 255 grey levels, got \(g)")
             }
             let input = try source.inputSpec()
-            let options = try source.decodeOptions(size: try sampling.workingSize(), sampling: sampling.mode, gate: nil,
-                                                   skipNonReference: sampling.skipNonReference,
-                                                   skipLoopFilter: sampling.skipLoopFilter,
-                                                   skipBidirectional: sampling.skipBidirectional)
+            let options = try source.decodeOptions(sampling, gate: nil)
             try options.sampling.validate()
             let env = MeterEnvironment(files: FileAccess(root: sysfsRoot), vcgencmd: vcgencmd, pmicInterval: pmicInterval)
             let choice = try spec.open(env)

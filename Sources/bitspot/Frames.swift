@@ -32,10 +32,7 @@ struct Frames: ParsableCommand {
     func run() throws {
         try reportingFailures {
             let input = try source.inputSpec()
-            let options = try source.decodeOptions(size: try sampling.workingSize(), sampling: sampling.mode, gate: sampling.gate,
-                                                   skipNonReference: sampling.skipNonReference,
-                                                   skipLoopFilter: sampling.skipLoopFilter,
-                                                   skipBidirectional: sampling.skipBidirectional)
+            let options = try source.decodeOptions(sampling, gate: sampling.gate)
             try options.sampling.validate()
             try AtomicOutput.checkFolderDestination(out)
             let video = try VideoSource(input: input, options: options)
@@ -64,9 +61,7 @@ struct Frames: ParsableCommand {
             if interruption.isSet { printError("bitspot: interrupted; \(kept) frames saved so far were written to \(out)") }
             print("\(kept) frames written to \(out) (\(options.sampling)): decoded \(c.decoded), not decoded \(c.skippedUndecoded + c.skippedNonReference), "
                   + "dropped by sampling \(c.droppedBySampling), dropped by gate \(c.droppedByGate), decode errors \(c.decodeErrors)"
-                  + (c.bidirectionalChecks == 0 ? "" : c.bidirectionalPassed > 0 ? ", B-frames skipped from packet \(c.bidirectionalFrom)"
-                     : ", B-frames decoded (check failed: \(c.bidirectionalFailure ?? "?"))")
-                  + (video.decoderSummary.isEmpty ? "" : ", \(video.decoderSummary)"))
+                  + [c.bidirectionalSummary, video.decoderSummary].filter { !$0.isEmpty }.map { ", " + $0 }.joined())
             if interruption.isSet { throw ExitCode(ExitCodes.interrupted) }
         }
     }

@@ -42,6 +42,14 @@ struct InputOptions: ParsableArguments {
         return try InputSpec(sample)
     }
 
+    /// The decode options of a command with `SamplingOptions` (its mode, size and skips; `gate` is the
+    /// change gate VideoSource applies, nil where the command gates by itself).
+    func decodeOptions(_ sampling: SamplingOptions, gate: Double?) throws -> DecodeOptions {
+        try decodeOptions(size: try sampling.workingSize(), sampling: sampling.mode, gate: gate,
+                          skipNonReference: sampling.skipNonReference, skipLoopFilter: sampling.skipLoopFilter,
+                          skipBidirectional: sampling.skipBidirectional)
+    }
+
     func decodeOptions(size: FrameSize?, sampling: SamplingMode, gate: Double?, skipNonReference: Bool = false,
                        skipLoopFilter: Bool = false, skipBidirectional: Bool = false) throws -> DecodeOptions {
         if let r = cameraRate, !(r > 0 && r.isFinite) {

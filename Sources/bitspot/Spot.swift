@@ -98,10 +98,7 @@ struct Spot: ParsableCommand {
     func run() throws {
         try reportingFailures {
             let input = try source.inputSpec()
-            let options = try source.decodeOptions(size: try sampling.workingSize(), sampling: sampling.mode, gate: sampling.gate,
-                                                   skipNonReference: sampling.skipNonReference,
-                                                   skipLoopFilter: sampling.skipLoopFilter,
-                                                   skipBidirectional: sampling.skipBidirectional)
+            let options = try source.decodeOptions(sampling, gate: sampling.gate)
             try options.sampling.validate()
             guard let folder = models ?? ResourceLocator.find("Models/detector.bitnet").map({ URL(fileURLWithPath: $0).deletingLastPathComponent().path }) else {
                 throw BitNetError(.missing, "Models/detector.bitnet not found; give --models DIR")
@@ -196,7 +193,7 @@ struct Spot: ParsableCommand {
             let dropped = pump.queue.dropped
             let reconnected = pump.reconnections > 0 ? ", input reopened \(pump.reconnections) time\(pump.reconnections == 1 ? "" : "s")" : ""
             let c = pump.counters
-            let bframes = c.bidirectionalChecks == 0 ? "" : c.bidirectionalPassed > 0 ? ", B-frames skipped" : ", B-frames decoded (check failed: \(c.bidirectionalFailure ?? "?"))"
+            let bframes = c.bidirectionalSummary.isEmpty ? "" : ", " + c.bidirectionalSummary
             var summary = "\(processed) frames processed (\(c.decoded) decoded\(decoderNote.isEmpty ? "" : ", \(decoderNote)")\(bframes)\(dropped > 0 ? ", \(dropped) dropped while busy" : "")\(reconnected)) in \(String(format: "%.1f", wall)) s, "
                 + String(format: "%.1f ms CPU per processed frame", processed > 0 ? cpu * 1000 / Double(processed) : 0)
                 + "; detector exits \(detectorExits)"
