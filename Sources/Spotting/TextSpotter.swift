@@ -26,6 +26,10 @@ public struct FrameSpots: Sendable {
     public var cropsRead: Int
     /// Crops answered by the recognizer's early-exit head.
     public var recognizerExits: Int
+    /// Long boxes the detector looked at again (``SpotterSettings/zoomAspect``), and how many of them it
+    /// split into several words.
+    public var boxesZoomed = 0
+    public var boxesSplit = 0
     /// Network work done and skipped by early exits (``TextSpotter/process(_:)``: both networks).
     public var ops: OpCount
     public var skippedOps: OpCount
@@ -53,6 +57,14 @@ public struct SpotterSettings: Sendable {
     public var wordSplit: Double = 0.8
     /// Smallest word box height (frame pixels) worth reading.
     public var minWordHeight: Double = 8
+    /// Second look at long boxes: a box at least this many of its heights wide (where small words
+    /// whose gap falls under a cell of the score map come out joined) is cut from the frame with
+    /// `zoomMargin` heights around it, scaled so that its height is `zoomHeight` detector pixels, and
+    /// detected again; when that finds two or more words inside it, they replace it (nil: never).
+    /// Defaults chosen on the evaluation suite (Scripts/eval/README.md, session 7).
+    public var zoomAspect: Double? = 5
+    public var zoomHeight: Double = 24
+    public var zoomMargin: Double = 0.7
     /// Switches for the early exits (for comparisons).
     public var detectorExit = true
     public var recognizerExit = true
@@ -74,6 +86,9 @@ public final class TextSpotter {
     private var log2Height: [Float] = []
     private var labels: [Int32] = []
     private var stack: [Int32] = []
+    /// Detectors for the second look at long boxes, one per window width (the height is fixed).
+    private var zoomDetectors: [Int: Executor] = [:]
+    private let threads: Int
 
     /// Loads both models from files (`detector.bitnet`, `recognizer.bitnet` in `folder`). `detectorSize`
     /// runs the detector on frames scaled to that size instead of its file's (the network is fully
@@ -96,6 +111,7 @@ public final class TextSpotter {
         }
         detector = try Executor(model: det, threads: threads)
         recognizer = try Executor(model: rec, threads: threads)
+        self.threads = threads
         self.settings = settings
         decoder = Self.charset(rec.metadata).map { CTCDecoder(charset: Array($0)) } ?? .lpcv
         boxes = ScoreMapDecoder(shrinkX: Self.shrinkX(det.metadata) ?? 0.3, threshold: settings.boxThreshold,
@@ -140,6 +156,9 @@ public final class TextSpotter {
         public var regionShare: Double?
         public var ops: OpCount
         public var skippedOps: OpCount
+        /// Long boxes looked at again, and how many of them were split (``SpotterSettings/zoomAspect``).
+        public var zoomed = 0
+        public var split = 0
     }
 
     /// Runs the detector (stopping at its tile head when no tile holds text) and extracts word boxes.
@@ -170,31 +189,100 @@ public final class TextSpotter {
                                   ops: summary.done, skippedOps: summary.skipped)
         guard let maps, maps.shape.channels >= 2 else { return detection }
 
-        // Split the two channels: text-kernel probability and log2 word height.
-        let cells = maps.shape.height * maps.shape.width
+        let sx = Double(frame.width) / Double(din.width), sy = Double(frame.height) / Double(din.height)
+        var found = maps.values.withUnsafeBufferPointer { decodeBoxes($0, maps.shape, inputWidth: din.width) }.map { $0.scaled(x: sx, y: sy) }
+        if let aspect = settings.zoomAspect {
+            var refined: [WordBox] = []
+            for box in found {
+                guard box.height >= settings.minWordHeight, box.width >= aspect * box.height else { refined.append(box); continue }
+                detection.zoomed += 1
+                let parts = try zoomIn(frame, box, ops: &detection.ops)
+                if parts.count >= 2 {
+                    detection.split += 1
+                    refined += parts
+                } else {
+                    refined.append(box)
+                }
+            }
+            found = refined
+        }
+        detection.boxes = found.filter { $0.height >= settings.minWordHeight }
+        detection.signs = SignGrouping().group(detection.boxes)
+        return detection
+    }
+
+    /// Word boxes (in the detector input's pixels) from the detector's `maps` output: the text-kernel
+    /// probability and log2 word height channels.
+    private func decodeBoxes(_ values: UnsafeBufferPointer<Float>, _ shape: TensorShape, inputWidth: Int) -> [WordBox] {
+        let cells = shape.height * shape.width
         if score.count != cells { score = [Float](repeating: 0, count: cells); log2Height = score }
         for i in 0..<cells {
-            score[i] = 1 / (1 + expf(-maps.values[2 * i]))
-            log2Height[i] = maps.values[2 * i + 1]
+            score[i] = 1 / (1 + expf(-values[2 * i]))
+            log2Height[i] = values[2 * i + 1]
         }
         var decoderForMap = boxes
-        decoderForMap.stride = din.width / maps.shape.width
-        let found = score.withUnsafeBufferPointer { s in
+        decoderForMap.stride = inputWidth / shape.width
+        return score.withUnsafeBufferPointer { s in
             log2Height.withUnsafeBufferPointer { h in
-                decoderForMap.boxes(score: s, log2Height: h, width: maps.shape.width, height: maps.shape.height,
+                decoderForMap.boxes(score: s, log2Height: h, width: shape.width, height: shape.height,
                                     labels: &labels, stack: &stack)
             }
         }
-        let sx = Double(frame.width) / Double(din.width), sy = Double(frame.height) / Double(din.height)
-        detection.boxes = found.map { $0.scaled(x: sx, y: sy) }.filter { $0.height >= settings.minWordHeight }
-        detection.signs = SignGrouping().group(detection.boxes)
-        return detection
+    }
+
+    /// The second look at a long box: the frame around it (``SpotterSettings/zoomMargin`` heights each
+    /// side, edge pixels repeated past the frame) scaled so the box is ``SpotterSettings/zoomHeight``
+    /// pixels high, detected again without exits; the words found whose centres lie in the box, in
+    /// frame pixels.
+    func zoomIn(_ frame: LumaFrame, _ box: WordBox, ops: inout OpCount) throws -> [WordBox] {
+        let margin = settings.zoomMargin, target = settings.zoomHeight
+        // A window 8-aligned in height and 32-aligned in width (the map's stride divides it), at most
+        // 1024 wide: very long boxes are scaled less.
+        let windowHeight = Int((target * (1 + 2 * margin) / 8).rounded(.up)) * 8
+        var zoom = target / box.height
+        let spanX = box.width + 2 * margin * box.height
+        if spanX * zoom > 1024 { zoom = 1024 / spanX }
+        let windowWidth = max(32, min(1024, Int((spanX * zoom / 32).rounded(.up)) * 32))
+        // The frame rectangle the window shows, centred on the box.
+        let srcW = max(2, Int((Double(windowWidth) / zoom).rounded())), srcH = max(2, Int((Double(windowHeight) / zoom).rounded()))
+        let sx0 = Int((box.centerX - Double(srcW) / 2).rounded()), sy0 = Int((box.centerY - Double(srcH) / 2).rounded())
+        var cut = [UInt8](repeating: 0, count: srcW * srcH)
+        frame.pixels.withUnsafeBufferPointer { px in
+            for y in 0..<srcH {
+                let fy = min(max(sy0 + y, 0), frame.height - 1) * frame.width
+                for x in 0..<srcW { cut[y * srcW + x] = px[fy + min(max(sx0 + x, 0), frame.width - 1)] }
+            }
+        }
+        let window = try Raster(width: srcW, height: srcH, layout: .gray8, bytes: cut)
+            .resized(to: FrameSize(width: windowWidth, height: windowHeight))
+        let executor = try zoomDetector(width: windowWidth, height: windowHeight)
+        var found: [WordBox] = []
+        let summary = window.bytes.withUnsafeBufferPointer { image in
+            executor.run(image: image.baseAddress!) { out in
+                if !out.head.isExit { found = self.decodeBoxes(out.values, out.shape, inputWidth: windowWidth) }
+                return .proceed
+            }
+        }
+        ops += summary.done
+        let fx = Double(srcW) / Double(windowWidth), fy = Double(srcH) / Double(windowHeight)
+        return found.map { b in
+            WordBox(x0: Double(sx0) + b.x0 * fx, y0: Double(sy0) + b.y0 * fy, x1: Double(sx0) + b.x1 * fx, y1: Double(sy0) + b.y1 * fy, score: b.score)
+        }.filter { b in
+            b.centerX >= box.x0 && b.centerX <= box.x1 && b.centerY >= box.y0 && b.centerY <= box.y1 && b.height >= settings.minWordHeight
+        }
+    }
+
+    private func zoomDetector(width: Int, height: Int) throws -> Executor {
+        if let e = zoomDetectors[width] { return e }
+        let e = try Executor(model: detector.model.withInput(height: height, width: width), threads: threads)
+        zoomDetectors[width] = e
+        return e
     }
 
     /// Reads every box of a detection with the recognizer (`ops` counts the recognizer's work only).
     public func recognize(_ frame: LumaFrame, _ detection: Detection) throws -> FrameSpots {
         var result = FrameSpots(words: [], detectorExited: detection.exited, detectorRegionShare: detection.regionShare,
-                                cropsRead: 0, recognizerExits: 0,
+                                cropsRead: 0, recognizerExits: 0, boxesZoomed: detection.zoomed, boxesSplit: detection.split,
                                 ops: OpCount(), skippedOps: OpCount())
         for (signIndex, lines) in detection.signs.enumerated() {
             for line in lines {

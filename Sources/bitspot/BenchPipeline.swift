@@ -25,23 +25,10 @@ struct BenchPipeline: ParsableCommand {
 
     @OptionGroup var sampling: SamplingOptions
 
-    @Option(help: ArgumentHelp("Folder with detector.bitnet and recognizer.bitnet for the detect, recognize and track stages (default: the shipped Models/ when present).", valueName: "dir"))
-    var models: String?
+    @OptionGroup var network: NetworkOptions
 
     @Flag(name: .customLong("no-network"), help: "Measure decoding and the gate only, without the networks.")
     var noNetwork = false
-
-    @Flag(name: .customLong("no-exits"), help: "Run both networks to the end on every frame and crop (to measure what the early exits save).")
-    var noExits = false
-
-    @Option(name: .customLong("detector-size"), help: ArgumentHelp("Scale frames to this size for the detector (default: the model's).", valueName: "WxH"))
-    var detectorSize: String?
-
-    @Flag(name: .customLong("whole-frame"), help: "Run the detector's later layers on the whole frame, not only on the tiles its tile head selects (to measure what tile regions save).")
-    var wholeFrame = false
-
-    @Option(name: .customLong("word-split"), help: ArgumentHelp("Split detected words at dips of the detector's text probability below this share of the peaks either side, as spot does (0: never).", valueName: "ratio"))
-    var wordSplit: Double = SpotterSettings().wordSplit
 
     @Option(help: ArgumentHelp("Write the output stage's JSON lines (as `spot --jsonl`) to this file; by default they go to /dev/null.", valueName: "file"))
     var jsonl: String?
@@ -99,22 +86,12 @@ struct BenchPipeline: ParsableCommand {
         if overheadRounds < 1 { throw ValidationError("--overhead-rounds must be 1 or more") }
         if let ms = simulateStage, !(ms >= 0 && ms <= 10_000) { throw ValidationError("--simulate-stage must be between 0 and 10000 ms") }
         if !(pmicInterval > 0) { throw ValidationError("--pmic-interval must be positive") }
-        if !(wordSplit >= 0 && wordSplit < 1) { throw ValidationError("--word-split must be at least 0 and below 1") }
     }
 
     /// The detector and recognizer, unless --no-network or no models are given or shipped.
     func makeSpotter() throws -> TextSpotter? {
         if noNetwork { return nil }
-        var settings = SpotterSettings()
-        settings.detectorExit = !noExits
-        settings.recognizerExit = !noExits
-        if wholeFrame { settings.tileRegionThreshold = nil }
-        settings.wordSplit = wordSplit
-        let size = try detectorSize.map { try FrameSize(parsing: $0) }
-        if let models { return try TextSpotter(models: models, settings: settings, detectorSize: size) }
-        guard let shipped = ResourceLocator.find("Models/detector.bitnet"), ResourceLocator.find("Models/recognizer.bitnet") != nil else { return nil }
-        return try TextSpotter(models: URL(fileURLWithPath: shipped).deletingLastPathComponent().path, settings: settings,
-                               detectorSize: size)
+        return try network.modelsFolder.map { try network.spotter(folder: $0) }
     }
 
     func run() throws {
@@ -343,6 +320,8 @@ struct PipelineRun {
                     }
                     if detection.exited { acct.count(detect, "early_exits") }
                     if detection.regionShare != nil { acct.count(detect, "tile_regions") }
+                    acct.count(detect, "boxes_zoomed", by: detection.zoomed)
+                    acct.count(detect, "boxes_split_by_zoom", by: detection.split)
                     acct.count(recognize, "crops", by: spots.cropsRead)
                     acct.count(recognize, "early_exits", by: spots.recognizerExits)
                     acct.addOps(detect, NetworkOps.energyCounts(detection.ops))

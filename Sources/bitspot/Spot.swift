@@ -23,8 +23,7 @@ struct Spot: ParsableCommand {
     @OptionGroup var source: InputOptions
     @OptionGroup var sampling: SamplingOptions
 
-    @Option(help: ArgumentHelp("Folder with detector.bitnet and recognizer.bitnet (default: the shipped Models/).", valueName: "dir"))
-    var models: String?
+    @OptionGroup var network: NetworkOptions
 
     @Option(help: "Inference threads.")
     var threads: Int = 1
@@ -56,39 +55,14 @@ struct Spot: ParsableCommand {
     @Option(name: .customLong("min-sightings"), help: ArgumentHelp("Leave tracks seen in fewer than this many processed frames out of the summary and --srt (the JSON lines keep every track); runs of fewer than 10 processed frames list everything.", valueName: "count"))
     var minSightings = 2
 
-    @Option(name: .customLong("tile-exit"), help: "Detector early exit: skip a frame when no tile reaches this text probability.")
-    var tileExit: Double = 0.5
-
-    @Option(name: .customLong("detector-size"), help: ArgumentHelp("Scale frames to this size for the detector (default: the input size in the model file): larger finds smaller text, for more work.", valueName: "WxH"))
-    var detectorSize: String?
-
-    @Option(name: .customLong("tile-region"), help: "Detector tile regions: on frames that go on, run the detector's later layers only on tiles of at least this text probability (and one tile either side).")
-    var tileRegion: Double = 0.05
-
-    @Flag(name: .customLong("whole-frame"), help: "Run the detector's later layers on the whole frame (no tile regions; for comparisons).")
-    var wholeFrame = false
-
-    @Option(name: .customLong("word-split"), help: ArgumentHelp("Split a detected word where the detector's text probability dips below this share of the peaks either side (0: never split).", valueName: "ratio"))
-    var wordSplit: Double = SpotterSettings().wordSplit
-
-    @Option(name: .customLong("recognizer-exit"), help: "Recognizer early exit: stop at the early head when it is this confident.")
-    var recognizerExit: Double = 0.8
-
     @Flag(help: "Drop the oldest waiting frame when inference falls behind, as for cameras (files otherwise never drop).")
     var realtime = false
-
-    @Flag(name: .customLong("no-exits"), help: "Run both networks to the end on every frame and crop (for comparisons).")
-    var noExits = false
 
     @Option(help: ArgumentHelp("When a live input (camera, stream) is lost, open it again up to this many times, waiting 1 s, 2 s, 4 s ... (at most 30 s) between tries; 0 ends the run, keeping what was found (exit 74).", valueName: "count"))
     var reconnect: Int = 0
 
     func validate() throws {
         guard (1...64).contains(threads) else { throw ValidationError("--threads must be between 1 and 64") }
-        guard tileExit > 0, tileExit < 1 else { throw ValidationError("--tile-exit must be between 0 and 1 (exclusive)") }
-        guard tileRegion > 0, tileRegion < 1 else { throw ValidationError("--tile-region must be between 0 and 1 (exclusive)") }
-        guard wordSplit >= 0, wordSplit < 1 else { throw ValidationError("--word-split must be at least 0 and below 1") }
-        guard recognizerExit > 0, recognizerExit <= 1 else { throw ValidationError("--recognizer-exit must be in (0, 1]") }
         guard (questions == nil) == (answers == nil) else { throw ValidationError("--questions and --answers go together") }
         guard annotateFont == nil || annotate != nil else { throw ValidationError("--annotate-font needs --annotate FILE") }
         guard (0...1_000_000).contains(reconnect) else { throw ValidationError("--reconnect must be between 0 and 1000000") }
@@ -100,24 +74,16 @@ struct Spot: ParsableCommand {
             let input = try source.inputSpec()
             let options = try source.decodeOptions(sampling, gate: sampling.gate)
             try options.sampling.validate()
-            guard let folder = models ?? ResourceLocator.find("Models/detector.bitnet").map({ URL(fileURLWithPath: $0).deletingLastPathComponent().path }) else {
+            guard let folder = network.modelsFolder else {
                 throw BitNetError(.missing, "Models/detector.bitnet not found; give --models DIR")
             }
-            var settings = SpotterSettings()
-            settings.tileExitThreshold = tileExit
-            settings.recognizerExitConfidence = recognizerExit
-            settings.tileRegionThreshold = wholeFrame ? nil : tileRegion
-            settings.wordSplit = wordSplit
-            settings.detectorExit = !noExits
-            settings.recognizerExit = !noExits
             let questionWords = try questions.map { path -> [String] in
                 guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
                     throw VideoIOError(.inputMissing, path, "cannot read the questions file")
                 }
                 return LPCVAnswers.parseQuestions(text)
             }
-            let spotter = try TextSpotter(models: folder, threads: threads, settings: settings,
-                                          detectorSize: try detectorSize.map { try FrameSize(parsing: $0) })
+            let spotter = try network.spotter(folder: folder, threads: threads)
             let snapshotFolder = try snapshots.map { try FrameFolder($0) }
             let video = try VideoSource(input: input, options: options)
             let decoderNote = video.decoderSummary
@@ -141,7 +107,7 @@ struct Spot: ParsableCommand {
             bar.enabled = !json || isatty(STDERR_FILENO) != 0
             let interruption = Interruption()
             interruption.onSignal { pump.cancel() }
-            var processed = 0, detectorExits = 0, crops = 0, recognizerExits = 0, regionFrames = 0
+            var processed = 0, detectorExits = 0, crops = 0, recognizerExits = 0, regionFrames = 0, zoomed = 0, zoomSplit = 0
             var regionShare = 0.0
             let cpu0 = Clocks.processCPU(), wall0 = Date()
             pump.start()
@@ -161,6 +127,8 @@ struct Spot: ParsableCommand {
                 }
                 crops += spots.cropsRead
                 recognizerExits += spots.recognizerExits
+                zoomed += spots.boxesZoomed
+                zoomSplit += spots.boxesSplit
                 let tracksBefore = tracker.tracks.count
                 let readings = spots.words.map { WordTracker.Reading(time: frame.time, box: $0.box, text: $0.text, confidence: $0.confidence, sign: $0.sign) }
                 let ids = tracker.update(readings)
@@ -198,6 +166,7 @@ struct Spot: ParsableCommand {
                 + String(format: "%.1f ms CPU per processed frame", processed > 0 ? cpu * 1000 / Double(processed) : 0)
                 + "; detector exits \(detectorExits)"
                 + (regionFrames > 0 ? String(format: ", tile regions %d (%.0f %% of the later layers' cells)", regionFrames, 100 * regionShare / Double(regionFrames)) : "")
+                + (network.zoomSplit > 0 ? ", long boxes looked at again \(zoomed) (\(zoomSplit) split)" : "")
                 + ", crops read \(crops) (early exits \(recognizerExits))\n"
             let brief = tracks.count - listed.count
             let briefNote = brief > 0 ? "; \(brief) seen in fewer than \(minSightings) frames not listed" : ""

@@ -60,6 +60,18 @@ final class SpotCommandTests: XCTestCase {
         XCTAssertEqual(try CLI.run(["spot", "--models", Self.models, "--word-split=-0.1"]).status, 64)
     }
 
+    /// `--zoom-split`: the summary counts the long boxes looked at again (none with 0); a ratio under 1 is a usage error.
+    func testZoomSplit() throws {
+        let on = try CLI.run(["spot", Samples.video, "--every", "30", "--max-frames", "8"])
+        let off = try CLI.run(["spot", Samples.video, "--every", "30", "--max-frames", "8", "--zoom-split", "0"])
+        XCTAssertEqual(on.status, 0, on.stderr)
+        XCTAssertEqual(off.status, 0, off.stderr)
+        XCTAssertTrue(on.stdout.contains("long boxes looked at again"), on.stdout)
+        XCTAssertFalse(off.stdout.contains("long boxes looked at again"), off.stdout)
+        XCTAssertEqual(try CLI.run(["spot", "--models", Self.models, "--zoom-split", "0.5"]).status, 64)
+        XCTAssertEqual(try CLI.run(["spot", "--models", Self.models, "--zoom-split", "101"]).status, 64)
+    }
+
     /// `--detector-size` runs the detector at another input size; a bad size is a usage error.
     func testDetectorSize() throws {
         let r = try CLI.run(["spot", "--models", Self.models, "--every", "60", "--max-frames", "2", "--detector-size", "320x180"])

@@ -1,0 +1,68 @@
+import ArgumentParser
+import BitNet
+import Foundation
+import Spotting
+import VideoIO
+
+/// The networks and their dynamic parts, shared by `spot` and `bench pipeline`.
+struct NetworkOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Folder with detector.bitnet and recognizer.bitnet (default: the shipped Models/).", valueName: "dir"))
+    var models: String?
+
+    @Option(name: .customLong("detector-size"), help: ArgumentHelp("Scale frames to this size for the detector (default: the input size in the model file): larger finds smaller text, for more work.", valueName: "WxH"))
+    var detectorSize: String?
+
+    @Option(name: .customLong("tile-exit"), help: "Detector early exit: skip a frame when no tile reaches this text probability.")
+    var tileExit: Double = SpotterSettings().tileExitThreshold
+
+    @Option(name: .customLong("tile-region"), help: "Detector tile regions: on frames that go on, run the detector's later layers only on tiles of at least this text probability (and one tile either side).")
+    var tileRegion: Double = SpotterSettings().tileRegionThreshold ?? 0.05
+
+    @Flag(name: .customLong("whole-frame"), help: "Run the detector's later layers on the whole frame (no tile regions; for comparisons).")
+    var wholeFrame = false
+
+    @Option(name: .customLong("word-split"), help: ArgumentHelp("Split a detected word where the detector's text probability dips below this share of the peaks either side (0: never split).", valueName: "ratio"))
+    var wordSplit: Double = SpotterSettings().wordSplit
+
+    @Option(name: .customLong("zoom-split"), help: ArgumentHelp("Look again, zoomed in, at every box at least this many of its heights wide, and split it into the words found there (0: never).", valueName: "aspect"))
+    var zoomSplit: Double = SpotterSettings().zoomAspect ?? 0
+
+    @Option(name: .customLong("recognizer-exit"), help: "Recognizer early exit: stop at the early head when it is this confident.")
+    var recognizerExit: Double = SpotterSettings().recognizerExitConfidence
+
+    @Flag(name: .customLong("no-exits"), help: "Run both networks to the end on every frame and crop (for comparisons).")
+    var noExits = false
+
+    func validate() throws {
+        guard tileExit > 0, tileExit < 1 else { throw ValidationError("--tile-exit must be between 0 and 1 (exclusive)") }
+        guard tileRegion > 0, tileRegion < 1 else { throw ValidationError("--tile-region must be between 0 and 1 (exclusive)") }
+        guard wordSplit >= 0, wordSplit < 1 else { throw ValidationError("--word-split must be at least 0 and below 1") }
+        guard zoomSplit == 0 || (zoomSplit >= 1 && zoomSplit <= 100) else { throw ValidationError("--zoom-split must be 0 (never) or between 1 and 100") }
+        guard recognizerExit > 0, recognizerExit <= 1 else { throw ValidationError("--recognizer-exit must be in (0, 1]") }
+    }
+
+    var settings: SpotterSettings {
+        var s = SpotterSettings()
+        s.tileExitThreshold = tileExit
+        s.recognizerExitConfidence = recognizerExit
+        s.tileRegionThreshold = wholeFrame ? nil : tileRegion
+        s.wordSplit = wordSplit
+        s.zoomAspect = zoomSplit > 0 ? zoomSplit : nil
+        s.detectorExit = !noExits
+        s.recognizerExit = !noExits
+        return s
+    }
+
+    /// The models folder: --models, else the shipped Models/ (nil when neither is there).
+    var modelsFolder: String? {
+        if let models { return models }
+        guard let shipped = ResourceLocator.find("Models/detector.bitnet"), ResourceLocator.find("Models/recognizer.bitnet") != nil else { return nil }
+        return URL(fileURLWithPath: shipped).deletingLastPathComponent().path
+    }
+
+    /// Both networks from `folder`, with these settings.
+    func spotter(folder: String, threads: Int = 1) throws -> TextSpotter {
+        try TextSpotter(models: folder, threads: threads, settings: settings,
+                        detectorSize: try detectorSize.map { try FrameSize(parsing: $0) })
+    }
+}

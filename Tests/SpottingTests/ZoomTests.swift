@@ -1,0 +1,59 @@
+import Foundation
+import XCTest
+@testable import Spotting
+import VideoIO
+
+/// The second look at long boxes (``SpotterSettings/zoomAspect``), with the shipped models on a sign cut
+/// from the evaluation suite (`v03_720p`, frame 540: small serif words a few pixels apart, placed back
+/// where they were in the 1280 x 720 frame).
+final class ZoomTests: XCTestCase {
+    static let models = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../../Models").standardized.path
+
+    /// The sign on a 1280 x 720 frame of its own mean grey.
+    func signFrame() throws -> LumaFrame {
+        let url = try XCTUnwrap(Bundle.module.url(forResource: "Fixtures/joined-words", withExtension: "png"))
+        let source = try VideoSource(input: InputSpec(url.path))
+        let sign = try XCTUnwrap(source.next())
+        let mean = UInt8(sign.pixels.reduce(0) { $0 + Int($1) } / sign.pixels.count)
+        var pixels = [UInt8](repeating: mean, count: 1280 * 720)
+        for y in 0..<sign.height {
+            for x in 0..<sign.width { pixels[(260 + y) * 1280 + 690 + x] = sign.pixels[y * sign.width + x] }
+        }
+        return LumaFrame(width: 1280, height: 720, pixels: pixels, time: 0, index: 0, isKeyFrame: true)
+    }
+
+    func read(zoom: Double?) throws -> FrameSpots {
+        var settings = SpotterSettings()
+        settings.zoomAspect = zoom
+        let spotter = try TextSpotter(models: Self.models, settings: settings)
+        return try spotter.process(try signFrame())
+    }
+
+    func testLongBoxesAreSplitIntoTheirWords() throws {
+        let plain = try read(zoom: nil)
+        XCTAssertEqual(plain.boxesZoomed, 0)
+        let zoomed = try read(zoom: 5)
+        let before = Set(plain.words.map(\.text)), after = Set(zoomed.words.map(\.text))
+        print("without the second look: \(plain.words.map(\.text)); with it: \(zoomed.words.map(\.text)) (\(zoomed.boxesZoomed) looked at, \(zoomed.boxesSplit) split)")
+        // Without it the small words of the lower lines come out joined; with it they are read one by one.
+        for word in ["FLATLY", "DISTANCES", "PEAKS", "RECITES", "LOAFER", "ARCHAISMS"] {
+            XCTAssertFalse(before.contains(word), word)
+            XCTAssertTrue(after.contains(word), word)
+        }
+        XCTAssertGreaterThan(zoomed.boxesSplit, 0)
+        XCTAssertLessThanOrEqual(zoomed.boxesSplit, zoomed.boxesZoomed)
+        XCTAssertGreaterThan(zoomed.words.count, plain.words.count)
+        // The second look is counted in the detector's work, and its words lie inside the sign.
+        var settings = SpotterSettings()
+        let frame = try signFrame()
+        let with = try TextSpotter(models: Self.models, settings: settings).detect(frame)
+        settings.zoomAspect = nil
+        let without = try TextSpotter(models: Self.models, settings: settings).detect(frame)
+        XCTAssertGreaterThan(with.ops.binaryMACs, without.ops.binaryMACs)
+        XCTAssertEqual(with.zoomed, zoomed.boxesZoomed)
+        for w in zoomed.words {
+            XCTAssertTrue(w.box.x0 >= 680 && w.box.x1 <= 1020 && w.box.y0 >= 250 && w.box.y1 <= 380, "\(w)")
+        }
+    }
+}
