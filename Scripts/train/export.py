@@ -59,6 +59,29 @@ def export_detector(model, height=360, width=640):
     return export_net(model, height, width)
 
 
+def _export_block(w, x, b, kin, kout, pruned_in, stride, c):
+    """One binary block: sign-pack (shift as threshold), binary 3x3 conv with alpha and batch-norm folded
+    into scale/bias (pruned inputs read as +1, folded into the bias), shortcut, RPReLU."""
+    bits = w.add_sign_pack(x, (-b.shift.detach().numpy()[kin]).astype(F32))
+    W = b.weight.detach().numpy()
+    Wb = np.where(W >= 0, 1, -1).astype(np.int8)                 # out, in, 3, 3
+    alpha = np.abs(W).mean(axis=(1, 2, 3)).astype(np.float64)
+    inv, bias = _bn(b.bn)
+    sc = alpha * inv
+    const = Wb[:, pruned_in].sum(axis=(1, 2, 3)).astype(np.float64) if len(pruned_in) else 0.0
+    bias = bias + sc * const
+    wts = Wb[kout][:, kin].transpose(0, 2, 3, 1)
+    short = x
+    if stride == 2:
+        short = w.add_avg_pool(short, 2, 2)
+    if b.proj is not None:
+        pw = b.proj.weight.detach().numpy()[:, :, 0, 0][kout][:, kin].astype(F32)
+        pb = b.proj.bias.detach().numpy()[kout].astype(F32)
+        short = w.add_real_conv1x1(short, pw, pb)
+    return w.add_binary_conv(bits, wts, 3, stride, scale=sc[kout].astype(F32), bias=bias[kout].astype(F32),
+                             shortcut=short, prelu=_prelu(b.act, kout), orig_c=c)
+
+
 def export_net(model, height, width):
     assert model.binary, "only the binary student is exported"
     model.eval()
@@ -82,25 +105,7 @@ def export_net(model, height, width):
     exit_node = None
     for i, (b, (c, stride, pool)) in enumerate(zip(model.blocks, model.cfg["blocks"])):
         kin, kout = keeps[so[i]], keeps[so[i + 1]]
-        pruned_in = np.nonzero(~masks[so[i]])[0]
-        bits = w.add_sign_pack(x, (-b.shift.detach().numpy()[kin]).astype(F32))
-        W = b.weight.detach().numpy()
-        Wb = np.where(W >= 0, 1, -1).astype(np.int8)                 # out, in, 3, 3
-        alpha = np.abs(W).mean(axis=(1, 2, 3)).astype(np.float64)
-        inv, bias = _bn(b.bn)
-        sc = alpha * inv
-        const = Wb[:, pruned_in].sum(axis=(1, 2, 3)).astype(np.float64) if len(pruned_in) else 0.0
-        bias = bias + sc * const
-        wts = Wb[kout][:, kin].transpose(0, 2, 3, 1)
-        short = x
-        if stride == 2:
-            short = w.add_avg_pool(short, 2, 2)
-        if b.proj is not None:
-            pw = b.proj.weight.detach().numpy()[:, :, 0, 0][kout][:, kin].astype(F32)
-            pb = b.proj.bias.detach().numpy()[kout].astype(F32)
-            short = w.add_real_conv1x1(short, pw, pb)
-        x = w.add_binary_conv(bits, wts, 3, stride, scale=sc[kout].astype(F32), bias=bias[kout].astype(F32),
-                              shortcut=short, prelu=_prelu(b.act, kout), orig_c=c)
+        x = _export_block(w, x, b, kin, kout, np.nonzero(~masks[so[i]])[0], stride, c)
         if pool > 1:
             x = w.add_avg_pool(x, pool, 1)
         if i == model.exit_after:
@@ -109,6 +114,11 @@ def export_net(model, height, width):
                 e = w.add_avg_pool(x, k, k)
             else:
                 e = x if w.shapes[x][0] == 1 else w.add_avg_pool(x, w.shapes[x][0], 1)
+            if getattr(model, "exit_block", None) is not None:
+                ce = model.exit_block.cout
+                assert len(kout) == ce, "an exit block after pruned channels is not exported (its shortcut would need them)"
+                e = _export_block(w, e, model.exit_block, kout, np.arange(ce), np.nonzero(~masks[so[i + 1]])[0], 1, ce)
+                kout = np.arange(ce)
             hw = model.exit_head.weight.detach().numpy()[:, :, 0, 0][:, kout].astype(F32)
             exit_node = w.add_real_conv1x1(e, hw, model.exit_head.bias.detach().numpy().astype(F32))
     f = x if detector or w.shapes[x][0] == 1 else w.add_avg_pool(x, w.shapes[x][0], 1)
@@ -170,7 +180,8 @@ def load_model(path):
     if cfg.get("task") == "detector":
         m = models.Detector(binary=cfg["binary"], stem=cfg["stem"], blocks=cfg["blocks"], exit_after=cfg["exit_after"])
     else:
-        m = models.Recognizer(binary=cfg["binary"], stem=cfg["stem"], blocks=cfg["blocks"], exit_after=cfg["exit_after"])
+        m = models.Recognizer(binary=cfg["binary"], stem=cfg["stem"], blocks=cfg["blocks"], exit_after=cfg["exit_after"],
+                              exit_block=cfg.get("exit_block", False))
     m.load_state_dict(ck["model"])
     m.eval()
     return m, ck

@@ -38,12 +38,14 @@ class Recognizer(nn.Module):
     for 'final' and 'exit'."""
 
     def __init__(self, binary=True, stem=REC_STEM, blocks=None, exit_after=REC_EXIT_AFTER,
-                 num_classes=NUM_CLASSES, width_mult=1.0):
+                 num_classes=NUM_CLASSES, width_mult=1.0, exit_block=False):
         super().__init__()
         blocks = [(int(round(c * width_mult)), s, p) for c, s, p in (blocks or REC_BLOCKS)]
         stem = int(round(stem * width_mult))
         self.binary = binary
         self.cfg = dict(binary=binary, stem=stem, blocks=blocks, exit_after=exit_after, num_classes=num_classes)
+        if exit_block:
+            self.cfg["exit_block"] = True
         self.stem = FirstConv(stem, stride=2)
         self.blocks = nn.ModuleList()
         cin = stem
@@ -56,6 +58,9 @@ class Recognizer(nn.Module):
             self.register_buffer(f"mask{i}", torch.ones(w))
         self.exit_after = exit_after
         self.exit_rows = self._rows_after(exit_after)
+        # Optional (session 7): one more binary block on the exit branch, after the rows are averaged (a
+        # 1 x 3 context over time steps, as the 1-row input's padding leaves it), before the exit head.
+        self.exit_block = Block(blocks[exit_after][0], blocks[exit_after][0], 1, binary) if exit_block else None
         self.exit_head = nn.Conv2d(blocks[exit_after][0], num_classes, 1)
         self.head = nn.Conv2d(cin, num_classes, 1)
         self.dropout = nn.Dropout(0.1)
@@ -82,6 +87,8 @@ class Recognizer(nn.Module):
                 x = avg_pool_ceil(x, self.pools[i], 1)
             if i == self.exit_after:
                 e = avg_pool_ceil(x, x.shape[2], 1)
+                if self.exit_block is not None:
+                    e = self.exit_block(e, masks[self.stage_of[i + 1]], None)
                 out["exit"] = self.exit_head(self.dropout(e)).squeeze(2)
                 if exit_only:
                     return out
@@ -146,7 +153,11 @@ class Recognizer(nn.Module):
                 real += h * w * cout * cin
             h = math.ceil(h / p)
             if i == self.exit_after:
-                exit_binary, exit_real = binary, real + w * cout * NUM_CLASSES
+                ce = self.cfg["blocks"][i][0]
+                extra = w * ce * cout * 9 if self.exit_block is not None else 0
+                exit_binary, exit_real = binary + extra, real + w * (ce if extra else cout) * NUM_CLASSES
+                binary_exit_branch = extra
+        binary += binary_exit_branch
         real += w * masks[-1] * NUM_CLASSES
         return dict(binary_macs=binary, real_macs=real, exit_binary_macs=exit_binary, exit_real_macs=exit_real)
 
@@ -163,8 +174,10 @@ def param_bytes(model):
     bits = 0
     nparam = 0
     so = model.stage_of
-    for i, b in enumerate(model.blocks):
-        cin, cout = int(masks[so[i]].sum()), int(masks[so[i + 1]].sum())
+    sizes = [(b, int(masks[so[i]].sum()), int(masks[so[i + 1]].sum())) for i, b in enumerate(model.blocks)]
+    if getattr(model, "exit_block", None) is not None:
+        sizes.append((model.exit_block, int(masks[so[model.exit_after + 1]].sum()), model.exit_block.cout))
+    for b, cin, cout in sizes:
         nb = cout * cin * 9
         bits += nb                       # weights
         bits += 32 * 2 * cout            # scale, bias

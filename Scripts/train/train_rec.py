@@ -10,6 +10,8 @@ Stages (the recipe; each reads the previous stage's best checkpoint with --init)
             (per stage), then fine-tunes briefly (the masks persist in later stages)
   finetune  pruned student, CTC + distillation
   exits     final + exit heads trained jointly (higher exit weight), then exit threshold calibration
+  exithead  (session 7) a binary block added on the exit branch and trained with the exit head alone,
+            the rest frozen (batch-norm statistics too); best checkpoint by the exit head's word accuracy
 The exit head is trained (weight --exit-weight) in every stage, so every checkpoint has both heads.
 
   .venv-train/bin/python Scripts/train/train_rec.py --stage teacher --out checkpoints/rec/teacher --steps 6000
@@ -35,7 +37,7 @@ import models
 from common import encode
 from eval_rec import evaluate, load_eval_set
 
-STAGES = ("teacher", "student", "sparse", "prune", "finetune", "exits")
+STAGES = ("teacher", "student", "sparse", "prune", "finetune", "exits", "exithead")
 
 
 class CropStream(torch.utils.data.IterableDataset):
@@ -76,7 +78,8 @@ def kd_loss(s_logits, t_logits, widths, T):
 
 
 def build(stage, args):
-    return models.Recognizer(binary=(stage != "teacher"), width_mult=args.width_mult)
+    return models.Recognizer(binary=(stage != "teacher"), width_mult=args.width_mult,
+                             exit_block=(stage == "exithead" or args.exit_block))
 
 
 def load_weights(model, path):
@@ -116,6 +119,7 @@ def main():
     ap.add_argument("--lasso", type=float, default=2e-4, help="group-lasso weight (stage sparse)")
     ap.add_argument("--prune-frac", type=float, default=0.45)
     ap.add_argument("--width-mult", type=float, default=1.0)
+    ap.add_argument("--exit-block", action="store_true", help="a binary block on the exit branch (implied by --stage exithead)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--eval-every", type=int, default=500)
@@ -144,7 +148,11 @@ def main():
 
     last = args.out / "last.pt"
     step, best, elapsed0 = 0, -1.0, 0.0
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=args.wd)
+    head_only = args.stage == "exithead"
+    if head_only:   # only the exit branch learns
+        for n, p in model.named_parameters():
+            p.requires_grad_(n.startswith(("exit_block.", "exit_head.")))
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=lr, weight_decay=args.wd)
     sched = Schedule(opt, lr, args.steps)
     if args.resume and last.exists():
         ck = torch.load(last, map_location="cpu", weights_only=False)
@@ -180,15 +188,26 @@ def main():
 
     t_start = time.time()
     t_log, seen = time.time(), 0
-    model.train()
+    def train_mode():
+        if head_only:   # the frozen backbone keeps its batch-norm statistics
+            model.eval()
+            model.exit_block.train()
+            model.dropout.train()
+        else:
+            model.train()
+
+    train_mode()
     it = iter(loader)
     while step < args.steps:
         imgs, widths, labels = next(it)
         x = imgs.unsqueeze(1).float().to(dev)
-        out = model(x)
-        loss_f = ctc_loss(out["final"], widths.tolist(), labels)
+        out = model(x, exit_only=head_only)
         loss_e = ctc_loss(out["exit"], widths.tolist(), labels)
-        ew = args.exit_weight * (2.0 if args.stage == "exits" else 1.0)
+        if head_only:
+            loss_f, ew = torch.zeros(()), 1.0
+        else:
+            loss_f = ctc_loss(out["final"], widths.tolist(), labels)
+            ew = args.exit_weight * (2.0 if args.stage == "exits" else 1.0)
         loss = loss_f + ew * loss_e
         if teacher is not None and args.teacher_reload and step % 50 == 0:
             mt = os.path.getmtime(args.teacher)
@@ -202,14 +221,14 @@ def main():
         if teacher is not None and args.kd_weight > 0:
             with torch.no_grad():
                 t_out = teacher(x)
-            kd = kd_loss(out["final"], t_out["final"], widths.tolist(), args.kd_temp)
+            kd = 0.0 if head_only else kd_loss(out["final"], t_out["final"], widths.tolist(), args.kd_temp)
             kd_e = kd_loss(out["exit"], t_out["final"], widths.tolist(), args.kd_temp)
             loss = loss + args.kd_weight * (kd + ew * kd_e)
         if args.stage == "sparse" and args.lasso > 0:
             loss = loss + args.lasso * model.group_lasso()
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], 5.0)
         sched.set(step)
         opt.step()
         step += 1
@@ -224,15 +243,16 @@ def main():
         if step % args.eval_every == 0 or step == args.steps:
             model.eval()
             r = evaluate(model, eval_set, dev)
-            model.train()
+            train_mode()
             log(logf, f"eval step {step}: final word acc {r['final']['word_acc']:.4f} score {r['final']['lpcv_score']:.4f} "
                       f"cer {r['final']['cer']:.4f} | exit word acc {r['exit']['word_acc']:.4f}")
             if args.stage == "sparse":
                 norms = [n.detach() for n in model.group_norms()]
                 log(logf, "group norms (quantiles 10/50/90 per stage): " + "; ".join(
                     f"{np.quantile(n.numpy(), .1):.3f}/{np.quantile(n.numpy(), .5):.3f}/{np.quantile(n.numpy(), .9):.3f}" for n in norms))
-            if r["final"]["word_acc"] > best:
-                best = r["final"]["word_acc"]
+            acc = r["exit" if head_only else "final"]["word_acc"]
+            if acc > best:
+                best = acc
                 save(args.out / "best.pt", dict(eval=r))
             save(last)
             write_json(args.out / "report.json", dict(stage=args.stage, step=step, best_word_acc=best, last_eval=r,
@@ -243,7 +263,7 @@ def main():
             log(logf, f"time limit {args.max_minutes} min reached at step {step}; checkpointed, rerun with --resume")
             save(last)
             break
-    log(logf, f"done at step {step}, best final word acc {best:.4f}")
+    log(logf, f"done at step {step}, best word acc ({'exit' if head_only else 'final'} head) {best:.4f}")
 
 
 if __name__ == "__main__":
