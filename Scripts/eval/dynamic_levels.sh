@@ -28,6 +28,7 @@ configs=(
   "exits + tile regions + gate 3 + skip-nonref + skip-loop-filter|--gate 3 --skip-nonref --skip-loop-filter"
   "exits + tile regions + gate 3 + skip-bidir|--gate 3 --skip-bidir"
   "exits + tile regions + gate 3 + skip-bidir + skip-loop-filter|--gate 3 --skip-bidir --skip-loop-filter"
+  "exits + tile regions + gate 5 + skip-bidir + skip-loop-filter|--gate 5 --skip-bidir --skip-loop-filter"
 )
 mapfile -t dirs < <(ls -d "$root"/eval-out/suite/v* | head -n "$videos")
 i=0

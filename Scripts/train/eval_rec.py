@@ -106,7 +106,8 @@ def main():
     import models
     ck = torch.load(args.checkpoint, map_location="cpu", weights_only=False)
     cfg = ck["cfg"]
-    m = models.Recognizer(binary=cfg["binary"], stem=cfg["stem"], blocks=cfg["blocks"], exit_after=cfg["exit_after"])
+    m = models.Recognizer(binary=cfg["binary"], stem=cfg["stem"], blocks=cfg["blocks"], exit_after=cfg["exit_after"],
+                          exit_block=cfg.get("exit_block", False))
     m.load_state_dict(ck["model"])
     r = evaluate(m, load_eval_set(args.n))
     r["params_bytes"] = models.param_bytes(m)

@@ -194,7 +194,10 @@ public final class TextSpotter {
         if let aspect = settings.zoomAspect {
             var refined: [WordBox] = []
             for box in found {
-                guard box.height >= settings.minWordHeight, box.width >= aspect * box.height else { refined.append(box); continue }
+                // Only boxes the window would enlarge: ones already that tall in the detector's input were
+                // seen at the scale the second look would give them.
+                guard box.height >= settings.minWordHeight, box.width >= aspect * box.height,
+                      box.height / sy < settings.zoomHeight else { refined.append(box); continue }
                 detection.zoomed += 1
                 let parts = try zoomIn(frame, box, ops: &detection.ops)
                 if parts.count >= 2 {

@@ -53,6 +53,29 @@ def test_export_matches_torch_with_pruning():
     assert md["heads"][0]["name"] == "exit" and md["heads"][0]["exit"]
 
 
+def test_exit_block_exports_and_counts():
+    """A binary block on the exit branch (stage exithead): the exported file agrees with PyTorch on both
+    heads, and the block's weights and MACs are counted."""
+    import export
+    torch.manual_seed(1)
+    plain, m = models.Recognizer(binary=True), models.Recognizer(binary=True, exit_block=True)
+    for mod in m.modules():
+        if isinstance(mod, torch.nn.BatchNorm2d):
+            mod.running_mean.uniform_(-3, 3); mod.running_var.uniform_(0.5, 4)
+            mod.weight.data.uniform_(-1.5, 1.5); mod.bias.data.uniform_(-1, 1)
+    m.exit_block.shift.data.uniform_(-0.3, 0.3)
+    m.eval()
+    w = export.export_recognizer(m, 40)
+    imgs = [np.random.default_rng(i).integers(0, 256, (32, 40)).astype(np.uint8) for i in range(2)]
+    worst, agree, md = export.check(m, w, {"name": "t"}, imgs)
+    assert worst < 1e-3 and agree == 1.0
+    a, b = plain.op_counts(), m.op_counts()
+    extra = 32 * 128 * 128 * 9                     # 1 x 32 time steps, 128 -> 128 channels, 3 x 3
+    assert b["exit_binary_macs"] - a["exit_binary_macs"] == extra
+    assert b["binary_macs"] - a["binary_macs"] == extra
+    assert models.param_bytes(m)[1] > models.param_bytes(plain)[1] + 128 * 128 * 9 // 8
+
+
 def test_detector_shapes_and_export():
     import export
     import train_rec
