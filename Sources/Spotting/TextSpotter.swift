@@ -57,10 +57,11 @@ public struct SpotterSettings: Sendable {
     public var wordSplit: Double = 0.8
     /// Smallest word box height (frame pixels) worth reading.
     public var minWordHeight: Double = 8
-    /// Second look at long boxes: a box at least this many of its heights wide (where small words
-    /// whose gap falls under a cell of the score map come out joined) is cut from the frame with
-    /// `zoomMargin` heights around it, scaled so that its height is `zoomHeight` detector pixels, and
-    /// detected again; when that finds two or more words inside it, they replace it (nil: never).
+    /// Second look at long boxes: a box at least this many of its heights wide and under `zoomHeight`
+    /// pixels high in the detector's input (where small words whose gap falls under a cell of the
+    /// score map come out joined) is cut from the frame with `zoomMargin` heights around it, scaled so
+    /// that its height is `zoomHeight` detector pixels, and detected again; when that finds two or more
+    /// words inside it, they replace it (nil: never).
     /// Defaults chosen on the evaluation suite (Scripts/eval/README.md, session 7).
     public var zoomAspect: Double? = 5
     public var zoomHeight: Double = 24
