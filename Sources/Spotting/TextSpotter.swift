@@ -64,7 +64,7 @@ public struct SpotterSettings: Sendable {
     /// words inside it, they replace it (nil: never).
     /// Defaults chosen on the evaluation suite (Scripts/eval/README.md, session 7).
     public var zoomAspect: Double? = 5
-    public var zoomHeight: Double = 24
+    public var zoomHeight: Double = 20
     public var zoomMargin: Double = 0.7
     /// Switches for the early exits (for comparisons).
     public var detectorExit = true
