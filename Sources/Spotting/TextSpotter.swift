@@ -241,7 +241,7 @@ public final class TextSpotter {
     func zoomIn(_ frame: LumaFrame, _ box: WordBox, ops: inout OpCount) throws -> [WordBox] {
         let margin = settings.zoomMargin, target = settings.zoomHeight
         // A window 8-aligned in height and 32-aligned in width (the map's stride divides it), at most
-        // 1024 wide: very long boxes are scaled less.
+        // 1024 wide: very long boxes are scaled less. (20 px boxes with 0.7 h margins: 48 rows.)
         let windowHeight = Int((target * (1 + 2 * margin) / 8).rounded(.up)) * 8
         var zoom = target / box.height
         let spanX = box.width + 2 * margin * box.height
