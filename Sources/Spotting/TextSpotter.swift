@@ -87,8 +87,12 @@ public final class TextSpotter {
     private var log2Height: [Float] = []
     private var labels: [Int32] = []
     private var stack: [Int32] = []
-    /// Detectors for the second look at long boxes, one per window width (the height is fixed).
+    /// Detectors for the second look at long boxes, one per window width (the height is fixed), the
+    /// `zoomCacheLimit` most recently used kept (each holds an arena of up to 2 MB at 1024 wide).
     private var zoomDetectors: [Int: Executor] = [:]
+    private var zoomWidthsUsed: [Int] = []
+    static let zoomCacheLimit = 8
+    var zoomDetectorCount: Int { zoomDetectors.count }
     private let threads: Int
 
     /// Loads both models from files (`detector.bitnet`, `recognizer.bitnet` in `folder`). `detectorSize`
@@ -277,7 +281,12 @@ public final class TextSpotter {
     }
 
     private func zoomDetector(width: Int, height: Int) throws -> Executor {
+        if let i = zoomWidthsUsed.firstIndex(of: width) { zoomWidthsUsed.remove(at: i) }
+        zoomWidthsUsed.append(width)
         if let e = zoomDetectors[width] { return e }
+        if zoomDetectors.count >= Self.zoomCacheLimit {
+            zoomDetectors[zoomWidthsUsed.removeFirst()] = nil
+        }
         let e = try Executor(model: detector.model.withInput(height: height, width: width), threads: threads)
         zoomDetectors[width] = e
         return e

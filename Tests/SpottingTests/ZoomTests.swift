@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import BitNet
 @testable import Spotting
 import VideoIO
 
@@ -55,5 +56,23 @@ final class ZoomTests: XCTestCase {
         for w in zoomed.words {
             XCTAssertTrue(w.box.x0 >= 680 && w.box.x1 <= 1020 && w.box.y0 >= 250 && w.box.y1 <= 380, "\(w)")
         }
+    }
+
+    /// Boxes of many lengths need windows of many widths: only the most recently used detectors are kept,
+    /// and one dropped and made again reads the same.
+    func testWindowDetectorsAreBounded() throws {
+        let spotter = try TextSpotter(models: Self.models)
+        let frame = try signFrame()
+        var ops = OpCount()
+        let box = WordBox(x0: 700, y0: 306, x1: 930, y1: 326, score: 1)
+        let first = try spotter.zoomIn(frame, box, ops: &ops)
+        for k in 1...12 {
+            let w = 80 + Double(k) * 40
+            _ = try spotter.zoomIn(frame, WordBox(x0: 700, y0: 306, x1: 700 + w, y1: 326, score: 1), ops: &ops)
+            XCTAssertLessThanOrEqual(spotter.zoomDetectorCount, TextSpotter.zoomCacheLimit)
+        }
+        XCTAssertEqual(spotter.zoomDetectorCount, TextSpotter.zoomCacheLimit)
+        XCTAssertEqual(try spotter.zoomIn(frame, box, ops: &ops), first)
+        XCTAssertFalse(first.isEmpty)
     }
 }
