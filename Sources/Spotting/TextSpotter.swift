@@ -93,7 +93,6 @@ public final class TextSpotter {
     private var zoomWidthsUsed: [Int] = []
     static let zoomCacheLimit = 8
     var zoomDetectorCount: Int { zoomDetectors.count }
-    private let threads: Int
 
     /// Loads both models from files (`detector.bitnet`, `recognizer.bitnet` in `folder`). `detectorSize`
     /// runs the detector on frames scaled to that size instead of its file's (the network is fully
@@ -116,7 +115,6 @@ public final class TextSpotter {
         }
         detector = try Executor(model: det, threads: threads)
         recognizer = try Executor(model: rec, threads: threads)
-        self.threads = threads
         self.settings = settings
         decoder = Self.charset(rec.metadata).map { CTCDecoder(charset: Array($0)) } ?? .lpcv
         boxes = ScoreMapDecoder(shrinkX: Self.shrinkX(det.metadata) ?? 0.3, threshold: settings.boxThreshold,
@@ -287,7 +285,8 @@ public final class TextSpotter {
         if zoomDetectors.count >= Self.zoomCacheLimit {
             zoomDetectors[zoomWidthsUsed.removeFirst()] = nil
         }
-        let e = try Executor(model: detector.model.withInput(height: height, width: width), threads: threads)
+        // One thread: the windows are small, and each executor's worker threads live as long as it does.
+        let e = try Executor(model: detector.model.withInput(height: height, width: width), threads: 1)
         zoomDetectors[width] = e
         return e
     }
