@@ -88,9 +88,9 @@ public final class TextSpotter {
     private var labels: [Int32] = []
     private var stack: [Int32] = []
     /// Detectors for the second look at long boxes, one per window width (the height is fixed), the
-    /// `zoomCacheLimit` most recently used kept (each holds an arena of up to 2 MB at 1024 wide).
-    private var zoomDetectors: [Int: Executor] = [:]
-    private var zoomWidthsUsed: [Int] = []
+    /// `zoomCacheLimit` most recently used kept, the latest last (each holds an arena of up to 2 MB at
+    /// 1024 wide).
+    private var zoomDetectors: [(width: Int, executor: Executor)] = []
     static let zoomCacheLimit = 8
     var zoomDetectorCount: Int { zoomDetectors.count }
 
@@ -252,14 +252,8 @@ public final class TextSpotter {
         // The frame rectangle the window shows, centred on the box.
         let srcW = max(2, Int((Double(windowWidth) / zoom).rounded())), srcH = max(2, Int((Double(windowHeight) / zoom).rounded()))
         let sx0 = Int((box.centerX - Double(srcW) / 2).rounded()), sy0 = Int((box.centerY - Double(srcH) / 2).rounded())
-        var cut = [UInt8](repeating: 0, count: srcW * srcH)
-        frame.pixels.withUnsafeBufferPointer { px in
-            for y in 0..<srcH {
-                let fy = min(max(sy0 + y, 0), frame.height - 1) * frame.width
-                for x in 0..<srcW { cut[y * srcW + x] = px[fy + min(max(sx0 + x, 0), frame.width - 1)] }
-            }
-        }
-        let window = try Raster(width: srcW, height: srcH, layout: .gray8, bytes: cut)
+        let window = try Raster(width: srcW, height: srcH, layout: .gray8,
+                                bytes: Self.cut(frame, x0: sx0, y0: sy0, width: srcW, height: srcH))
             .resized(to: FrameSize(width: windowWidth, height: windowHeight))
         let executor = try zoomDetector(width: windowWidth, height: windowHeight)
         var found: [WordBox] = []
@@ -279,16 +273,29 @@ public final class TextSpotter {
     }
 
     private func zoomDetector(width: Int, height: Int) throws -> Executor {
-        if let i = zoomWidthsUsed.firstIndex(of: width) { zoomWidthsUsed.remove(at: i) }
-        zoomWidthsUsed.append(width)
-        if let e = zoomDetectors[width] { return e }
-        if zoomDetectors.count >= Self.zoomCacheLimit {
-            zoomDetectors[zoomWidthsUsed.removeFirst()] = nil
+        if let i = zoomDetectors.firstIndex(where: { $0.width == width }) {
+            let hit = zoomDetectors.remove(at: i)
+            zoomDetectors.append(hit)
+            return hit.executor
         }
+        if zoomDetectors.count >= Self.zoomCacheLimit { zoomDetectors.removeFirst() }
         // One thread: the windows are small, and each executor's worker threads live as long as it does.
         let e = try Executor(model: detector.model.withInput(height: height, width: width), threads: 1)
-        zoomDetectors[width] = e
+        zoomDetectors.append((width, e))
         return e
+    }
+
+    /// The frame's pixels in the rectangle at (x0, y0) of this size; outside the frame the nearest edge
+    /// pixel repeats.
+    private static func cut(_ frame: LumaFrame, x0: Int, y0: Int, width: Int, height: Int) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: width * height)
+        frame.pixels.withUnsafeBufferPointer { px in
+            for y in 0..<height {
+                let row = min(max(y0 + y, 0), frame.height - 1) * frame.width
+                for x in 0..<width { out[y * width + x] = px[row + min(max(x0 + x, 0), frame.width - 1)] }
+            }
+        }
+        return out
     }
 
     /// Reads every box of a detection with the recognizer (`ops` counts the recognizer's work only).
@@ -322,12 +329,7 @@ public final class TextSpotter {
         let x0 = max(0, Int((box.x0 - mx).rounded(.down))), y0 = max(0, Int((box.y0 - 0.08 * h).rounded(.down)))
         let x1 = min(frame.width, Int((box.x1 + mx).rounded(.up))), y1 = min(frame.height, Int((box.y1 + 0.08 * h).rounded(.up)))
         guard x1 - x0 >= 4, y1 - y0 >= 4 else { return nil }
-        var crop = [UInt8](repeating: 0, count: (x1 - x0) * (y1 - y0))
-        frame.pixels.withUnsafeBufferPointer { px in
-            for y in y0..<y1 {
-                for x in x0..<x1 { crop[(y - y0) * (x1 - x0) + (x - x0)] = px[y * frame.width + x] }
-            }
-        }
+        let crop = Self.cut(frame, x0: x0, y0: y0, width: x1 - x0, height: y1 - y0)
         let width = min(rin.width, max(4, Int((Double(x1 - x0) * 32 / Double(y1 - y0)).rounded())))
         let scaled = try Raster(width: x1 - x0, height: y1 - y0, layout: .gray8, bytes: crop)
             .resized(to: FrameSize(width: width, height: 32))

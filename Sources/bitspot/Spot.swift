@@ -76,7 +76,7 @@ struct Spot: ParsableCommand {
             let options = try source.decodeOptions(sampling, gate: sampling.gate)
             try options.sampling.validate()
             guard let folder = network.modelsFolder else {
-                throw BitNetError(.missing, "Models/detector.bitnet not found; give --models DIR")
+                throw BitNetError(.missing, "Models/detector.bitnet and recognizer.bitnet not found; give --models DIR")
             }
             let questionWords = try questions.map { path -> [String] in
                 guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {

@@ -10,6 +10,11 @@ final class BenchPipelineCommandTests: XCTestCase {
 
     func out(_ name: String) -> String { CLI.folder.appendingPathComponent("bench-\(UUID().uuidString)-\(name)").path }
 
+    /// The JSON report written by --report-json.
+    func report(_ path: String) throws -> [String: Any] {
+        try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any])
+    }
+
     func testSampleWithModelMeterWritesEveryReport() throws {
         let json = out("report.json"), md = out("report.md"), prom = out("metrics.prom"), charts = out("charts")
         let r = try CLI.run(["bench", "pipeline", sample, "--no-network", "--meter", "model:pi3b+", "--every", "3", "--gate", "2",
@@ -18,7 +23,7 @@ final class BenchPipelineCommandTests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stdout.contains("**modelled**"), r.stdout)
         XCTAssertTrue(r.stdout.contains("## Budget: met"))
-        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as? [String: Any])
+        let object = try report(json)
         XCTAssertEqual(object["schema"] as? String, "bitspot-energy-report/1")
         let run = try XCTUnwrap(object["run"] as? [String: Any])
         XCTAssertEqual(run["frames"] as? Int, 120, "360 frames, every 3rd")
@@ -45,7 +50,7 @@ final class BenchPipelineCommandTests: XCTestCase {
         let r = try CLI.run(["bench", "pipeline", sample, "--no-network", "--meter", "model:pi4b", "--fps", "2", "--skip-bidir",
                              "--decoder", "h264", "--report-json", json, "--quiet"])
         XCTAssertEqual(r.status, 0, r.stderr)
-        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as? [String: Any])
+        let object = try report(json)
         let notes = try XCTUnwrap(object["notes"] as? [String])
         XCTAssertTrue(notes.contains { $0.hasPrefix("decoder h264;") }, "\(notes)")
         let counters = try XCTUnwrap(object["pipelineCounters"] as? [String: Int])
@@ -61,7 +66,7 @@ final class BenchPipelineCommandTests: XCTestCase {
         XCTAssertEqual(r.status, 3, r.stderr)
         XCTAssertTrue(r.stderr.contains("budget missed: max=1us"), r.stderr)
         XCTAssertEqual(r.stdout, "")
-        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as? [String: Any])
+        let object = try report(json)
         let budget = try XCTUnwrap(object["budget"] as? [String: Any])
         XCTAssertEqual((budget["verdicts"] as? [[String: Any]])?.first?["met"] as? Bool, false)
     }
@@ -73,7 +78,7 @@ final class BenchPipelineCommandTests: XCTestCase {
         let r = try CLI.run(["bench", "pipeline", sample, "--no-network", "--meter", "model:pi4b", "--adapt", "--adapt-window", "10",
                              "--budget", "energy=1uJ/frame", "--report-json", json, "--quiet"])
         XCTAssertEqual(r.status, 3, r.stderr)
-        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as? [String: Any])
+        let object = try report(json)
         let controller = try XCTUnwrap(object["controller"] as? [String: Any])
         let decisions = try XCTUnwrap(controller["decisions"] as? [[String: Any]])
         XCTAssertEqual(decisions.map { $0["action"] as? String }, ["stuck"])
@@ -91,7 +96,7 @@ final class BenchPipelineCommandTests: XCTestCase {
         let r = try CLI.run(["bench", "pipeline", sample, "--no-network", "--meter", "model:pi4b", "--simulate-stage", "100", "--max-frames", "60",
                              "--adapt", "--adapt-window", "10", "--budget", "energy=200mJ/frame", "--report-json", json, "--quiet"])
         XCTAssertTrue([0, 3].contains(r.status), r.stderr)
-        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as? [String: Any])
+        let object = try report(json)
         let stages = try XCTUnwrap(object["stages"] as? [[String: Any]])
         XCTAssertEqual(stages.map { $0["name"] as? String }, ["decode", "gate", "simulated"])
         let decisions = try XCTUnwrap((object["controller"] as? [String: Any])?["decisions"] as? [[String: Any]])
@@ -106,7 +111,7 @@ final class BenchPipelineCommandTests: XCTestCase {
         let r = try CLI.run(["bench", "pipeline", sample, "--models", models, "--meter", "model:pi4b", "--every", "30",
                              "--adapt", "--adapt-window", "4", "--budget", "energy=1uJ/frame", "--report-json", json, "--quiet"])
         XCTAssertEqual(r.status, 3, r.stderr)
-        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as? [String: Any])
+        let object = try report(json)
         let controller = try XCTUnwrap(object["controller"] as? [String: Any])
         let final = try XCTUnwrap(controller["final"] as? [String: Any])
         let exits = try XCTUnwrap(final["exitThresholds"] as? [Double])
@@ -121,7 +126,7 @@ final class BenchPipelineCommandTests: XCTestCase {
         let r = try CLI.run(["bench", "pipeline", sample, "--models", models, "--meter", "model:pi5", "--every", "120",
                              "--report-json", json, "--jsonl", lines, "--quiet"])
         XCTAssertEqual(r.status, 0, r.stderr)
-        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as? [String: Any])
+        let object = try report(json)
         let stages = try XCTUnwrap(object["stages"] as? [[String: Any]])
         XCTAssertEqual(stages.map { $0["name"] as? String }, ["decode", "gate", "detect", "recognize", "track", "output"])
         // The output stage wrote spot's frame lines: one per processed frame (360 frames, every 120th).
@@ -160,7 +165,7 @@ final class BenchPipelineCommandTests: XCTestCase {
 
     /// Run energy / wall time of a report: the mean power the meter saw.
     func meanPower(_ json: String) throws -> (watts: Double, provenance: String?) {
-        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as? [String: Any])
+        let object = try report(json)
         let run = try XCTUnwrap(object["run"] as? [String: Any])
         let joules = try XCTUnwrap((run["joules"] as? [String: Any])?["measured"] as? Double)
         let wall = try XCTUnwrap(run["wallSeconds"] as? Double)
@@ -209,7 +214,7 @@ final class BenchPipelineCommandTests: XCTestCase {
         let json = out("rapl.json")
         var r = try CLI.run(["bench", "pipeline", sample, "--no-network", "--max-frames", "10", "--meter", "rapl", "--sysfs-root", root.path, "--report-json", json, "--quiet"])
         XCTAssertEqual(r.status, 0, r.stderr)
-        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as? [String: Any])
+        let object = try report(json)
         XCTAssertEqual((object["meter"] as? [String: Any])?["provenance"] as? String, "measured")
         // A folder where the counter should be reads as an unreadable meter (exit 65); no zones at all is 66.
         try FileManager.default.removeItem(at: dir.appendingPathComponent("energy_uj"))

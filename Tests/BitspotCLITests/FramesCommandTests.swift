@@ -37,13 +37,18 @@ final class FramesCommandTests: XCTestCase {
         XCTAssertTrue(r.stdout.contains("not decoded 45"), r.stdout)
     }
 
+    /// `frames --every 10 FLAG` on the test clip: it succeeds and writes its five frames.
+    func everyTenth(_ flag: String) throws -> CLI.Result {
+        let r = try CLI.run(["frames", try CLI.testVideo(), "--every", "10", flag, "--out", freshPath(flag)])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("5 frames written"), r.stdout)
+        return r
+    }
+
     /// --skip-nonref: the clip's non-reference B-frames are never decoded, and every 10th frame is still
     /// found (the first decoded one at or after each multiple of 10).
     func testSkipNonReference() throws {
-        let out = freshPath("nonref")
-        let r = try CLI.run(["frames", try CLI.testVideo(), "--every", "10", "--skip-nonref", "--out", out])
-        XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertTrue(r.stdout.contains("5 frames written"), r.stdout)
+        let r = try everyTenth("--skip-nonref")
         let notDecoded = r.stdout.components(separatedBy: "not decoded ").last?.prefix { $0.isNumber } ?? ""
         XCTAssertGreaterThan(Int(notDecoded) ?? 0, 0, r.stdout)
     }
@@ -52,10 +57,7 @@ final class FramesCommandTests: XCTestCase {
     /// went (this short x264 clip with default references: the check cannot pass, so frames are decoded
     /// as with --skip-nonref).
     func testSkipBidirectionalReportsTheCheck() throws {
-        let out = freshPath("bidir")
-        let r = try CLI.run(["frames", try CLI.testVideo(), "--every", "10", "--skip-bidir", "--out", out])
-        XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertTrue(r.stdout.contains("5 frames written"), r.stdout)
+        let r = try everyTenth("--skip-bidir")
         XCTAssertTrue(r.stdout.contains("B-frames decoded (check failed: "), r.stdout)
     }
 
