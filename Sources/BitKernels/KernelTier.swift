@@ -22,14 +22,18 @@ public struct KernelSet: Sendable {
     public var xorPopcountLoop: @Sendable (Int, UInt64) -> Int
     /// 64-bit words popcounted per iteration of `xorPopcountLoop`.
     public var xorPopcountLoopWords: Int
+    /// The real-valued layers (first layer, 1x1 convolutions, PReLU, pooling).
+    public var real: RealKernels
 
     public init(tier: KernelTier, weightLayout: WeightLayout = .channelMajor, binaryConv: @escaping @Sendable (BinaryConvParams, Range<Int>) -> Void,
-                xorPopcountLoop: @escaping @Sendable (Int, UInt64) -> Int, xorPopcountLoopWords: Int = 8) {
+                xorPopcountLoop: @escaping @Sendable (Int, UInt64) -> Int, xorPopcountLoopWords: Int = 8,
+                real: RealKernels = .portable) {
         self.tier = tier
         self.weightLayout = weightLayout
         self.binaryConv = binaryConv
         self.xorPopcountLoop = xorPopcountLoop
         self.xorPopcountLoopWords = xorPopcountLoopWords
+        self.real = real
     }
 
     /// The scalar reference tier.

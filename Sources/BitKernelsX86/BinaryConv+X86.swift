@@ -201,6 +201,21 @@ public enum X86Kernels {
     /// Words popcounted per iteration of `xorPopcountLoop`.
     public static let xorPopcountLoopWords = 32
 
+    /// The portable real-valued kernels (RealKernels.swift) compiled with this target's AVX2 flags: the
+    /// eight-lane vectors become one 256-bit register instead of two 128-bit ones.
+    public static let real = RealKernels(
+        firstConv: { p, rows in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: RealOps.firstConvTileCount(p)) { tile in
+                RealOps._firstConvRows(p, rows: rows, tile: tile.baseAddress!)
+            }
+        },
+        conv1x1: { p, rows, columns in
+            RealOps.conv1x1Lanes(p.input, p.layout, transposedWeights: p.weights, bias: p.bias, outChannels: p.outChannels,
+                                 stride: p.stride, into: p.output, rows: rows, columns: columns)
+        },
+        prelu: { src, layout, f, dst in RealOps.preluLanes(src, layout, f, into: dst) },
+        avgPool: { src, layout, ph, pw, dst in RealOps.avgPoolLanes(src, layout, ph: ph, pw: pw, into: dst) })
+
     /// The portable roofline loop (`_xorPopcountLoop`, scalar code that LLVM vectorises) compiled for AVX2.
     public static func autoVectorisedLoop(iterations: Int, seed: UInt64) -> Int {
         _xorPopcountLoop(iterations: iterations, seed: seed)
@@ -210,6 +225,7 @@ public enum X86Kernels {
 extension KernelSet {
     /// The x86-64 AVX2 + POPCNT tier (check the CPU first).
     public static let x86AVX2 = KernelSet(tier: .x86AVX2, weightLayout: .interleaved8, binaryConv: X86Kernels.binaryConv,
-                                          xorPopcountLoop: X86Kernels.xorPopcountLoop, xorPopcountLoopWords: 32)
+                                          xorPopcountLoop: X86Kernels.xorPopcountLoop, xorPopcountLoopWords: 32,
+                                          real: X86Kernels.real)
 }
 #endif

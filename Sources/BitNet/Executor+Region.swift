@@ -237,11 +237,10 @@ extension Executor {
             let src = UnsafePointer(p.inputs[0]!.assumingMemoryBound(to: Float.self))
             let w = p.weights!.assumingMemoryBound(to: Float.self)
             let out = p.output.assumingMemoryBound(to: Float.self)
+            let params = Conv1x1Params(input: src, layout: inReal, weights: w, bias: p.bias!, outChannels: n.shape.channels,
+                                       stride: 1, output: out)
             for y in 0..<plan.height {
-                plan.forEachRun(m, row: y) { y, cols in
-                    RealOps.conv1x1Lanes(src, inReal, transposedWeights: w, bias: p.bias!, outChannels: n.shape.channels,
-                                         stride: 1, into: out, rows: y..<(y + 1), columns: cols)
-                }
+                plan.forEachRun(m, row: y) { y, cols in kernels.real.conv1x1(params, y..<(y + 1), cols) }
             }
         case .signPack:
             let src = UnsafePointer(p.inputs[0]!.assumingMemoryBound(to: Float.self))

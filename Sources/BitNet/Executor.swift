@@ -172,7 +172,7 @@ public final class Executor {
                 plan.weights = UnsafeRawPointer(dst)
             }
             if n.op == .firstConv {
-                let dst = (arena + o[1]).assumingMemoryBound(to: Int32.self)
+                let dst = (arena + o[1]).assumingMemoryBound(to: Float.self)
                 n.int8Weights.withUnsafeBufferPointer {
                     RealOps.prepareFirstConvWeights($0.baseAddress!, outChannels: n.shape.channels, inChannels: inC, into: dst)
                 }
@@ -341,26 +341,26 @@ public final class Executor {
         func bits(_ k: Int) -> UnsafePointer<UInt64> { UnsafePointer(plan.inputs[k]!.assumingMemoryBound(to: UInt64.self)) }
         switch n.op {
         case .firstConv:
-            let w = plan.weights!.assumingMemoryBound(to: Int32.self)
+            let w = plan.weights!.assumingMemoryBound(to: Float.self)
             let output: FirstConvOutput = n.kind == .bits
                 ? .bits(outBits, outPacked, thresholds: plan.thresholds!.assumingMemoryBound(to: Int32.self))
                 : .real(outReal, scale: plan.scale!, bias: plan.bias!)
-            pool.run(task: .firstConv(FirstConvTask(image: image, layout: inReal, zeroPoint: n.zeroPoint, weights: w,
-                                                    outChannels: n.shape.channels, stride: n.stride, output: output,
-                                                    outHeight: n.shape.height)))
+            pool.run(task: .firstConv(FirstConvParams(image: image, layout: inReal, zeroPoint: n.zeroPoint, weights: w,
+                                                      outChannels: n.shape.channels, stride: n.stride, output: output), kernels))
         case .binaryConv:
             pool.run(task: .binaryConv(binaryConvParams(i), kernels))
         case .bitMaxPool:
             RealOps.bitMaxPool(bits(0), inPacked, ph: n.poolHeight, pw: n.poolWidth, into: outBits, outPacked)
         case .avgPool:
-            RealOps.avgPoolLanes(real(0), inReal, ph: n.poolHeight, pw: n.poolWidth, into: outReal)
+            kernels.real.avgPool(real(0), inReal, n.poolHeight, n.poolWidth, outReal)
         case .realConv1x1:
-            RealOps.conv1x1Lanes(real(0), inReal, transposedWeights: plan.weights!.assumingMemoryBound(to: Float.self), bias: plan.bias!,
-                            outChannels: n.shape.channels, stride: n.stride, into: outReal, rows: 0..<n.shape.height)
+            kernels.real.conv1x1(Conv1x1Params(input: real(0), layout: inReal, weights: plan.weights!.assumingMemoryBound(to: Float.self),
+                                               bias: plan.bias!, outChannels: n.shape.channels, stride: n.stride, output: outReal),
+                                 0..<n.shape.height, nil)
         case .add:
             RealOps.add(real(0), inReal, real(1), bChannels: model.shape(n.inputs[1]).channels, map: plan.map, into: outReal)
         case .prelu:
-            RealOps.preluLanes(real(0), inReal, plan.prelu!, into: outReal)
+            kernels.real.prelu(real(0), inReal, plan.prelu!, outReal)
         case .signPack:
             if plan.fused { return }
             Packing.pack(real(0), inReal, thresholds: plan.thresholds!.assumingMemoryBound(to: Float.self),

@@ -303,8 +303,9 @@ extension KernelBenchmark {
     }
 
     /// Seconds (thread CPU time, median of `repetitions`) of the first layer, 8-bit luma `height x width`
-    /// to `outChannels` packed bits with stride `stride`: the scalar version and the vectorised one.
-    public static func timeFirstConv(height: Int, width: Int, outChannels: Int, stride: Int,
+    /// to `outChannels` packed bits with stride `stride`: the scalar version and the vectorised one of
+    /// `kernels` (what the executor runs).
+    public static func timeFirstConv(height: Int, width: Int, outChannels: Int, stride: Int, kernels: KernelSet,
                                      repetitions: Int) -> (scalar: Double, vector: Double) {
         let layout = RealLayout(height: height, width: width, channels: 1)
         var state: UInt64 = 7
@@ -315,7 +316,7 @@ extension KernelBenchmark {
         let image = (0..<layout.count).map { _ in UInt8(truncatingIfNeeded: next()) }
         let weights = (0..<(outChannels * 9)).map { _ in Int8(truncatingIfNeeded: Int(next() % 17) - 8) }
         let thresholds = [Int32](repeating: 0, count: outChannels)
-        var prepared = [Int32](repeating: 0, count: RealOps.firstConvPreparedCount(outChannels: outChannels, inChannels: 1))
+        var prepared = [Float](repeating: 0, count: RealOps.firstConvPreparedCount(outChannels: outChannels, inChannels: 1))
         RealOps.prepareFirstConvWeights(weights, outChannels: outChannels, inChannels: 1, into: &prepared)
         let oh = convOutputSize(height, kernel: 3, stride: stride, padding: 1)
         let ow = convOutputSize(width, kernel: 3, stride: stride, padding: 1)
@@ -328,9 +329,10 @@ extension KernelBenchmark {
                     RealOps.firstConv(image, layout, zeroPoint: 128, weights: weights, outChannels: outChannels,
                                       stride: stride, output: output, rows: 0..<oh)
                 }
-                let vector = medianThreadCPU(repetitions) {
-                    RealOps.firstConvVector(image, layout, zeroPoint: 128, preparedWeights: prepared, outChannels: outChannels,
-                                            stride: stride, output: output, rows: 0..<oh)
+                let vector = prepared.withUnsafeBufferPointer { w in
+                    let params = FirstConvParams(image: image, layout: layout, zeroPoint: 128, weights: w.baseAddress!,
+                                                 outChannels: outChannels, stride: stride, output: output)
+                    return medianThreadCPU(repetitions) { kernels.real.firstConv(params, 0..<oh) }
                 }
                 return (scalar, vector)
             }
@@ -340,9 +342,9 @@ extension KernelBenchmark {
 
 extension KernelBenchmark {
     /// Seconds (thread CPU time, median of `repetitions`) of a real 1x1 convolution `inChannels ->
-    /// outChannels` over `height x width` pixels: the scalar reference and the eight-lane kernel the
-    /// executor runs (bit-identical outputs).
-    public static func timeConv1x1(height: Int, width: Int, inChannels: Int, outChannels: Int,
+    /// outChannels` over `height x width` pixels: the scalar reference and the eight-lane kernel of
+    /// `kernels`, the one the executor runs (bit-identical outputs).
+    public static func timeConv1x1(height: Int, width: Int, inChannels: Int, outChannels: Int, kernels: KernelSet,
                                    repetitions: Int) -> (scalar: Double, lanes: Double) {
         let layout = RealLayout(height: height, width: width, channels: inChannels)
         var state: UInt64 = 11
@@ -359,9 +361,14 @@ extension KernelBenchmark {
         let scalar = medianThreadCPU(repetitions) {
             RealOps.conv1x1(src, layout, weights: weights, bias: bias, outChannels: outChannels, stride: 1, into: &out, rows: 0..<height)
         }
-        let lanes = medianThreadCPU(repetitions) {
-            RealOps.conv1x1Lanes(src, layout, transposedWeights: transposed, bias: bias, outChannels: outChannels, stride: 1,
-                                 into: &out, rows: 0..<height)
+        let lanes = transposed.withUnsafeBufferPointer { w in
+            bias.withUnsafeBufferPointer { b in
+                out.withUnsafeMutableBufferPointer { o in
+                    let params = Conv1x1Params(input: src, layout: layout, weights: w.baseAddress!, bias: b.baseAddress!,
+                                               outChannels: outChannels, stride: 1, output: o.baseAddress!)
+                    return medianThreadCPU(repetitions) { kernels.real.conv1x1(params, 0..<height, nil) }
+                }
+            }
         }
         return (scalar, lanes)
     }

@@ -171,7 +171,7 @@ private final class WorkerContext {
 /// workers allocates nothing.
 public enum ParallelTask: @unchecked Sendable {
     case binaryConv(BinaryConvParams, KernelSet)
-    case firstConv(FirstConvTask)
+    case firstConv(FirstConvParams, KernelSet)
     /// A binary convolution on the runs of set cells of `mask` (output height x width, one byte per cell).
     case binaryConvRegion(BinaryConvParams, KernelSet, mask: UnsafePointer<UInt8>)
 
@@ -179,7 +179,7 @@ public enum ParallelTask: @unchecked Sendable {
     public var rows: Int {
         switch self {
         case .binaryConv(let p, _), .binaryConvRegion(let p, _, _): return p.outHeight
-        case .firstConv(let t): return t.outHeight
+        case .firstConv(let p, _): return p.outHeight
         }
     }
 
@@ -198,34 +198,7 @@ public enum ParallelTask: @unchecked Sendable {
                     k.binaryConv(q, y..<(y + 1))
                 }
             }
-        case .firstConv(let t):
-            RealOps.firstConvVector(t.image, t.layout, zeroPoint: t.zeroPoint, preparedWeights: t.weights,
-                                    outChannels: t.outChannels, stride: t.stride, output: t.output, rows: range)
+        case .firstConv(let p, let k): k.real.firstConv(p, range)
         }
-    }
-}
-
-/// The arguments of `RealOps.firstConvVector`.
-public struct FirstConvTask: @unchecked Sendable {
-    public var image: UnsafePointer<UInt8>
-    public var layout: RealLayout
-    public var zeroPoint: Int32
-    /// Weights prepared by `RealOps.prepareFirstConvWeights`.
-    public var weights: UnsafePointer<Int32>
-    public var outChannels: Int
-    public var stride: Int
-    public var output: FirstConvOutput
-    public var outHeight: Int
-
-    public init(image: UnsafePointer<UInt8>, layout: RealLayout, zeroPoint: Int32, weights: UnsafePointer<Int32>,
-                outChannels: Int, stride: Int, output: FirstConvOutput, outHeight: Int) {
-        self.image = image
-        self.layout = layout
-        self.zeroPoint = zeroPoint
-        self.weights = weights
-        self.outChannels = outChannels
-        self.stride = stride
-        self.output = output
-        self.outHeight = outHeight
     }
 }

@@ -90,9 +90,10 @@ struct BenchKernels: ParsableCommand {
                       + "1-thread times are thread CPU time (onnxruntime: process CPU time), scaling is wall-clock")
             }
             if firstLayer {
-                for (h, w, c, st) in [(180, 320, 32, 2), (45, 80, 64, 1), (32, 160, 16, 1)] {
+                // Standard shapes, then the shipped detector's (800 x 450 -> 16) and recognizer's (128 x 32 -> 32).
+                for (h, w, c, st) in [(180, 320, 32, 2), (45, 80, 64, 1), (32, 160, 16, 1), (450, 800, 16, 2), (32, 128, 32, 2)] {
                     let (scalar, vector) = KernelBenchmark.timeFirstConv(height: h, width: w, outChannels: c, stride: st,
-                                                                        repetitions: repetitions)
+                                                                        kernels: kernels, repetitions: repetitions)
                     let oh = (h - 1) / st + 1, ow = (w - 1) / st + 1
                     let gmacs = Double(oh * ow * c * 9) / vector / 1e9
                     printRow(["layer": "first 3x3 s\(st) 1->\(c) @\(w)x\(h)", "scalar_seconds": scalar, "vector_seconds": vector],
@@ -101,11 +102,11 @@ struct BenchKernels: ParsableCommand {
                 }
             }
             if oneByOne {
-                // The detector's projections (16->32 at 160x90, 32->48 at 160x90) and maps head (48->2), the
+                // The shipped detector's projections (16->32, 32->48 at 200x113) and maps head (48->2), the
                 // recognizer's projections (32->64 at 32x8, 64->128 at 32x4) and CTC head (128->37 at 32x1).
-                for (h, w, ci, co) in [(90, 160, 16, 32), (90, 160, 32, 48), (90, 160, 48, 2), (8, 32, 32, 64), (4, 32, 64, 128), (1, 32, 128, 37)] {
+                for (h, w, ci, co) in [(113, 200, 16, 32), (113, 200, 32, 48), (113, 200, 48, 2), (8, 32, 32, 64), (4, 32, 64, 128), (1, 32, 128, 37)] {
                     let (scalar, lanes) = KernelBenchmark.timeConv1x1(height: h, width: w, inChannels: ci, outChannels: co,
-                                                                      repetitions: repetitions)
+                                                                      kernels: kernels, repetitions: repetitions)
                     let gmacs = Double(h * w * ci * co) / lanes / 1e9
                     printRow(["layer": "real 1x1 \(ci)->\(co) @\(w)x\(h)", "scalar_seconds": scalar, "lanes_seconds": lanes],
                              String(format: "real 1x1 %d->%d @%dx%d: scalar %.3f ms, eight lanes %.3f ms (%.2f G float MAC/s, %.1fx)",

@@ -29,6 +29,7 @@ extension RealOps {
     /// ``transposeConv1x1Weights(_:outChannels:inChannels:into:)``; rows `rows` of the output.
     /// Bit-identical to the reference ``conv1x1(_:_:weights:bias:outChannels:stride:into:rows:)``.
     /// `columns` (all when nil) limits the output pixels of each row that are computed.
+    @inlinable @inline(__always)
     public static func conv1x1Lanes(_ src: UnsafePointer<Float>, _ layout: RealLayout, transposedWeights wt: UnsafePointer<Float>,
                                     bias: UnsafePointer<Float>, outChannels: Int, stride: Int,
                                     into dst: UnsafeMutablePointer<Float>, rows: Range<Int>, columns: Range<Int>? = nil) {

@@ -5,6 +5,7 @@
 /// bit-identical; channels beyond the last multiple of 8 take the scalar path.
 extension RealOps {
     /// ``avgPool(_:_:ph:pw:into:)`` with eight channels per vector.
+    @inlinable @inline(__always)
     public static func avgPoolLanes(_ src: UnsafePointer<Float>, _ layout: RealLayout, ph: Int, pw: Int,
                                     into dst: UnsafeMutablePointer<Float>) {
         let c = layout.channels
@@ -40,6 +41,7 @@ extension RealOps {
     }
 
     /// ``prelu(_:_:_:into:)`` with eight channels per vector.
+    @inlinable @inline(__always)
     public static func preluLanes(_ src: UnsafePointer<Float>, _ layout: RealLayout, _ f: ShiftedPReLU,
                                   into dst: UnsafeMutablePointer<Float>) {
         let c = layout.channels
