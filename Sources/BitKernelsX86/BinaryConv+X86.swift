@@ -34,6 +34,25 @@ private func patchPopcount2x8(_ a0: UnsafePointer<UInt64>, _ a1: UnsafePointer<U
     let lut = nibbleTable(), low = _mm256_set1_epi8(0x0F), zero = _mm256_setzero_si256()
     var t00 = zero, t01 = zero, t10 = zero, t11 = zero
     var wp = UnsafeRawPointer(w)
+    if k * run <= 31 {
+        // The whole patch fits the byte counters (at most 31 * 8 < 256 per byte): one fold at the end.
+        var b00 = zero, b01 = zero, b10 = zero, b11 = zero
+        for ky in 0..<k {
+            let r0 = a0 + ky * rowStride, r1 = a1 + ky * rowStride
+            for i in 0..<run {
+                let wl = _mm256_loadu_si256(wp.assumingMemoryBound(to: __m256i.self))
+                let wh = _mm256_loadu_si256((wp + 32).assumingMemoryBound(to: __m256i.self))
+                let x0 = _mm256_set1_epi64x(Int64(bitPattern: r0[i]))
+                let x1 = _mm256_set1_epi64x(Int64(bitPattern: r1[i]))
+                b00 = _mm256_add_epi8(b00, bytePopcount(_mm256_xor_si256(x0, wl), lut, low))
+                b01 = _mm256_add_epi8(b01, bytePopcount(_mm256_xor_si256(x0, wh), lut, low))
+                b10 = _mm256_add_epi8(b10, bytePopcount(_mm256_xor_si256(x1, wl), lut, low))
+                b11 = _mm256_add_epi8(b11, bytePopcount(_mm256_xor_si256(x1, wh), lut, low))
+                wp += 64
+            }
+        }
+        return (_mm256_sad_epu8(b00, zero), _mm256_sad_epu8(b01, zero), _mm256_sad_epu8(b10, zero), _mm256_sad_epu8(b11, zero))
+    }
     for ky in 0..<k {
         let r0 = a0 + ky * rowStride, r1 = a1 + ky * rowStride
         var i = 0
