@@ -232,7 +232,11 @@ extension Executor {
         let inReal = RealLayout(height: inShape.height, width: inShape.width, channels: inShape.channels)
         switch n.op {
         case .binaryConv:
-            pool.run(task: .binaryConvRegion(binaryConvParams(i), kernels, mask: UnsafePointer(m)))
+            if let source = p.patchSource {
+                pool.run(task: .patchConvRegion(binaryConvParams(i), kernels, source: source, mask: UnsafePointer(m)))
+            } else {
+                pool.run(task: .binaryConvRegion(binaryConvParams(i), kernels, mask: UnsafePointer(m)))
+            }
         case .realConv1x1:
             let src = UnsafePointer(p.inputs[0]!.assumingMemoryBound(to: Float.self))
             let w = p.weights!.assumingMemoryBound(to: Float.self)

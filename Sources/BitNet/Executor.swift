@@ -119,13 +119,22 @@ public final class Executor {
                 if let slot = slotOf.removeValue(forKey: j) { free.append(slot) }
             }
         }
+        // Narrow 3x3 binary convolutions run on packed patches (PatchPacking), packed into one scratch slot
+        // that each such node uses only while it runs.
+        func patchLayout(_ n: Node) -> PackedLayout? {
+            let inC = model.shape(n.inputs[0]).channels
+            guard n.op == .binaryConv, PatchPacking.applies(kernel: n.kernel, channels: inC) else { return nil }
+            return PatchPacking.layout(outHeight: n.shape.height, outWidth: n.shape.width, channels: inC)
+        }
+        let patchBytes = model.nodes.compactMap { patchLayout($0).map { $0.count * 8 } }.max() ?? 0
+        let patchOffset = patchBytes > 0 ? layout.reserve(patchBytes) : nil
         var paramOffsets: [[Int]] = []
         let wl = kernels.weightLayout
         for (idx, n) in model.nodes.enumerated() {
             let inC = model.shape(n.inputs[0]).channels
             var o: [Int] = []
             if n.op == .binaryConv {
-                let wpc = n.kernel * n.kernel * bitWords(inC)
+                let wpc = patchLayout(n)?.words ?? n.kernel * n.kernel * bitWords(inC)
                 o.append(layout.reserve(8 * wl.count(outChannels: n.shape.channels, wordsPerChannel: wpc)))
             } else {
                 o.append(layout.reserve(8 * n.binaryWeights.count))
@@ -164,10 +173,25 @@ public final class Executor {
             var plan = NodePlan(output: arena + outputs[idx + 1])
             plan.inputs = n.inputs.map { $0 == 0 ? nil : arena + outputs[$0] }
             if n.op == .binaryConv {
-                let wpc = n.kernel * n.kernel * bitWords(inC)
                 let dst = (arena + o[0]).assumingMemoryBound(to: UInt64.self)
-                n.binaryWeights.withUnsafeBufferPointer {
-                    wl.prepare($0.baseAddress!, outChannels: n.shape.channels, wordsPerChannel: wpc, into: dst)
+                if let pl = patchLayout(n), let patchOffset {
+                    var packed = [UInt64](repeating: 0, count: n.shape.channels * pl.words)
+                    n.binaryWeights.withUnsafeBufferPointer {
+                        PatchPacking.packWeights($0.baseAddress!, outChannels: n.shape.channels, channels: inC, into: &packed)
+                    }
+                    wl.prepare(packed, outChannels: n.shape.channels, wordsPerChannel: pl.words, into: dst)
+                    let inShape = model.shape(n.inputs[0])
+                    plan.patches = (arena + patchOffset).assumingMemoryBound(to: UInt64.self)
+                    plan.patchLayout = pl
+                    plan.patchSource = PatchSource(
+                        input: UnsafePointer(plan.inputs[0]!.assumingMemoryBound(to: UInt64.self)),
+                        layout: PackedLayout(height: inShape.height, width: inShape.width, channels: inShape.channels),
+                        stride: n.stride)
+                } else {
+                    let wpc = n.kernel * n.kernel * bitWords(inC)
+                    n.binaryWeights.withUnsafeBufferPointer {
+                        wl.prepare($0.baseAddress!, outChannels: n.shape.channels, wordsPerChannel: wpc, into: dst)
+                    }
                 }
                 plan.weights = UnsafeRawPointer(dst)
             }
@@ -322,6 +346,11 @@ public final class Executor {
             output = .real(plan.output.assumingMemoryBound(to: Float.self), scale: plan.scale!, bias: plan.bias!,
                            shortcut: shortcut, prelu: plan.prelu)
         }
+        if let patches = plan.patches, let pl = plan.patchLayout {
+            // The 1x1 convolution over the packed patches (`plan.patchSource` packs them).
+            return BinaryConvParams(input: UnsafePointer(patches), inLayout: pl, weights: plan.weights!.assumingMemoryBound(to: UInt64.self),
+                                    outChannels: n.shape.channels, kernel: 1, stride: 1, output: output, signPack: plan.signPack)
+        }
         return BinaryConvParams(input: UnsafePointer(plan.inputs[0]!.assumingMemoryBound(to: UInt64.self)), inLayout: inPacked,
                                 weights: plan.weights!.assumingMemoryBound(to: UInt64.self),
                                 outChannels: n.shape.channels, kernel: n.kernel, stride: n.stride, output: output,
@@ -348,7 +377,11 @@ public final class Executor {
             pool.run(task: .firstConv(FirstConvParams(image: image, layout: inReal, zeroPoint: n.zeroPoint, weights: w,
                                                       outChannels: n.shape.channels, stride: n.stride, output: output), kernels))
         case .binaryConv:
-            pool.run(task: .binaryConv(binaryConvParams(i), kernels))
+            if let source = plan.patchSource {
+                pool.run(task: .patchConv(binaryConvParams(i), kernels, source: source))
+            } else {
+                pool.run(task: .binaryConv(binaryConvParams(i), kernels))
+            }
         case .bitMaxPool:
             RealOps.bitMaxPool(bits(0), inPacked, ph: n.poolHeight, pw: n.poolWidth, into: outBits, outPacked)
         case .avgPool:
@@ -387,6 +420,11 @@ struct NodePlan {
     var signPack: SignPack?
     /// A sign_pack done by the binary conv before it.
     var fused = false
+    /// A narrow 3x3 binary conv on packed patches: the scratch it packs them into, their layout, and what
+    /// it packs them from.
+    var patches: UnsafeMutablePointer<UInt64>?
+    var patchLayout: PackedLayout?
+    var patchSource: PatchSource?
 
     init(output: UnsafeMutableRawPointer) { self.output = output }
 }

@@ -112,7 +112,11 @@ public enum KernelBenchmark {
         private var realInput: UnsafeMutablePointer<Float>?
         private var packThresholds: UnsafeMutablePointer<Float>?
 
-        public init(_ shape: ConvShape, kernels: KernelSet, mode: Mode = .bits) {
+        /// Packed patches (`PatchPacking`) when `packedPatches` and the shape is narrow: each run packs the
+        /// patches, then runs the 1x1 convolution over them.
+        private var patchSource: PatchSource?
+
+        public init(_ shape: ConvShape, kernels: KernelSet, mode: Mode = .bits, packedPatches: Bool = false) {
             self.shape = shape
             self.kernels = kernels
             self.mode = mode
@@ -155,6 +159,25 @@ public enum KernelBenchmark {
                                       kernel: shape.kernel, stride: shape.stride,
                                       output: .bits(output, outLayout, thresholds: thresholds))
             precondition(params.isValid)
+            if packedPatches && PatchPacking.applies(kernel: shape.kernel, channels: shape.inChannels) {
+                let pl = PatchPacking.layout(outHeight: shape.outHeight, outWidth: shape.outWidth, channels: shape.inChannels)
+                let patches = UnsafeMutablePointer<UInt64>.allocate(capacity: pl.count)
+                patches.initialize(repeating: 0, count: pl.count)
+                let packedWeights = UnsafeMutablePointer<UInt64>.allocate(capacity: shape.outChannels * pl.words)
+                PatchPacking.packWeights(fileWeights, outChannels: shape.outChannels, channels: shape.inChannels, into: packedWeights)
+                let prepared = UnsafeMutablePointer<UInt64>.allocate(
+                    capacity: kernels.weightLayout.count(outChannels: shape.outChannels, wordsPerChannel: pl.words))
+                kernels.weightLayout.prepare(packedWeights, outChannels: shape.outChannels, wordsPerChannel: pl.words, into: prepared)
+                packedWeights.deallocate()
+                buffers += [UnsafeMutableRawPointer(patches), UnsafeMutableRawPointer(prepared)]
+                patchSource = PatchSource(input: input, layout: inLayout, stride: shape.stride)
+                params.input = UnsafePointer(patches)
+                params.inLayout = pl
+                params.weights = UnsafePointer(prepared)
+                params.kernel = 1
+                params.stride = 1
+                precondition(params.isValid)
+            }
             if mode == .realPath {
                 let inCount = shape.height * shape.width * shape.inChannels
                 let outCount = shape.outHeight * shape.outWidth * shape.outChannels
@@ -190,7 +213,11 @@ public enum KernelBenchmark {
 
         /// Runs the whole layer once, rows split over `pool`.
         public func runOnce(_ pool: WorkerPool) {
-            pool.run(task: .binaryConv(params, kernels))
+            if let patchSource {
+                pool.run(task: .patchConv(params, kernels, source: patchSource))
+            } else {
+                pool.run(task: .binaryConv(params, kernels))
+            }
         }
 
         /// A separate (unfused) sign-pack of a float tensor of the input's shape, for comparison.

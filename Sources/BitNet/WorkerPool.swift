@@ -174,11 +174,17 @@ public enum ParallelTask: @unchecked Sendable {
     case firstConv(FirstConvParams, KernelSet)
     /// A binary convolution on the runs of set cells of `mask` (output height x width, one byte per cell).
     case binaryConvRegion(BinaryConvParams, KernelSet, mask: UnsafePointer<UInt8>)
+    /// A narrow 3x3 binary convolution on packed patches: `params` is the 1x1 convolution over the patches
+    /// (`params.input`, `params.inLayout`), which each part packs from `source` for its rows first.
+    case patchConv(BinaryConvParams, KernelSet, source: PatchSource)
+    /// `patchConv` on the runs of set cells of `mask`, packing only those cells' patches.
+    case patchConvRegion(BinaryConvParams, KernelSet, source: PatchSource, mask: UnsafePointer<UInt8>)
 
     /// Output rows to split.
     public var rows: Int {
         switch self {
-        case .binaryConv(let p, _), .binaryConvRegion(let p, _, _): return p.outHeight
+        case .binaryConv(let p, _), .binaryConvRegion(let p, _, _), .patchConv(let p, _, _), .patchConvRegion(let p, _, _, _):
+            return p.outHeight
         case .firstConv(let p, _): return p.outHeight
         }
     }
@@ -199,6 +205,38 @@ public enum ParallelTask: @unchecked Sendable {
                 }
             }
         case .firstConv(let p, let k): k.real.firstConv(p, range)
+        case .patchConv(let p, let k, let s):
+            s.pack(into: p, rows: range)
+            k.binaryConv(p, range)
+        case .patchConvRegion(let p, let k, let s, let mask):
+            let w = p.outWidth
+            for y in range {
+                forEachSetRun(mask + y * w, width: w) { columns in
+                    var q = p
+                    q.columns = columns
+                    s.pack(into: q, rows: y..<(y + 1))
+                    k.binaryConv(q, y..<(y + 1))
+                }
+            }
         }
+    }
+}
+
+/// The narrow input a convolution on packed patches packs them from (`PatchPacking`).
+public struct PatchSource: @unchecked Sendable {
+    public var input: UnsafePointer<UInt64>
+    public var layout: PackedLayout
+    public var stride: Int
+
+    public init(input: UnsafePointer<UInt64>, layout: PackedLayout, stride: Int) {
+        self.input = input
+        self.layout = layout
+        self.stride = stride
+    }
+
+    /// Packs the patches of `rows` (and of `p.columns`) into the input of `p`, the 1x1 convolution over them.
+    func pack(into p: BinaryConvParams, rows: Range<Int>) {
+        PatchPacking.pack(input, layout, stride: stride, into: UnsafeMutablePointer(mutating: p.input), p.inLayout, rows: rows,
+                          columns: p.columns)
     }
 }

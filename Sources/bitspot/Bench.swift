@@ -127,6 +127,17 @@ struct BenchKernels: ParsableCommand {
                 let layer = KernelBenchmark.Layer(shape, kernels: kernels)
                 let m = KernelBenchmark.measure(layer, one: one, many: many, repetitions: repetitions)
                 defer {
+                    // Narrow layers: the same convolution on packed patches (what the executor runs), packing included.
+                    if PatchPacking.applies(kernel: shape.kernel, channels: shape.inChannels) {
+                        let packed = KernelBenchmark.Layer(shape, kernels: kernels, packedPatches: true)
+                        let r = KernelBenchmark.measure(packed, one: one, many: nil, repetitions: repetitions)
+                        let rate = Double(shape.macs) / r.seconds1
+                        printRow(["layer": shape.description, "source": shape.label, "mode": "packed-patches", "seconds_1t": r.seconds1,
+                                  "gmacs_1t": rate / 1e9, "roofline_fraction": r.rooflineFraction, "speedup_vs_plain": m.seconds1 / r.seconds1],
+                                 ("  packed patches " + shape.description).padding(toLength: 33, withPad: " ", startingAt: 0)
+                                 + String(format: "%8.3f %8.1f %5.0f%%  (%.2fx the plain layer, packing included)",
+                                          r.seconds1 * 1e3, rate / 1e9, 100 * r.rooflineFraction, m.seconds1 / r.seconds1))
+                    }
                     if realPath {
                         let real = KernelBenchmark.Layer(shape, kernels: kernels, mode: .realPath)
                         let r = KernelBenchmark.measure(real, one: one, many: nil, repetitions: repetitions)
