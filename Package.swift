@@ -40,10 +40,11 @@ let package = Package(
     ],
     targets: [
         // FFmpeg through pkg-config, plus a header of inline shims for macros Swift cannot import.
-        // libavfilter draws `spot --annotate` (drawbox, drawtext).
+        // libavdevice (cameras) and libavfilter (`spot --annotate`: drawbox, drawtext) are not linked: their
+        // headers come with the others', and VideoIO opens them when first needed (FFmpegLibraries.swift).
         .systemLibrary(
             name: "CFFmpeg",
-            pkgConfig: "libavformat libavcodec libavutil libswscale libavdevice libavfilter",
+            pkgConfig: "libavformat libavcodec libavutil libswscale",
             providers: [.apt(["libavformat-dev", "libavcodec-dev", "libavutil-dev", "libswscale-dev", "libavdevice-dev", "libavfilter-dev"])]
         ),
         .target(name: "VideoIO", dependencies: ["CFFmpeg"]),

@@ -78,10 +78,22 @@ public enum RuntimePackages {
         return found.values.sorted()
     }
 
-    /// Debian packages for the libraries the binary and its bundled runtime libraries need from the system.
+    /// Debian packages for the libraries the binary and its bundled runtime libraries need from the system,
+    /// with those it opens at run time (`openedAtRunTime`).
     public static func packages(for binaries: [String]) throws -> [String] {
         var names = Set<String>()
         for b in binaries { names.formUnion(try neededLibraries(of: b).filter { !isSwiftRuntime($0) }) }
+        names.formUnion(openedAtRunTime(besides: names))
         return Array(Set(names.map(package(for:)))).sorted()
+    }
+
+    /// The FFmpeg libraries `bitspot` opens with `dlopen` when first needed (libavdevice for cameras,
+    /// libavfilter for `--annotate`; VideoIO's FFmpegLibraries.swift), for the FFmpeg whose libavformat is
+    /// among `needed`: libavdevice has libavformat's major version, libavfilter that minus 51 (FFmpeg 5.1:
+    /// 59 and 8; 6.0: 60 and 9; 7.1: 61 and 10).
+    public static func openedAtRunTime(besides needed: Set<String>) -> [String] {
+        guard let avformat = needed.first(where: { $0.hasPrefix("libavformat.so.") }),
+              let major = Int(avformat.dropFirst("libavformat.so.".count).split(separator: ".").first ?? ""), major > 51 else { return [] }
+        return ["libavdevice.so.\(major)", "libavfilter.so.\(major - 51)"]
     }
 }

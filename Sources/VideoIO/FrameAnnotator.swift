@@ -146,6 +146,8 @@ public final class FrameAnnotator {
     public private(set) var graphsBuilt = 0
 
     private let subject: String
+    /// libavfilter, opened on first use (`FFmpegLibraries`).
+    private let fx: AVFilterFunctions
     private var graph: UnsafeMutablePointer<AVFilterGraph>?
     private var source: UnsafeMutablePointer<AVFilterContext>?
     private var sink: UnsafeMutablePointer<AVFilterContext>?
@@ -162,7 +164,8 @@ public final class FrameAnnotator {
         self.fontSize = fontSize ?? max(12, size.height / 30)
         self.thickness = thickness ?? max(2, size.height / 240)
         self.subject = subject
-        for name in ["buffer", "buffersink", "drawbox", "drawtext"] where avfilter_get_by_name(name) == nil {
+        fx = try AVFilterFunctions.shared.get()
+        for name in ["buffer", "buffersink", "drawbox", "drawtext"] where fx.getByName(name) == nil {
             throw VideoIOError(.outputFailed, subject, "this FFmpeg build has no '\(name)' filter (drawtext needs libavfilter built with FreeType)")
         }
         input = av_frame_alloc()
@@ -214,10 +217,10 @@ public final class FrameAnnotator {
         Self.copy(picture, into: input)
         input.pointee.pts = 0
         // The graph takes the frame's reference (and leaves `input` empty for the next one).
-        var r = av_buffersrc_add_frame_flags(source, input, 0)
+        var r = fx.sourceAddFrame(source, input, 0)
         av_frame_unref(input)
         guard r >= 0 else { throw VideoIOError(.outputFailed, subject, "the drawing filters refused a frame (\(FFmpegCall.message(r)))") }
-        r = av_buffersink_get_frame(sink, output)
+        r = fx.sinkGetFrame(sink, output)
         guard r >= 0 else { throw VideoIOError(.outputFailed, subject, "the drawing filters gave no frame (\(FFmpegCall.message(r)))") }
         defer { av_frame_unref(output) }
         guard output.pointee.format == AV_PIX_FMT_YUV420P.rawValue, output.pointee.width == Int32(size.width),
@@ -232,7 +235,7 @@ public final class FrameAnnotator {
     // MARK: - Filter graph
 
     private func buildGraph(_ annotations: [Annotation]) throws {
-        guard let g = avfilter_graph_alloc() else { throw VideoIOError(.outputFailed, subject, "out of memory") }
+        guard let g = fx.graphAlloc() else { throw VideoIOError(.outputFailed, subject, "out of memory") }
         graph = g
         graphsBuilt += 1
         // No thread pool for a graph that lives for a frame or a few.
@@ -279,19 +282,19 @@ public final class FrameAnnotator {
         let out = try add("buffersink", "out", [])
         sink = out
         try link(last, out)
-        let r = avfilter_graph_config(g, nil)
+        let r = fx.graphConfig(g, nil)
         guard r >= 0 else { throw VideoIOError(.outputFailed, subject, "cannot set up the drawing filters (\(FFmpegCall.message(r)))") }
     }
 
     private func add(_ filterName: String, _ name: String, _ options: [(String, String)]) throws -> UnsafeMutablePointer<AVFilterContext> {
-        guard let g = graph, let filter = avfilter_get_by_name(filterName), let ctx = avfilter_graph_alloc_filter(g, filter, name) else {
+        guard let g = graph, let filter = fx.getByName(filterName), let ctx = fx.graphAllocFilter(g, filter, name) else {
             throw VideoIOError(.outputFailed, subject, "cannot create the '\(filterName)' filter")
         }
         for (key, value) in options {
             let r = bitspot_filter_set(ctx, key, value)
             guard r >= 0 else { throw VideoIOError(.outputFailed, subject, "the '\(filterName)' filter rejects \(key)=\(value) (\(FFmpegCall.message(r)))") }
         }
-        let r = avfilter_init_str(ctx, nil)
+        let r = fx.initString(ctx, nil)
         guard r >= 0 else {
             if filterName == "drawtext" { throw fontError(r) }
             throw VideoIOError(.outputFailed, subject, "cannot set up the '\(filterName)' filter (\(FFmpegCall.message(r)))")
@@ -309,12 +312,12 @@ public final class FrameAnnotator {
     }
 
     private func link(_ a: UnsafeMutablePointer<AVFilterContext>, _ b: UnsafeMutablePointer<AVFilterContext>) throws {
-        let r = avfilter_link(a, 0, b, 0)
+        let r = fx.link(a, 0, b, 0)
         guard r >= 0 else { throw VideoIOError(.outputFailed, subject, "cannot link the drawing filters (\(FFmpegCall.message(r)))") }
     }
 
     private func freeGraph() {
-        avfilter_graph_free(&graph)
+        fx.graphFree(&graph)
         source = nil
         sink = nil
         graphKey = nil

@@ -49,12 +49,13 @@ public struct InputSpec: Sendable, Equatable, CustomStringConvertible {
 
     /// Parses what the user wrote. `inputFormat` forces a libavdevice/libavformat input format.
     public init(_ text: String, inputFormat: String? = nil) throws {
-        VideoIO.registerDevices()
+        VideoIO.setUp()
         original = text
         if text.isEmpty { throw VideoIOError(.badRequest, "input", "empty input name") }
         if let forced = inputFormat {
-            guard av_find_input_format(forced) != nil else {
-                throw VideoIOError(.badRequest, text, "FFmpeg has no input format '\(forced)'")
+            guard VideoIO.findInputFormat(forced) != nil else {
+                throw VideoIOError(.badRequest, text, "FFmpeg has no input format '\(forced)'"
+                                   + (VideoIO.devicesUnavailable.map { " (\($0))" } ?? ""))
             }
             kind = .device(format: forced)
             openName = text
@@ -79,7 +80,7 @@ public struct InputSpec: Sendable, Equatable, CustomStringConvertible {
         if let colon = text.firstIndex(of: ":"), colon != text.startIndex {
             let format = String(text[..<colon])
             if format.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }), !Self.pathExists(text),
-               av_find_input_format(format) != nil {
+               VideoIO.findInputFormat(format) != nil {
                 kind = .device(format: format)
                 openName = String(text[text.index(after: colon)...])
                 return
@@ -121,15 +122,28 @@ public enum VideoIO {
     /// 50 MB, the index of a 10-hour MP4 about as much).
     public static let maxAllocation = 256 << 20
 
-    private static let devicesRegistered: Bool = {
-        avdevice_register_all()
+    private static let setUpOnce: Bool = {
         av_max_alloc(maxAllocation)
         FFmpegLog.set(verbose: false)
         return true
     }()
 
-    /// Registers libavdevice's inputs once (cameras, lavfi), caps FFmpeg's allocations
-    /// (``maxAllocation``) and quiets FFmpeg's own log (BitSpot reports errors itself; ``FFmpegLog``
-    /// turns it back on).
-    public static func registerDevices() { _ = devicesRegistered }
+    /// Caps FFmpeg's allocations (``maxAllocation``) and quiets FFmpeg's own log (BitSpot reports errors
+    /// itself; ``FFmpegLog`` turns it back on), once.
+    public static func setUp() { _ = setUpOnce }
+
+    /// The input format `name` (a demuxer, or a libavdevice input such as `v4l2` or `lavfi`, for which
+    /// libavdevice is opened and registered the first time: `FFmpegLibraries`), nil when FFmpeg has none.
+    public static func findInputFormat(_ name: String) -> UnsafePointer<AVInputFormat>? {
+        setUp()
+        if let f = av_find_input_format(name) { return f }
+        guard FFmpegLibraries.devicesRegistered else { return nil }
+        return av_find_input_format(name)
+    }
+
+    /// Why device inputs are unavailable (libavdevice could not be opened), nil when they are available.
+    public static var devicesUnavailable: String? {
+        FFmpegLibraries.devicesRegistered ? nil
+            : "cannot load FFmpeg's libavdevice (\(FFmpegLibraries.avdevice.error ?? "no avdevice_register_all")), which cameras and FORMAT:SPEC inputs need"
+    }
 }

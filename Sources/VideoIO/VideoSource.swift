@@ -152,7 +152,10 @@ public final class VideoSource: @unchecked Sendable {
         defer { av_dict_free(&dict) }
         var inputFormat: UnsafePointer<AVInputFormat>? = nil
         if case .device(let name) = input.kind {
-            inputFormat = av_find_input_format(name)
+            inputFormat = VideoIO.findInputFormat(name)
+            if inputFormat == nil, let why = VideoIO.devicesUnavailable {
+                throw VideoIOError(.deviceUnavailable, input.original, why)
+            }
             if let s = options.cameraSize { av_dict_set(&dict, "video_size", s.description, 0) }
             if let r = options.cameraRate { av_dict_set(&dict, "framerate", String(r), 0) }
         }

@@ -33,7 +33,7 @@ struct InputOptions: ParsableArguments {
 
     /// The input to open: what the user gave, or the sample video.
     func inputSpec() throws -> InputSpec {
-        VideoIO.registerDevices()
+        VideoIO.setUp()
         FFmpegLog.set(verbose: ffmpegLog)
         if let input { return try InputSpec(input, inputFormat: inputFormat) }
         guard let sample = ResourceLocator.sampleVideo() else {

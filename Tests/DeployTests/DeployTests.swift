@@ -27,6 +27,10 @@ final class ELFAndPackageTests: XCTestCase {
         XCTAssertEqual(RuntimePackages.package(for: "libgcc_s.so.1"), "libgcc-s1")
         XCTAssertEqual(RuntimePackages.package(for: "libstdc++.so.6"), "libstdc++6")
         XCTAssertEqual(RuntimePackages.package(for: "libx264.so.164"), "libx264-164")
+        // Opened with dlopen by VideoIO, so not among the binary's NEEDED entries: listed from libavformat's version.
+        XCTAssertEqual(RuntimePackages.openedAtRunTime(besides: ["libavformat.so.61", "libc.so.6"]), ["libavdevice.so.61", "libavfilter.so.10"])
+        XCTAssertEqual(RuntimePackages.openedAtRunTime(besides: ["libavformat.so.59"]), ["libavdevice.so.59", "libavfilter.so.8"])
+        XCTAssertEqual(RuntimePackages.openedAtRunTime(besides: ["libc.so.6"]), [])
         XCTAssertTrue(RuntimePackages.isSwiftRuntime("libswiftCore.so"))
         XCTAssertTrue(RuntimePackages.isSwiftRuntime("lib_FoundationICU.so"))
         XCTAssertFalse(RuntimePackages.isSwiftRuntime("libavutil.so.59"))

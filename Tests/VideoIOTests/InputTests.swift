@@ -1,4 +1,5 @@
 import XCTest
+import CFFmpeg
 @testable import VideoIO
 
 /// How inputs are recognised, the lavfi camera path, and every bad input.
@@ -13,6 +14,20 @@ final class InputTests: XCTestCase {
         XCTAssertEqual(try InputSpec("clip.mp4").kind, .file)
         XCTAssertEqual(try InputSpec("notaformat:thing.mp4").kind, .file)
         XCTAssertThrowsError(try InputSpec("x", inputFormat: "no-such-format"))
+    }
+
+    /// libavdevice and libavfilter are opened on first use, by the names the deployment bundle lists.
+    func testDeviceAndFilterLibrariesAreOpenedByName() throws {
+        let avformatMajor = Int(avformat_version() >> 16)
+        XCTAssertEqual(FFmpegLibraries.avdevice.name, "libavdevice.so.\(avformatMajor)")
+        XCTAssertEqual(FFmpegLibraries.avfilter.name, "libavfilter.so.\(avformatMajor - 51)")
+        XCTAssertTrue(FFmpegLibraries.devicesRegistered, FFmpegLibraries.avdevice.error ?? "")
+        XCTAssertNil(VideoIO.devicesUnavailable)
+        XCTAssertNotNil(VideoIO.findInputFormat("lavfi"))
+        XCTAssertNotNil(VideoIO.findInputFormat("mp4"))
+        XCTAssertNil(VideoIO.findInputFormat("no-such-format"))
+        let fx = try AVFilterFunctions.shared.get()
+        XCTAssertNotNil(fx.getByName("drawtext"))
     }
 
     /// The camera path, really started: libavdevice's lavfi input stands in for a camera.
