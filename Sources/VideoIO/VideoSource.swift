@@ -87,6 +87,10 @@ public final class VideoSource: @unchecked Sendable {
     public let options: DecodeOptions
     public let info: StreamInfo
     public private(set) var counters = SamplingCounters()
+    /// Stop reading (as at the end of the stream) once this `CLOCK_MONOTONIC` time in nanoseconds has
+    /// passed: bounds a measurement on a live input whose frames the sampling might never keep (FFmpeg 7.1
+    /// marks no lavfi frame as a key frame, so `--keyframes` waits forever).
+    public var readDeadline: UInt64?
     /// The decoder in use (FFmpeg's name, e.g. `h264` or `h264_v4l2m2m`).
     public let decoderName: String
     /// With ``DecodeOptions/autoDecoder``: why no hardware decoder is in use (nil when one is, or when
@@ -317,9 +321,17 @@ public final class VideoSource: @unchecked Sendable {
         while !finished {
             if let kept = try receiveFrames() { return kept }
             if finished { break }
+            if let deadline = readDeadline, Self.monotonicNow() >= deadline { return nil }
             try feedDecoder()
         }
         return nil
+    }
+
+    /// `CLOCK_MONOTONIC` now, in nanoseconds (the clock of `readDeadline`).
+    public static func monotonicNow() -> UInt64 {
+        var t = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &t)
+        return UInt64(t.tv_sec) * 1_000_000_000 + UInt64(t.tv_nsec)
     }
 
     /// Pulls decoded frames until one is kept, the decoder wants input, or the stream ends.

@@ -11,7 +11,7 @@ struct Probe: ParsableCommand {
             Prints container, codec, size, rate, duration and frame count, then decodes the input once per \
             mode (all frames at the video's size, all frames scaled to --scaled-size, every Nth, a target \
             rate, key frames only) and reports frames/s and ms per kept frame. Standard input is decoded \
-            once (all frames); live inputs stop after --max-frames frames per mode.
+            once (all frames); live inputs stop after --max-frames frames or 20 s per mode.
             """
     )
 
@@ -85,6 +85,8 @@ struct Probe: ParsableCommand {
         var bar = ProgressBar(label: label, total: limit.map { min($0, total ?? $0) } ?? total)
         bar.enabled = !json || isatty(STDERR_FILENO) != 0
         let wall0 = DispatchTime.now().uptimeNanoseconds
+        // A live input gets at most 20 s per mode, so that a mode that keeps none of its frames ends.
+        if src.input.isLive { src.readDeadline = VideoSource.monotonicNow() + 20_000_000_000 }
         let cpu0 = Clocks.processCPU()
         var delivered = 0
         while let _ = try src.next() {

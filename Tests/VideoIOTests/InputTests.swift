@@ -30,6 +30,21 @@ final class InputTests: XCTestCase {
         XCTAssertNotNil(fx.getByName("drawtext"))
     }
 
+    /// A live input whose sampling keeps nothing ends at the read deadline instead of reading forever.
+    func testReadDeadlineEndsALiveInputThatKeepsNothing() throws {
+        let source = try VideoSource(input: InputSpec("lavfi:testsrc2=size=64x48:rate=25"),
+                                     options: DecodeOptions(sampling: .every(1_000_000_000)))
+        XCTAssertEqual(try source.next()?.index, 0)  // every Nth keeps frame 0, then none for a very long time
+        source.readDeadline = VideoSource.monotonicNow() + 300_000_000
+        let t0 = VideoSource.monotonicNow()
+        XCTAssertNil(try source.next()?.index)
+        let seconds = Double(VideoSource.monotonicNow() - t0) / 1e9
+        XCTAssertGreaterThanOrEqual(seconds, 0.29)
+        XCTAssertLessThan(seconds, 30)
+        XCTAssertGreaterThan(source.counters.decoded, 2)
+        XCTAssertEqual(source.counters.delivered, 1)
+    }
+
     /// The camera path, really started: libavdevice's lavfi input stands in for a camera.
     func testLavfiCamera() throws {
         let source = try VideoSource(input: InputSpec("lavfi:testsrc2=size=320x240:rate=25"),
