@@ -431,6 +431,8 @@ public final class VideoSource: @unchecked Sendable {
             counters.packetsRead += 1
             if options.sampling == .keyFrames, bitspot_packet_is_key(pkt) == 0 {
                 counters.skippedUndecoded += 1
+                // `next()` ends the read once the deadline has passed.
+                if let deadline = readDeadline, Self.monotonicNow() >= deadline { return }
                 continue
             }
             counters.packetsDecoded += 1
