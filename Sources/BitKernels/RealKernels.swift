@@ -74,15 +74,18 @@ public struct RealKernels: Sendable {
     /// Compiled for the baseline CPU (this module's flags). A tier target builds its own table from the same
     /// `@inlinable` loops (BinaryConv+X86.swift).
     public static let portable = RealKernels(
-        firstConv: { p, rows in
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: RealOps.firstConvTileCount(p)) { tile in
-                RealOps._firstConvRows(p, rows: rows, tile: tile.baseAddress!)
-            }
-        },
-        conv1x1: { p, rows, columns in
-            RealOps.conv1x1Lanes(p.input, p.layout, transposedWeights: p.weights, bias: p.bias, outChannels: p.outChannels,
-                                 stride: p.stride, into: p.output, rows: rows, columns: columns)
-        },
-        prelu: { src, layout, f, dst in RealOps.preluLanes(src, layout, f, into: dst) },
-        avgPool: { src, layout, ph, pw, dst in RealOps.avgPoolLanes(src, layout, ph: ph, pw: pw, into: dst) })
+        // The tile is allocated here, in the table's own module: see `RealOps._firstConvRows`.
+        firstConv: { p, rows in withUnsafeTemporaryAllocation(of: Float.self, capacity: RealOps.firstConvTileCount(p)) { RealOps._firstConvRows(p, rows: rows, tile: $0.baseAddress!) } },
+        conv1x1: { RealOps._conv1x1($0, rows: $1, columns: $2) },
+        prelu: { RealOps.preluLanes($0, $1, $2, into: $3) },
+        avgPool: { RealOps.avgPoolLanes($0, $1, ph: $2, pw: $3, into: $4) })
+}
+
+extension RealOps {
+    /// `conv1x1Lanes` with its arguments in one value (for the `RealKernels` tables).
+    @inlinable @inline(__always)
+    public static func _conv1x1(_ p: Conv1x1Params, rows: Range<Int>, columns: Range<Int>?) {
+        conv1x1Lanes(p.input, p.layout, transposedWeights: p.weights, bias: p.bias, outChannels: p.outChannels,
+                     stride: p.stride, into: p.output, rows: rows, columns: columns)
+    }
 }

@@ -26,6 +26,26 @@ private func nibbleTable() -> __m256i {
     _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4)
 }
 
+/// Byte counters of two pixels x 8 output channels (`p0l`: pixel 0, channels 0-3; `p0h`: 4-7; ...).
+private struct ByteCounts {
+    var p0l: __m256i, p0h: __m256i, p1l: __m256i, p1h: __m256i
+
+    @inline(__always) init(_ zero: __m256i) { (p0l, p0h, p1l, p1h) = (zero, zero, zero, zero) }
+
+    /// Adds the popcounts of one input word of each pixel against the 8 channels' weight words at `w`.
+    @inline(__always)
+    mutating func add(_ x0word: UInt64, _ x1word: UInt64, _ w: UnsafeRawPointer, _ lut: __m256i, _ low: __m256i) {
+        let wl = _mm256_loadu_si256(w.assumingMemoryBound(to: __m256i.self))
+        let wh = _mm256_loadu_si256((w + 32).assumingMemoryBound(to: __m256i.self))
+        let x0 = _mm256_set1_epi64x(Int64(bitPattern: x0word))
+        let x1 = _mm256_set1_epi64x(Int64(bitPattern: x1word))
+        p0l = _mm256_add_epi8(p0l, bytePopcount(_mm256_xor_si256(x0, wl), lut, low))
+        p0h = _mm256_add_epi8(p0h, bytePopcount(_mm256_xor_si256(x0, wh), lut, low))
+        p1l = _mm256_add_epi8(p1l, bytePopcount(_mm256_xor_si256(x1, wl), lut, low))
+        p1h = _mm256_add_epi8(p1h, bytePopcount(_mm256_xor_si256(x1, wh), lut, low))
+    }
+}
+
 /// Popcounts of two patches (`a0`, `a1`) against one block of 8 output channels (lanes 0-3, 4-7).
 @inline(__always)
 private func patchPopcount2x8(_ a0: UnsafePointer<UInt64>, _ a1: UnsafePointer<UInt64>, rowStride: Int,
@@ -36,45 +56,31 @@ private func patchPopcount2x8(_ a0: UnsafePointer<UInt64>, _ a1: UnsafePointer<U
     var wp = UnsafeRawPointer(w)
     if k * run <= 31 {
         // The whole patch fits the byte counters (at most 31 * 8 < 256 per byte): one fold at the end.
-        var b00 = zero, b01 = zero, b10 = zero, b11 = zero
+        var b = ByteCounts(zero)
         for ky in 0..<k {
             let r0 = a0 + ky * rowStride, r1 = a1 + ky * rowStride
             for i in 0..<run {
-                let wl = _mm256_loadu_si256(wp.assumingMemoryBound(to: __m256i.self))
-                let wh = _mm256_loadu_si256((wp + 32).assumingMemoryBound(to: __m256i.self))
-                let x0 = _mm256_set1_epi64x(Int64(bitPattern: r0[i]))
-                let x1 = _mm256_set1_epi64x(Int64(bitPattern: r1[i]))
-                b00 = _mm256_add_epi8(b00, bytePopcount(_mm256_xor_si256(x0, wl), lut, low))
-                b01 = _mm256_add_epi8(b01, bytePopcount(_mm256_xor_si256(x0, wh), lut, low))
-                b10 = _mm256_add_epi8(b10, bytePopcount(_mm256_xor_si256(x1, wl), lut, low))
-                b11 = _mm256_add_epi8(b11, bytePopcount(_mm256_xor_si256(x1, wh), lut, low))
+                b.add(r0[i], r1[i], wp, lut, low)
                 wp += 64
             }
         }
-        return (_mm256_sad_epu8(b00, zero), _mm256_sad_epu8(b01, zero), _mm256_sad_epu8(b10, zero), _mm256_sad_epu8(b11, zero))
+        return (_mm256_sad_epu8(b.p0l, zero), _mm256_sad_epu8(b.p0h, zero), _mm256_sad_epu8(b.p1l, zero), _mm256_sad_epu8(b.p1h, zero))
     }
     for ky in 0..<k {
         let r0 = a0 + ky * rowStride, r1 = a1 + ky * rowStride
         var i = 0
         while i < run {
             let end = min(run, i + 31)
-            var b00 = zero, b01 = zero, b10 = zero, b11 = zero
+            var b = ByteCounts(zero)
             while i < end {
-                let wl = _mm256_loadu_si256(wp.assumingMemoryBound(to: __m256i.self))
-                let wh = _mm256_loadu_si256((wp + 32).assumingMemoryBound(to: __m256i.self))
-                let x0 = _mm256_set1_epi64x(Int64(bitPattern: r0[i]))
-                let x1 = _mm256_set1_epi64x(Int64(bitPattern: r1[i]))
-                b00 = _mm256_add_epi8(b00, bytePopcount(_mm256_xor_si256(x0, wl), lut, low))
-                b01 = _mm256_add_epi8(b01, bytePopcount(_mm256_xor_si256(x0, wh), lut, low))
-                b10 = _mm256_add_epi8(b10, bytePopcount(_mm256_xor_si256(x1, wl), lut, low))
-                b11 = _mm256_add_epi8(b11, bytePopcount(_mm256_xor_si256(x1, wh), lut, low))
+                b.add(r0[i], r1[i], wp, lut, low)
                 wp += 64
                 i += 1
             }
-            t00 = _mm256_add_epi64(t00, _mm256_sad_epu8(b00, zero))
-            t01 = _mm256_add_epi64(t01, _mm256_sad_epu8(b01, zero))
-            t10 = _mm256_add_epi64(t10, _mm256_sad_epu8(b10, zero))
-            t11 = _mm256_add_epi64(t11, _mm256_sad_epu8(b11, zero))
+            t00 = _mm256_add_epi64(t00, _mm256_sad_epu8(b.p0l, zero))
+            t01 = _mm256_add_epi64(t01, _mm256_sad_epu8(b.p0h, zero))
+            t10 = _mm256_add_epi64(t10, _mm256_sad_epu8(b.p1l, zero))
+            t11 = _mm256_add_epi64(t11, _mm256_sad_epu8(b.p1h, zero))
         }
     }
     return (t00, t01, t10, t11)
@@ -223,17 +229,11 @@ public enum X86Kernels {
     /// The portable real-valued kernels (RealKernels.swift) compiled with this target's AVX2 flags: the
     /// eight-lane vectors become one 256-bit register instead of two 128-bit ones.
     public static let real = RealKernels(
-        firstConv: { p, rows in
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: RealOps.firstConvTileCount(p)) { tile in
-                RealOps._firstConvRows(p, rows: rows, tile: tile.baseAddress!)
-            }
-        },
-        conv1x1: { p, rows, columns in
-            RealOps.conv1x1Lanes(p.input, p.layout, transposedWeights: p.weights, bias: p.bias, outChannels: p.outChannels,
-                                 stride: p.stride, into: p.output, rows: rows, columns: columns)
-        },
-        prelu: { src, layout, f, dst in RealOps.preluLanes(src, layout, f, into: dst) },
-        avgPool: { src, layout, ph, pw, dst in RealOps.avgPoolLanes(src, layout, ph: ph, pw: pw, into: dst) })
+        // Each closure is compiled here, with AVX2, and inlines the portable loop it calls.
+        firstConv: { p, rows in withUnsafeTemporaryAllocation(of: Float.self, capacity: RealOps.firstConvTileCount(p)) { RealOps._firstConvRows(p, rows: rows, tile: $0.baseAddress!) } },
+        conv1x1: { RealOps._conv1x1($0, rows: $1, columns: $2) },
+        prelu: { RealOps.preluLanes($0, $1, $2, into: $3) },
+        avgPool: { RealOps.avgPoolLanes($0, $1, ph: $2, pw: $3, into: $4) })
 
     /// The portable roofline loop (`_xorPopcountLoop`, scalar code that LLVM vectorises) compiled for AVX2.
     public static func autoVectorisedLoop(iterations: Int, seed: UInt64) -> Int {
