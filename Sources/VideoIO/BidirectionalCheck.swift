@@ -7,7 +7,7 @@ import CFFmpeg
 /// default `ref=3` with B-pyramids), where FFmpeg conceals the missing pictures silently and the
 /// P-frames after them come out wrong. So this check feeds a second decoder, one that discards every
 /// B-frame, the same packets as the main decoder (which leaves out non-reference frames only, always
-/// exact) and compares their luma planes (CRC-32 through libavutil) at equal timestamps. When
+/// exact) and compares their luma planes (128-bit MurmurHash3 through libavutil) at equal timestamps. When
 /// ``required`` predicted (non-key) pictures have matched, the check passes and the source hands
 /// decoding over to the second decoder; the first difference fails it, and decoding goes on skipping
 /// non-reference frames only. A stream that changes its structure after the check (concatenated
@@ -28,9 +28,9 @@ final class BidirectionalCheck {
     /// The decoder that discards B-frames; owned until the source takes it over with ``takeDecoder()``.
     private var decoder: UnsafeMutablePointer<AVCodecContext>?
     private var frame: UnsafeMutablePointer<AVFrame>?
-    /// Luma CRCs of pictures one decoder has given and the other not yet, by timestamp (with key flag).
-    private var checkSums: [Int64: (crc: UInt32, key: Bool)] = [:]
-    private var mainSums: [Int64: UInt32] = [:]
+    /// Luma digests of pictures one decoder has given and the other not yet, by timestamp (with key flag).
+    private var checkSums: [Int64: (digest: LumaDigest, key: Bool)] = [:]
+    private var mainSums: [Int64: LumaDigest] = [:]
 
     /// Takes over `decoder`, opened like the main decoder but with `skip_frame = AVDISCARD_BIDIR`
     /// (`VideoSource.openDecoder`); nil (the decoder freed) when no frame can be allocated.
@@ -68,10 +68,11 @@ final class BidirectionalCheck {
         while avcodec_receive_frame(dec, frame) >= 0 {
             let pts = frame.pointee.best_effort_timestamp
             let key = bitspot_frame_is_key(frame) != 0
-            let crc = Self.lumaCRC(frame)
+            let digest = LumaDigest(frame)
             av_frame_unref(frame)
             guard pts != bitspot_nopts_value() else { fail("frames without timestamps cannot be compared"); return }
-            if let m = mainSums.removeValue(forKey: pts) { compare(m, crc, key: key) } else { checkSums[pts] = (crc, key) }
+            guard let digest else { fail("a picture could not be hashed (out of memory)"); return }
+            if let m = mainSums.removeValue(forKey: pts) { compare(m, digest, key: key) } else { checkSums[pts] = (digest, key) }
             if state != .checking { return }
         }
         if state == .checking && packets >= packetLimit {
@@ -84,8 +85,8 @@ final class BidirectionalCheck {
         guard state == .checking else { return }
         let pts = mainFrame.pointee.best_effort_timestamp
         guard pts != bitspot_nopts_value() else { fail("frames without timestamps cannot be compared"); return }
-        let crc = Self.lumaCRC(mainFrame)
-        if let c = checkSums.removeValue(forKey: pts) { compare(crc, c.crc, key: c.key) } else { mainSums[pts] = crc }
+        guard let digest = LumaDigest(mainFrame) else { fail("a picture could not be hashed (out of memory)"); return }
+        if let c = checkSums.removeValue(forKey: pts) { compare(digest, c.digest, key: c.key) } else { mainSums[pts] = digest }
     }
 
     /// The stream ended while the check was still running.
@@ -93,7 +94,7 @@ final class BidirectionalCheck {
         if state == .checking { fail("the stream ended after \(matched) of \(required) predicted pictures matched") }
     }
 
-    private func compare(_ main: UInt32, _ check: UInt32, key: Bool) {
+    private func compare(_ main: LumaDigest, _ check: LumaDigest, key: Bool) {
         guard main == check else {
             fail("a picture decoded without B-frames differs (P-frames reference B-frames in this stream)")
             return
@@ -109,17 +110,26 @@ final class BidirectionalCheck {
         mainSums = [:]
         avcodec_free_context(&decoder)
     }
+}
 
-    /// CRC-32 of the luma plane (the rows' visible bytes; 8-bit formats, the first plane).
-    static func lumaCRC(_ f: UnsafeMutablePointer<AVFrame>) -> UInt32 {
-        guard let base = f.pointee.data.0 else { return 0 }
-        let stride = Int(f.pointee.linesize.0)
-        let width = Int(f.pointee.width), height = Int(f.pointee.height)
+/// A 128-bit MurmurHash3 of a picture's luma plane (the rows' visible bytes; 8-bit formats, the first
+/// plane), through libavutil: about 6x faster than its CRC-32 (0.20 against 1.25 ms for a 1080p plane on
+/// the 2-core EPYC), which made the check 3 % of a 1080p run's CPU while it ran. Nil when the frame has no
+/// data or no memory is left (the check then fails).
+struct LumaDigest: Equatable {
+    var low: UInt64 = 0, high: UInt64 = 0
+
+    init?(_ f: UnsafeMutablePointer<AVFrame>) {
+        guard let base = f.pointee.data.0 else { return nil }
         let desc = av_pix_fmt_desc_get(AVPixelFormat(rawValue: f.pointee.format))
         let bytesPerSample = desc.map { Int($0.pointee.comp.0.step) } ?? 1
-        let rowBytes = width * max(1, bytesPerSample)
-        var crc: UInt32 = 0
-        for y in 0..<height { crc = bitspot_crc32(crc, base + y * stride, rowBytes) }
-        return crc
+        let rowBytes = Int(f.pointee.width) * max(1, bytesPerSample)
+        var out = (UInt64(0), UInt64(0))
+        let ok = withUnsafeMutableBytes(of: &out) {
+            bitspot_murmur3_rows(base, Int(f.pointee.linesize.0), Int32(rowBytes), f.pointee.height,
+                                 $0.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        }
+        guard ok != 0 else { return nil }
+        (low, high) = out
     }
 }
