@@ -327,6 +327,9 @@ public final class VideoSource: @unchecked Sendable {
         return nil
     }
 
+    /// Packets of a live input read in `--keyframes` mode before one flagged key must have come.
+    static let keyFrameSearchLimit = 3000
+
     /// `CLOCK_MONOTONIC` now, in nanoseconds (the clock of `readDeadline`).
     public static func monotonicNow() -> UInt64 {
         var t = timespec()
@@ -431,6 +434,11 @@ public final class VideoSource: @unchecked Sendable {
             counters.packetsRead += 1
             if options.sampling == .keyFrames, bitspot_packet_is_key(pkt) == 0 {
                 counters.skippedUndecoded += 1
+                // A live input that flags no packet as key (lavfi under FFmpeg 7.1) would be read forever.
+                if input.isLive && counters.packetsDecoded == 0 && counters.skippedUndecoded >= Self.keyFrameSearchLimit {
+                    throw VideoIOError(.inputInvalid, input.original, "no key frame in the first \(Self.keyFrameSearchLimit) packets "
+                                       + "(this input flags none); sample it with --every or --fps instead of --keyframes")
+                }
                 // `next()` ends the read once the deadline has passed.
                 if let deadline = readDeadline, Self.monotonicNow() >= deadline { return }
                 continue
