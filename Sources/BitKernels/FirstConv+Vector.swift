@@ -36,8 +36,12 @@ extension RealOps {
     public static func firstConvVector(_ src: UnsafePointer<UInt8>, _ layout: RealLayout, zeroPoint: Int32,
                                        preparedWeights wT: UnsafePointer<Float>, outChannels: Int, stride: Int,
                                        output: FirstConvOutput, rows: Range<Int>) {
-        let p = FirstConvParams(image: src, layout: layout, zeroPoint: zeroPoint, weights: wT, outChannels: outChannels,
-                                stride: stride, output: output)
+        firstConvVector(FirstConvParams(image: src, layout: layout, zeroPoint: zeroPoint, weights: wT, outChannels: outChannels,
+                                        stride: stride, output: output), rows: rows)
+    }
+
+    /// `firstConvVector` with its arguments in one value (the portable `RealKernels` table's entry).
+    public static func firstConvVector(_ p: FirstConvParams, rows: Range<Int>) {
         withUnsafeTemporaryAllocation(of: Float.self, capacity: firstConvTileCount(p)) { tile in
             _firstConvRows(p, rows: rows, tile: tile.baseAddress!)
         }
@@ -55,42 +59,40 @@ extension RealOps {
         let outW = convOutputSize(layout.width, kernel: 3, stride: stride, padding: 1)
         // x[k * 8 + j]: tap k of pixel j of the run (beyond a short last run, old values whose sums are not stored).
         x.initialize(repeating: 0, count: firstConvTileCount(p))
-        do {
-            for oy in rows {
-                var ox = 0
-                while ox < outW {
-                    let n = min(8, outW - ox)
-                    _gatherRun(src, layout, zeroPoint: zeroPoint, stride: stride, oy: oy, ox: ox, count: n, into: x)
-                    var ob = 0
-                    while ob < oc8 {
-                        // Four pixels at a time: four independent sums (no chain of dependent adds) share
-                        // each weight load.
-                        var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>(), acc2 = SIMD8<Float>(), acc3 = SIMD8<Float>()
-                        var acc4 = SIMD8<Float>(), acc5 = SIMD8<Float>(), acc6 = SIMD8<Float>(), acc7 = SIMD8<Float>()
-                        for k in 0..<taps {
-                            let w = UnsafeRawPointer(wT + k * oc8 + ob).loadUnaligned(as: SIMD8<Float>.self)
-                            let xk = x + k * 8
-                            acc0 += w * SIMD8(repeating: xk[0])
-                            acc1 += w * SIMD8(repeating: xk[1])
-                            acc2 += w * SIMD8(repeating: xk[2])
-                            acc3 += w * SIMD8(repeating: xk[3])
-                            acc4 += w * SIMD8(repeating: xk[4])
-                            acc5 += w * SIMD8(repeating: xk[5])
-                            acc6 += w * SIMD8(repeating: xk[6])
-                            acc7 += w * SIMD8(repeating: xk[7])
-                        }
-                        _firstConvStore(acc0, output, oy: oy, ox: ox, outW: outW, outChannels: outChannels, block: ob)
-                        if n > 1 { _firstConvStore(acc1, output, oy: oy, ox: ox + 1, outW: outW, outChannels: outChannels, block: ob) }
-                        if n > 2 { _firstConvStore(acc2, output, oy: oy, ox: ox + 2, outW: outW, outChannels: outChannels, block: ob) }
-                        if n > 3 { _firstConvStore(acc3, output, oy: oy, ox: ox + 3, outW: outW, outChannels: outChannels, block: ob) }
-                        if n > 4 { _firstConvStore(acc4, output, oy: oy, ox: ox + 4, outW: outW, outChannels: outChannels, block: ob) }
-                        if n > 5 { _firstConvStore(acc5, output, oy: oy, ox: ox + 5, outW: outW, outChannels: outChannels, block: ob) }
-                        if n > 6 { _firstConvStore(acc6, output, oy: oy, ox: ox + 6, outW: outW, outChannels: outChannels, block: ob) }
-                        if n > 7 { _firstConvStore(acc7, output, oy: oy, ox: ox + 7, outW: outW, outChannels: outChannels, block: ob) }
-                        ob += 8
+        for oy in rows {
+            var ox = 0
+            while ox < outW {
+                let n = min(8, outW - ox)
+                _gatherRun(src, layout, zeroPoint: zeroPoint, stride: stride, oy: oy, ox: ox, count: n, into: x)
+                var ob = 0
+                while ob < oc8 {
+                    // Eight pixels at a time: eight independent sums (no chain of dependent adds) share
+                    // each weight load.
+                    var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>(), acc2 = SIMD8<Float>(), acc3 = SIMD8<Float>()
+                    var acc4 = SIMD8<Float>(), acc5 = SIMD8<Float>(), acc6 = SIMD8<Float>(), acc7 = SIMD8<Float>()
+                    for k in 0..<taps {
+                        let w = UnsafeRawPointer(wT + k * oc8 + ob).loadUnaligned(as: SIMD8<Float>.self)
+                        let xk = x + k * 8
+                        acc0 += w * SIMD8(repeating: xk[0])
+                        acc1 += w * SIMD8(repeating: xk[1])
+                        acc2 += w * SIMD8(repeating: xk[2])
+                        acc3 += w * SIMD8(repeating: xk[3])
+                        acc4 += w * SIMD8(repeating: xk[4])
+                        acc5 += w * SIMD8(repeating: xk[5])
+                        acc6 += w * SIMD8(repeating: xk[6])
+                        acc7 += w * SIMD8(repeating: xk[7])
                     }
-                    ox += 8
+                    _firstConvStore(acc0, output, oy: oy, ox: ox, outW: outW, outChannels: outChannels, block: ob)
+                    if n > 1 { _firstConvStore(acc1, output, oy: oy, ox: ox + 1, outW: outW, outChannels: outChannels, block: ob) }
+                    if n > 2 { _firstConvStore(acc2, output, oy: oy, ox: ox + 2, outW: outW, outChannels: outChannels, block: ob) }
+                    if n > 3 { _firstConvStore(acc3, output, oy: oy, ox: ox + 3, outW: outW, outChannels: outChannels, block: ob) }
+                    if n > 4 { _firstConvStore(acc4, output, oy: oy, ox: ox + 4, outW: outW, outChannels: outChannels, block: ob) }
+                    if n > 5 { _firstConvStore(acc5, output, oy: oy, ox: ox + 5, outW: outW, outChannels: outChannels, block: ob) }
+                    if n > 6 { _firstConvStore(acc6, output, oy: oy, ox: ox + 6, outW: outW, outChannels: outChannels, block: ob) }
+                    if n > 7 { _firstConvStore(acc7, output, oy: oy, ox: ox + 7, outW: outW, outChannels: outChannels, block: ob) }
+                    ob += 8
                 }
+                ox += 8
             }
         }
     }

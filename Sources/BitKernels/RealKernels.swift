@@ -74,8 +74,7 @@ public struct RealKernels: Sendable {
     /// Compiled for the baseline CPU (this module's flags). A tier target builds its own table from the same
     /// `@inlinable` loops (BinaryConv+X86.swift).
     public static let portable = RealKernels(
-        // The tile is allocated here, in the table's own module: see `RealOps._firstConvRows`.
-        firstConv: { p, rows in withUnsafeTemporaryAllocation(of: Float.self, capacity: RealOps.firstConvTileCount(p)) { RealOps._firstConvRows(p, rows: rows, tile: $0.baseAddress!) } },
+        firstConv: { RealOps.firstConvVector($0, rows: $1) },
         conv1x1: { RealOps._conv1x1($0, rows: $1, columns: $2) },
         prelu: { RealOps.preluLanes($0, $1, $2, into: $3) },
         avgPool: { RealOps.avgPoolLanes($0, $1, ph: $2, pw: $3, into: $4) })

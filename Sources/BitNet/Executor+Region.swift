@@ -232,8 +232,8 @@ extension Executor {
         let inReal = RealLayout(height: inShape.height, width: inShape.width, channels: inShape.channels)
         switch n.op {
         case .binaryConv:
-            if let source = p.patchSource {
-                pool.run(task: .patchConvRegion(binaryConvParams(i), kernels, source: source, mask: UnsafePointer(m)))
+            if let patches = p.patches {
+                pool.run(task: .patchConvRegion(binaryConvParams(i), kernels, source: patches.source, mask: UnsafePointer(m)))
             } else {
                 pool.run(task: .binaryConvRegion(binaryConvParams(i), kernels, mask: UnsafePointer(m)))
             }

@@ -181,12 +181,11 @@ public final class Executor {
                     }
                     wl.prepare(packed, outChannels: n.shape.channels, wordsPerChannel: pl.words, into: dst)
                     let inShape = model.shape(n.inputs[0])
-                    plan.patches = (arena + patchOffset).assumingMemoryBound(to: UInt64.self)
-                    plan.patchLayout = pl
-                    plan.patchSource = PatchSource(
-                        input: UnsafePointer(plan.inputs[0]!.assumingMemoryBound(to: UInt64.self)),
-                        layout: PackedLayout(height: inShape.height, width: inShape.width, channels: inShape.channels),
-                        stride: n.stride)
+                    plan.patches = PatchPlan(
+                        source: PatchSource(input: UnsafePointer(plan.inputs[0]!.assumingMemoryBound(to: UInt64.self)),
+                                            layout: PackedLayout(height: inShape.height, width: inShape.width, channels: inShape.channels),
+                                            stride: n.stride),
+                        scratch: (arena + patchOffset).assumingMemoryBound(to: UInt64.self), layout: pl)
                 } else {
                     let wpc = n.kernel * n.kernel * bitWords(inC)
                     n.binaryWeights.withUnsafeBufferPointer {
@@ -346,9 +345,10 @@ public final class Executor {
             output = .real(plan.output.assumingMemoryBound(to: Float.self), scale: plan.scale!, bias: plan.bias!,
                            shortcut: shortcut, prelu: plan.prelu)
         }
-        if let patches = plan.patches, let pl = plan.patchLayout {
-            // The 1x1 convolution over the packed patches (`plan.patchSource` packs them).
-            return BinaryConvParams(input: UnsafePointer(patches), inLayout: pl, weights: plan.weights!.assumingMemoryBound(to: UInt64.self),
+        if let patches = plan.patches {
+            // The 1x1 convolution over the packed patches (`patches.source` packs them).
+            return BinaryConvParams(input: UnsafePointer(patches.scratch), inLayout: patches.layout,
+                                    weights: plan.weights!.assumingMemoryBound(to: UInt64.self),
                                     outChannels: n.shape.channels, kernel: 1, stride: 1, output: output, signPack: plan.signPack)
         }
         return BinaryConvParams(input: UnsafePointer(plan.inputs[0]!.assumingMemoryBound(to: UInt64.self)), inLayout: inPacked,
@@ -377,8 +377,8 @@ public final class Executor {
             pool.run(task: .firstConv(FirstConvParams(image: image, layout: inReal, zeroPoint: n.zeroPoint, weights: w,
                                                       outChannels: n.shape.channels, stride: n.stride, output: output), kernels))
         case .binaryConv:
-            if let source = plan.patchSource {
-                pool.run(task: .patchConv(binaryConvParams(i), kernels, source: source))
+            if let patches = plan.patches {
+                pool.run(task: .patchConv(binaryConvParams(i), kernels, source: patches.source))
             } else {
                 pool.run(task: .binaryConv(binaryConvParams(i), kernels))
             }
@@ -420,13 +420,18 @@ struct NodePlan {
     var signPack: SignPack?
     /// A sign_pack done by the binary conv before it.
     var fused = false
-    /// A narrow 3x3 binary conv on packed patches: the scratch it packs them into, their layout, and what
-    /// it packs them from.
-    var patches: UnsafeMutablePointer<UInt64>?
-    var patchLayout: PackedLayout?
-    var patchSource: PatchSource?
+    /// A narrow 3x3 binary conv runs on packed patches.
+    var patches: PatchPlan?
 
     init(output: UnsafeMutableRawPointer) { self.output = output }
+}
+
+/// Where a narrow 3x3 binary conv packs its patches from (`source`), into (`scratch`, shared by all such
+/// nodes) and in what layout (`PatchPacking.layout`).
+struct PatchPlan {
+    var source: PatchSource
+    var scratch: UnsafeMutablePointer<UInt64>
+    var layout: PackedLayout
 }
 
 /// Bump allocation of 64-byte aligned slots within one arena.

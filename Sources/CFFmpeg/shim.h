@@ -114,8 +114,6 @@ static inline int bitspot_sha256(const uint8_t *data, size_t len, uint8_t *out) 
     return 0;
 }
 
-/// Sets an option of a filter (its private options included), for building filter graphs without
-/// a filter string, so option values (a label's text, a font path) need no escaping.
 /// The shared libraries BitSpot opens only when a command needs them (`FFmpegLibraries.swift`): their
 /// names for the FFmpeg these headers belong to.
 #define BITSPOT_STRINGIFY2(x) #x
@@ -123,6 +121,8 @@ static inline int bitspot_sha256(const uint8_t *data, size_t len, uint8_t *out) 
 static inline const char *bitspot_avdevice_soname(void) { return "libavdevice.so." BITSPOT_STRINGIFY(LIBAVDEVICE_VERSION_MAJOR); }
 static inline const char *bitspot_avfilter_soname(void) { return "libavfilter.so." BITSPOT_STRINGIFY(LIBAVFILTER_VERSION_MAJOR); }
 
+/// Sets an option of a filter (its private options included), for building filter graphs without
+/// a filter string, so option values (a label's text, a font path) need no escaping.
 static inline int bitspot_filter_set(AVFilterContext *f, const char *key, const char *value) {
     return av_opt_set(f, key, value, AV_OPT_SEARCH_CHILDREN);
 }

@@ -7,10 +7,10 @@ import Darwin
 
 /// libavdevice and libavfilter, opened the first time a command needs them.
 ///
-/// Debian's libavdevice pulls in about 80 more shared libraries (SDL, X11, PulseAudio, JACK, ...) and
-/// libavfilter about 30 more than libavformat and libavcodec already do; linked at start-up they cost every
-/// `bitspot` process some 23 ms of CPU in the dynamic loader (`perf stat` of a program linking the FFmpeg
-/// libraries with and without them: 20.4 ms -> 43.9 ms), although only cameras and other device inputs
+/// On Debian bookworm the two pull in about 80 shared libraries beyond what libavformat, libavcodec and
+/// libswscale already do (`ldd` of test programs: 136 libraries, 167 with libavfilter, 215 with libavdevice
+/// too: SDL, X11, PulseAudio, JACK, ...); linked, they cost every `bitspot` process some 23 ms of CPU at
+/// start (`perf stat -r 20` of those programs: 20.4 ms -> 33.2 ms -> 43.9 ms), although only cameras and other device inputs
 /// (libavdevice) and `--annotate` (libavfilter's drawbox and drawtext) use them. So BitSpot links
 /// libavformat, libavcodec, libswscale and libavutil, and opens these two with `dlopen` on first use, by the
 /// names of the FFmpeg it was built against (`libavdevice.so.59`, `libavfilter.so.8` on Debian bookworm).
