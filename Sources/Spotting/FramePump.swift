@@ -228,6 +228,7 @@ extension SamplingCounters {
         var c = self
         c.packetsRead += o.packetsRead
         c.skippedUndecoded += o.skippedUndecoded
+        c.skippedBeforeKeyFrame += o.skippedBeforeKeyFrame
         c.packetsDecoded += o.packetsDecoded
         c.decoded += o.decoded
         c.skippedNonReference += o.skippedNonReference

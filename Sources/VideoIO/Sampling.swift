@@ -56,6 +56,9 @@ public struct SamplingCounters: Sendable, Equatable, Codable {
     public var packetsDecoded = 0
     /// Frames the decoder produced.
     public var decoded = 0
+    /// Packets never handed to the decoder because a key frame later in the same sampling slot stands in
+    /// for the slot's frame and nothing kept needs them (`preferKeyFrames`).
+    public var skippedBeforeKeyFrame = 0
     /// Frames the decoder was told not to decode (non-reference frames, `skipNonReference`): the
     /// packets handed to it that gave no frame, counted once the stream has ended.
     public var skippedNonReference = 0
@@ -101,6 +104,11 @@ struct FrameSampler {
         self.estimatedIndices = estimatedIndices
     }
 
+    /// The 1/rate-second slot a time falls in (rate sampling keeps the first frame of each).
+    static func slot(time: Double, rate r: Double) -> Int64 {
+        Int64(max(-9e18, min(9e18, (time * r + 1e-6).rounded(.down))))
+    }
+
     /// Whether to keep the decoded frame with this 0-based decode index and time in seconds.
     mutating func keeps(index: Int, time: Double) -> Bool {
         switch mode {
@@ -119,7 +127,7 @@ struct FrameSampler {
             // absorbs timestamp rounding (a 30 fps stream's frame 15 is at 0.49999...).
             // Clamped: a hostile file's times can be ~1e18 s (a 64-bit fragment time at one tick a second),
             // where Int64(_:) would trap.
-            let slot = Int64(max(-9e18, min(9e18, (time * r + 1e-6).rounded(.down))))
+            let slot = Self.slot(time: time, rate: r)
             if let last = lastSlot, slot == last { return false }
             if let last = lastSlot, slot < last {
                 // Timestamps went backwards (a stream restart): start counting again.

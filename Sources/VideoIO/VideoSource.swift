@@ -40,13 +40,19 @@ public struct DecodeOptions: Sendable {
     /// ``DecodeOptions/autoDecoder``: the codec's V4L2 memory-to-memory hardware decoder when one opens,
     /// else the default.
     public var decoder: String?
+    /// With `--fps R` or `--every N` sampling of a file: in a slot (1/R seconds, or N frames) that holds
+    /// a key frame, keep the key frame instead of the slot's first frame, and do not decode the packets
+    /// before it that nothing kept needs (``KeyFrameSlots``; frame numbers then come from the frame
+    /// times). Ignored for live inputs (it reads up to two slots ahead), for all frames and key frames,
+    /// and for `--every` on a stream without a frame rate.
+    public var preferKeyFrames: Bool
     /// The `decoder` value that asks for a hardware decoder when there is one.
     public static let autoDecoder = "auto"
 
     public init(threads: Int = 1, size: FrameSize? = nil, sampling: SamplingMode = .all, gateThreshold: Double? = nil,
                 cameraSize: FrameSize? = nil, cameraRate: Double? = nil, stallTimeout: Double? = nil,
                 skipNonReference: Bool = false, skipLoopFilter: Bool = false, skipBidirectional: Bool = false,
-                decoder: String? = nil) {
+                decoder: String? = nil, preferKeyFrames: Bool = false) {
         self.threads = threads
         self.size = size
         self.sampling = sampling
@@ -58,6 +64,7 @@ public struct DecodeOptions: Sendable {
         self.skipLoopFilter = skipLoopFilter
         self.skipBidirectional = skipBidirectional
         self.decoder = decoder
+        self.preferKeyFrames = preferKeyFrames
     }
 
     /// Whether non-reference frames are left undecoded: asked for, and sampling that drops frames anyway.
@@ -65,6 +72,15 @@ public struct DecodeOptions: Sendable {
         switch sampling {
         case .every(let n): return (skipNonReference || skipBidirectional) && n > 1
         case .rate: return skipNonReference || skipBidirectional
+        case .all, .keyFrames: return false
+        }
+    }
+
+    /// Whether `preferKeyFrames` applies to this sampling mode (the source also needs a file input).
+    var prefersKeyFrames: Bool {
+        switch sampling {
+        case .rate: return preferKeyFrames
+        case .every(let n): return preferKeyFrames && n > 1
         case .all, .keyFrames: return false
         }
     }
@@ -129,6 +145,15 @@ public final class VideoSource: @unchecked Sendable {
     private var handOverTimestamp: Int64?
     /// While the check runs: the last timestamp the first decoder gave.
     private var lastDecodedTimestamp: Int64?
+    /// `preferKeyFrames` in effect (nil when not asked for, not applicable, or given up after the
+    /// stream's timestamps went backwards): which packets are left out.
+    private var keySlots: KeyFrameSlots?
+    /// Packets read ahead of the decoder for `keySlots`.
+    private let lookahead = PacketQueue()
+    /// Time origin of packet slots when the stream gives no start time (the first packet's).
+    private var slotOrigin: Int64?
+    /// The highest packet slot read so far (a slot far below it means the timestamps went back).
+    private var highestPacketSlot: Int64?
 
     public init(input: InputSpec, options: DecodeOptions = DecodeOptions()) throws {
         try options.sampling.validate()
@@ -137,7 +162,8 @@ public final class VideoSource: @unchecked Sendable {
         }
         self.input = input
         self.options = options
-        self.sampler = FrameSampler(mode: options.sampling, estimatedIndices: options.skipsNonReference)
+        self.sampler = FrameSampler(mode: options.sampling, estimatedIndices: options.skipsNonReference || options.prefersKeyFrames)
+        if options.prefersKeyFrames, !input.isLive { keySlots = KeyFrameSlots() }
         self.gate = try options.gateThreshold.map { try ChangeGate(threshold: $0) }
         try input.checkFileExists()
         if let t = options.stallTimeout, !(t > 0 && t.isFinite) {
@@ -253,6 +279,7 @@ public final class VideoSource: @unchecked Sendable {
                 if bidirectionalCheck == nil { counters.bidirectionalFailure = "the B-frame-skipping decoder did not open" }
             }
             info = Self.describe(opened, stream: stream, decoder: dec)
+            if case .every = options.sampling, info.frameRate == nil { keySlots = nil }
             if info.width <= 0 || info.height <= 0 {
                 throw VideoIOError(.inputInvalid, input.original, "video stream has no frame size (damaged header)")
             }
@@ -368,7 +395,8 @@ public final class VideoSource: @unchecked Sendable {
             counters.decoded += 1
             if frame.pointee.decode_error_flags != 0 { counters.decodeErrors += 1 }
             let time = frameTime(frame)
-            let index = options.sampling == .keyFrames || options.skipsNonReference ? estimatedIndex(time) : counters.decoded - 1
+            let index = options.sampling == .keyFrames || options.skipsNonReference || options.prefersKeyFrames
+                ? estimatedIndex(time) : counters.decoded - 1
             guard sampler.keeps(index: index, time: time) else {
                 counters.droppedBySampling += 1
                 continue
@@ -393,45 +421,24 @@ public final class VideoSource: @unchecked Sendable {
     /// Reads the next packet of the video stream and sends it to the decoder (or flushes at the end).
     private func feedDecoder() throws {
         settleBidirectionalCheck()
-        guard let fmt = format, let dec = decoder, let pkt = packet else { finished = true; return }
+        guard let dec = decoder, let pkt = packet else { finished = true; return }
         if flushed { finished = true; return }
         while true {
-            interrupt.arm()
-            let r = av_read_frame(fmt, pkt)
-            if r == bitspot_averror_exit() || interrupt.isCancelled {
-                if r >= 0 { av_packet_unref(pkt) }
-                if interrupt.reason == .stalled && !interrupt.isCancelled {
-                    throw VideoIOError(.readFailed, input.original,
-                                       "no data for \(Self.seconds(options.stallTimeout)) after \(counters.decoded) frames (stalled input)")
-                }
+            let read = keySlots != nil || !lookahead.isEmpty ? try nextLookaheadPacket(into: pkt) : try readVideoPacket(into: pkt)
+            switch read {
+            case .stopped:
                 finished = true
                 return
-            }
-            if r == FFmpegCall.eof {
+            case .end:
                 avcodec_send_packet(dec, nil)
                 flushed = true
                 bidirectionalCheck?.streamEnded()
                 settleBidirectionalCheck()
                 return
+            case .packet:
+                break
             }
-            if r == FFmpegCall.again { usleep(2000); continue }
-            if r == FFmpegCall.invalidData {
-                // Damaged container data: count it and read on, unless nothing readable follows.
-                counters.decodeErrors += 1
-                consecutiveReadErrors += 1
-                if consecutiveReadErrors > 1000 {
-                    throw VideoIOError(.inputInvalid, input.original, "too many consecutive damaged packets")
-                }
-                continue
-            }
-            if r < 0 {
-                throw VideoIOError(.readFailed, input.original,
-                                   "read error after \(counters.decoded) frames (\(FFmpegCall.message(r)))")
-            }
-            consecutiveReadErrors = 0
             defer { av_packet_unref(pkt) }
-            guard pkt.pointee.stream_index == streamIndex else { continue }
-            counters.packetsRead += 1
             if options.sampling == .keyFrames, bitspot_packet_is_key(pkt) == 0 {
                 counters.skippedUndecoded += 1
                 // A live input that flags no packet as key (lavfi under FFmpeg 7.1) would be read forever.
@@ -454,6 +461,102 @@ public final class VideoSource: @unchecked Sendable {
             bidirectionalCheck?.feed(pkt)
             return
         }
+    }
+
+    private enum PacketRead { case packet, end, stopped }
+
+    /// Reads the next packet of the video stream into `pkt` (the caller unreferences it): `.end` at the
+    /// end of the stream, `.stopped` when the read was cancelled or interrupted.
+    private func readVideoPacket(into pkt: UnsafeMutablePointer<AVPacket>) throws -> PacketRead {
+        guard let fmt = format else { return .stopped }
+        while true {
+            interrupt.arm()
+            let r = av_read_frame(fmt, pkt)
+            if r == bitspot_averror_exit() || interrupt.isCancelled {
+                if r >= 0 { av_packet_unref(pkt) }
+                if interrupt.reason == .stalled && !interrupt.isCancelled {
+                    throw VideoIOError(.readFailed, input.original,
+                                       "no data for \(Self.seconds(options.stallTimeout)) after \(counters.decoded) frames (stalled input)")
+                }
+                return .stopped
+            }
+            if r == FFmpegCall.eof { return .end }
+            if r == FFmpegCall.again { usleep(2000); continue }
+            if r == FFmpegCall.invalidData {
+                // Damaged container data: count it and read on, unless nothing readable follows.
+                counters.decodeErrors += 1
+                consecutiveReadErrors += 1
+                if consecutiveReadErrors > 1000 {
+                    throw VideoIOError(.inputInvalid, input.original, "too many consecutive damaged packets")
+                }
+                continue
+            }
+            if r < 0 {
+                throw VideoIOError(.readFailed, input.original,
+                                   "read error after \(counters.decoded) frames (\(FFmpegCall.message(r)))")
+            }
+            consecutiveReadErrors = 0
+            guard pkt.pointee.stream_index == streamIndex else { av_packet_unref(pkt); continue }
+            counters.packetsRead += 1
+            return .packet
+        }
+    }
+
+    /// `preferKeyFrames`: the next packet the decoder needs, into `pkt`, reading ahead as far as the
+    /// decision takes and leaving out the packets a later key frame of their slot makes unnecessary.
+    private func nextLookaheadPacket(into pkt: UnsafeMutablePointer<AVPacket>) throws -> PacketRead {
+        while true {
+            // While the B-frame check runs both decoders get every packet.
+            let decision = keySlots.map { bidirectionalCheck == nil ? $0.decide(lookahead.entries, ended: lookahead.ended) : .decode }
+                ?? .decode
+            if decision == .readMore || (lookahead.isEmpty && !lookahead.ended) {
+                switch try readVideoPacket(into: pkt) {
+                case .stopped: return .stopped
+                case .end: lookahead.ended = true
+                case .packet:
+                    let entry = KeyFrameSlots.Entry(slot: packetSlot(pkt), key: bitspot_packet_is_key(pkt) != 0)
+                    guard lookahead.push(moving: pkt, entry: entry) else {
+                        av_packet_unref(pkt)
+                        throw VideoIOError(.readFailed, input.original, "out of memory reading ahead")
+                    }
+                }
+                continue
+            }
+            if lookahead.isEmpty { return .end }
+            if decision == .skip {
+                lookahead.popFirst(into: nil)
+                counters.skippedBeforeKeyFrame += 1
+                continue
+            }
+            keySlots?.sent(lookahead.entries.first!)
+            lookahead.popFirst(into: pkt)
+            return .packet
+        }
+    }
+
+    /// The rate-sampling slot of a packet's presentation time (nil without one); gives up
+    /// `preferKeyFrames` when the times go backwards (a restarted stream, where slots would mislead).
+    private func packetSlot(_ pkt: UnsafeMutablePointer<AVPacket>) -> Int64? {
+        let pts = pkt.pointee.pts
+        guard keySlots != nil, pts != bitspot_nopts_value() else { return nil }
+        let origin = startTimestamp ?? slotOrigin ?? pts
+        if startTimestamp == nil { slotOrigin = origin }
+        let time = Double(pts &- origin) * timeBase
+        let slot: Int64
+        switch options.sampling {
+        case .every(let n):
+            // (`.every` has a frame rate here.) Floor division: slot -1 holds indices -n ..< 0.
+            let i = Int64(estimatedIndex(time)), n = Int64(n)
+            slot = i >= 0 ? i / n : (i - n + 1) / n
+        case .rate(let r): slot = FrameSampler.slot(time: time, rate: r)
+        case .all, .keyFrames: return nil
+        }
+        if let h = highestPacketSlot, slot < h - 2 || counters.timestampJumps > 0 {
+            keySlots = nil
+            return nil
+        }
+        highestPacketSlot = max(highestPacketSlot ?? slot, slot)
+        return slot
     }
 
     /// Acts on a decided B-frame check: hands decoding over to the decoder that skips B-frames (passed),

@@ -24,6 +24,10 @@ struct SamplingOptions: ParsableArguments {
           help: "Do not run the decoder's deblocking filter (H.264, HEVC, VP8/9): less decoding CPU, pictures slightly blockier than a full decode.")
     var skipLoopFilter = false
 
+    @Flag(name: .customLong("prefer-keyframes"),
+          help: "With --fps R or --every N on a file: in each slot (1/R seconds, N frames) that holds a key frame, keep the key frame and do not decode the frames before it that nothing kept needs (most of the decoding when key frames come every second or two).")
+    var preferKeyFrames = false
+
     @Option(help: ArgumentHelp("Change gate: drop frames whose 32x18 block means differ from the last kept frame by less than T grey levels on average.", valueName: "T"))
     var gate: Double?
 
@@ -39,6 +43,9 @@ struct SamplingOptions: ParsableArguments {
     func validate() throws {
         guard modesChosen <= 1 else { throw ValidationError("choose at most one of --every N, --fps R, --keyframes") }
         if let m = maxFrames, m < 1 { throw ValidationError("--max-frames must be 1 or more") }
+        if preferKeyFrames && fps == nil && every == nil {
+            throw ValidationError("--prefer-keyframes needs --fps R or --every N (it chooses one frame per slot)")
+        }
     }
 
     /// The chosen mode; all frames when none was given.

@@ -61,6 +61,14 @@ enum Fixtures {
             "-x264-params", "ref=\(refs):b-pyramid=normal:b-adapt=0", "-pix_fmt", "yuv420p"])
     }
 
+    /// 4 s (100 frames) of H.264 with B-frames and key frames only at frames 0, 37 and 88: at one frame
+    /// a second, slots 0, 1 and 3 hold a key frame and slot 2 (frames 50-74) none.
+    static func h264SparseKeyFrames() throws -> String {
+        try video("h264-keys-0-37-88.mp4", seconds: 4, codecArgs: [
+            "-c:v", "libx264", "-g", "1000", "-sc_threshold", "0", "-bf", "2",
+            "-force_key_frames", "expr:eq(n,0)+eq(n,37)+eq(n,88)", "-pix_fmt", "yuv420p"])
+    }
+
     /// Times (seconds from the first frame) of the key frames, as ffprobe sees them.
     static func keyFrameTimes(_ path: String) throws -> [Double] {
         let csv = try run("ffprobe", ["-select_streams", "v:0", "-show_entries", "packet=pts_time,flags", "-of", "csv=p=0", path])

@@ -90,6 +90,69 @@ final class SamplingTests: XCTestCase {
         }
     }
 
+    /// `preferKeyFrames`: a slot that holds a key frame keeps it, and the packets before it that nothing
+    /// kept needs never reach the decoder; a slot without one keeps its first frame, decoded through its
+    /// reference chain. Every kept frame is exactly the full decode's frame at its index.
+    func testPreferringKeyFramesLeavesOutWhatNoKeptFrameNeeds() throws {
+        let path = try Fixtures.h264SparseKeyFrames()
+        let (all, _) = try decode(path, .all)
+        XCTAssertEqual(all.count, 100)
+        for mode in [SamplingMode.rate(1), .every(25)] {
+            let (plain, plainCounters) = try decode(path, mode)
+            XCTAssertEqual(plain.map(\.index), [0, 25, 50, 75])
+            let source = try VideoSource(input: InputSpec(path), options: DecodeOptions(sampling: mode, preferKeyFrames: true))
+            var frames: [LumaFrame] = []
+            while let f = try source.next() { frames.append(f) }
+            let c = source.counters
+            XCTAssertEqual(frames.map(\.index), [0, 37, 50, 88], "\(mode)")
+            XCTAssertEqual(frames.map(\.isKeyFrame), [true, true, false, true], "\(mode)")
+            for f in frames {
+                XCTAssertEqual(f.pixels, all[f.index].pixels, "\(mode): frame \(f.index) differs from the full decode")
+                XCTAssertEqual(f.time, Double(f.index) / 25, accuracy: 0.002)
+            }
+            XCTAssertEqual(c.decodeErrors, 0)
+            XCTAssertEqual(c.packetsRead, 100)
+            XCTAssertEqual(c.packetsDecoded + c.skippedBeforeKeyFrame, 100)
+            // Left out: frames 1-36 and 51-87 (give or take the B-frames sent ahead of their slot).
+            XCTAssertGreaterThan(c.skippedBeforeKeyFrame, 60, "\(mode)")
+            XCTAssertEqual(plainCounters.decoded, 100)
+            XCTAssertEqual(c.decoded, c.packetsDecoded)
+        }
+        // Ignored where there are no slots: all frames.
+        let source = try VideoSource(input: InputSpec(path), options: DecodeOptions(sampling: .all, preferKeyFrames: true))
+        var n = 0
+        while try source.next() != nil { n += 1 }
+        XCTAssertEqual(n, 100)
+        XCTAssertEqual(source.counters.skippedBeforeKeyFrame, 0)
+    }
+
+    /// The decision behind `preferKeyFrames`, packet by packet (slots of the packets read ahead).
+    func testKeyFrameSlotDecisions() {
+        typealias E = KeyFrameSlots.Entry
+        func entries(_ s: [(Int64?, Bool)]) -> ArraySlice<E> { ArraySlice(s.map { E(slot: $0.0, key: $0.1) }) }
+        var slots = KeyFrameSlots()
+        // Nothing sent yet: the first packet of slot 0 is its frame unless a key of slot 0 follows.
+        XCTAssertEqual(slots.decide(entries([(0, true)]), ended: false), .readMore)
+        XCTAssertEqual(slots.decide(entries([(0, true), (0, false), (0, true)]), ended: false), .skip)
+        XCTAssertEqual(slots.decide(entries([(0, true), (0, false), (1, false), (2, false)]), ended: false), .decode)
+        slots.sent(E(slot: 0, key: true))
+        XCTAssertEqual(slots.covered, 0)
+        // Slot 0 has its frame: its remaining packets and slot 1's before slot 1's key are not needed.
+        XCTAssertEqual(slots.decide(entries([(0, false), (0, false), (1, false), (1, true)]), ended: false), .skip)
+        // ... but not when the key is in slot 2 and slot 1 would have no frame.
+        XCTAssertEqual(slots.decide(entries([(0, false), (1, false), (2, true)]), ended: false), .decode)
+        // No key yet: read on while the packets stay within slot 1; decide once they pass it.
+        XCTAssertEqual(slots.decide(entries([(0, false), (1, false)]), ended: false), .readMore)
+        XCTAssertEqual(slots.decide(entries([(0, false), (1, false), (2, false)]), ended: false), .decode)
+        XCTAssertEqual(slots.decide(entries([(0, false), (1, false)]), ended: true), .decode)
+        // Packets without a time are always decoded, and stop a run.
+        XCTAssertEqual(slots.decide(entries([(nil, false), (1, true)]), ended: false), .decode)
+        XCTAssertEqual(slots.decide(entries([(0, false), (nil, false), (1, true)]), ended: false), .decode)
+        // Never more than maxLookahead packets ahead.
+        let long = entries([(0, false)] + Array(repeating: (1, false), count: KeyFrameSlots.maxLookahead - 1))
+        XCTAssertEqual(slots.decide(long, ended: false), .decode)
+    }
+
     /// `decoder`: naming FFmpeg's own software decoder gives the default decoding, frame for frame.
     func testNamedDecoderDecodesAsTheDefault() throws {
         let path = try Fixtures.mpegTSWithBFrames()

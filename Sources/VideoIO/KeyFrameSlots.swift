@@ -1,0 +1,98 @@
+import CFFmpeg
+
+/// `DecodeOptions.preferKeyFrames`: which packets rate sampling can leave undecoded because a key frame
+/// comes later in the same sampling slot.
+///
+/// Rate sampling keeps one frame per 1/R-second slot. When a slot holds a key frame, that key frame
+/// can stand in for the slot's first frame, and then the packets before it (in decode order) are needed
+/// by nothing kept: the key frame references none of them, and neither does any frame after it (a key
+/// packet of H.264 and HEVC in MP4/Matroska is an IDR or CRA picture). So a packet is left out when a
+/// key packet follows it and every packet up to that key belongs either to the key's slot or to a slot
+/// that already has its frame. The source reads packets ahead of the decoder to decide: at most until the
+/// slot after the first one without a frame, and never more than ``maxLookahead`` packets.
+///
+/// A slot is counted as having its frame once a packet of it has gone to the decoder; a slot whose only
+/// pictures the decoder discards (B-frames under `skipNonReference`) has no frame either way.
+struct KeyFrameSlots {
+    /// One packet read ahead: its sampling slot (nil without a timestamp) and whether it is a key packet.
+    struct Entry: Equatable {
+        var slot: Int64?
+        var key: Bool
+    }
+
+    enum Decision: Equatable {
+        /// The head packet is not needed: leave it out.
+        case skip
+        /// The head packet goes to the decoder.
+        case decode
+        /// Not decidable yet: read another packet ahead.
+        case readMore
+    }
+
+    /// Packets read ahead at most (a stream with rare key frames and many packets per slot).
+    static let maxLookahead = 600
+
+    /// The highest sampling slot of a packet handed to the decoder.
+    private(set) var covered: Int64?
+
+    /// What to do with the first of `queue` (packets in decode order, read ahead); `ended` when the
+    /// stream has no more packets.
+    func decide(_ queue: ArraySlice<Entry>, ended: Bool) -> Decision {
+        guard let head = queue.first else { return ended ? .decode : .readMore }
+        guard let headSlot = head.slot else { return .decode }
+        guard let k = queue.dropFirst().firstIndex(where: { $0.key }) else {
+            if ended || queue.count >= Self.maxLookahead { return .decode }
+            // A key packet further on stands in for a slot after the first one without its frame,
+            // which would then need this head's reference chain: decode.
+            let bound = max(covered ?? headSlot, headSlot) + 1
+            guard let last = queue.last!.slot, last <= bound else { return .decode }
+            return .readMore
+        }
+        guard let keySlot = queue[k].slot else { return .decode }
+        if let c = covered, keySlot < c { return .decode }
+        for e in queue[queue.startIndex..<k] {
+            guard let s = e.slot else { return .decode }
+            if s == keySlot { continue }
+            if let c = covered, s <= c, s > c - 2 { continue }
+            return .decode
+        }
+        return .skip
+    }
+
+    /// Notes a packet handed to the decoder.
+    mutating func sent(_ e: Entry) {
+        if let s = e.slot { covered = max(covered ?? s, s) }
+    }
+}
+
+/// Packets read ahead of the decoder (decode order), with their ``KeyFrameSlots`` entries; frees what it
+/// still holds.
+final class PacketQueue {
+    private(set) var entries: ArraySlice<KeyFrameSlots.Entry> = []
+    private var packets: [UnsafeMutablePointer<AVPacket>] = []
+    /// The stream has no more packets.
+    var ended = false
+
+    var isEmpty: Bool { packets.isEmpty }
+
+    /// Takes over the reference `packet` holds (leaving it blank); false when out of memory.
+    func push(moving packet: UnsafeMutablePointer<AVPacket>, entry: KeyFrameSlots.Entry) -> Bool {
+        guard let p = av_packet_alloc() else { return false }
+        av_packet_move_ref(p, packet)
+        packets.append(p)
+        entries.append(entry)
+        return true
+    }
+
+    /// Moves the first packet's reference into `packet` (or frees it, with nil) and drops it.
+    func popFirst(into packet: UnsafeMutablePointer<AVPacket>?) {
+        var p: UnsafeMutablePointer<AVPacket>? = packets.removeFirst()
+        entries.removeFirst()
+        if let packet { av_packet_move_ref(packet, p) }
+        av_packet_free(&p)
+    }
+
+    deinit {
+        for var p in packets as [UnsafeMutablePointer<AVPacket>?] { av_packet_free(&p) }
+    }
+}
