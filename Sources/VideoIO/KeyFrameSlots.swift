@@ -3,8 +3,8 @@ import CFFmpeg
 /// `DecodeOptions.preferKeyFrames`: which packets rate sampling can leave undecoded because a key frame
 /// comes later in the same sampling slot.
 ///
-/// Rate sampling keeps one frame per 1/R-second slot. When a slot holds a key frame, that key frame
-/// can stand in for the slot's first frame, and then the packets before it (in decode order) are needed
+/// Rate sampling keeps one frame per 1/R-second slot. When a slot holds a key frame, its first key
+/// frame can stand in for the slot's first frame, and then the packets before it (in decode order) are needed
 /// by nothing kept: the key frame references none of them, and neither does any frame after it (a key
 /// packet of H.264 and HEVC in MP4/Matroska is an IDR or CRA picture). So a packet is left out when a
 /// key packet follows it and every packet up to that key belongs either to the key's slot or to a slot
@@ -40,6 +40,9 @@ struct KeyFrameSlots {
     func decide(_ queue: ArraySlice<Entry>, ended: Bool) -> Decision {
         guard let head = queue.first else { return ended ? .decode : .readMore }
         guard let headSlot = head.slot else { return .decode }
+        // A key packet of a slot without its frame yet is that frame (the first key frame of a slot, the
+        // nearest to its sampling point, is kept rather than a later one).
+        if head.key, covered.map({ headSlot > $0 }) ?? true { return .decode }
         guard let k = queue.dropFirst().firstIndex(where: { $0.key }) else {
             if ended || queue.count >= Self.maxLookahead { return .decode }
             // A key packet further on stands in for a slot after the first one without its frame,

@@ -373,6 +373,7 @@ struct PipelineRun {
             "video_frames_dropped_by_sampling": c.droppedBySampling, "video_decode_errors": c.decodeErrors,
             "frames_dropped_by_stride": droppedByStride, "frames_dropped_by_gate": droppedByGate,
             "video_bframe_checks": c.bidirectionalChecks, "video_bframe_checks_passed": c.bidirectionalPassed,
+            "video_packets_left_before_key_frames": c.skippedBeforeKeyFrame,
         ]
         return Result(account: account, controller: controller?.report, counters: counters, frames: frames, wall: wall, cpu: cpu,
                       interrupted: interruption.isSet, steeredByMeasured: steeredByMeasured, decoder: video.decoderSummary)

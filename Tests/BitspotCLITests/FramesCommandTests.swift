@@ -61,6 +61,22 @@ final class FramesCommandTests: XCTestCase {
         XCTAssertTrue(r.stdout.contains("B-frames decoded (check failed: "), r.stdout)
     }
 
+    /// --prefer-keyframes: the clip's slots of 20 frames start with key frames (one every 10), so the same
+    /// frames are kept while the packets after each kept key frame up to the next slot's are never
+    /// decoded; without --every or --fps it is a usage error.
+    func testPreferKeyFrames() throws {
+        let out = freshPath("prefer-keys")
+        var r = try CLI.run(["frames", try CLI.testVideo(), "--every", "20", "--prefer-keyframes", "--out", out])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: out).sorted(),
+                       ["frame-000000.png", "frame-000020.png", "frame-000040.png", "frames.jsonl"])
+        let notDecoded = r.stdout.components(separatedBy: "not decoded ").last?.prefix { $0.isNumber } ?? ""
+        XCTAssertGreaterThanOrEqual(Int(notDecoded) ?? 0, 30, r.stdout)
+        r = try CLI.run(["frames", try CLI.testVideo(), "--prefer-keyframes", "--out", freshPath("prefer-keys-b")])
+        XCTAssertEqual(r.status, 64, r.stderr)
+        XCTAssertTrue(r.stderr.contains("--prefer-keyframes needs --fps R or --every N"), r.stderr)
+    }
+
     /// --decoder: a name FFmpeg lacks or one for another codec is a usage error (64); a hardware decoder
     /// that cannot open here is an unavailable device (69); `auto` falls back to software and says why.
     func testDecoderChoice() throws {

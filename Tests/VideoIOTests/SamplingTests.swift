@@ -132,13 +132,17 @@ final class SamplingTests: XCTestCase {
         func entries(_ s: [(Int64?, Bool)]) -> ArraySlice<E> { ArraySlice(s.map { E(slot: $0.0, key: $0.1) }) }
         var slots = KeyFrameSlots()
         // Nothing sent yet: the first packet of slot 0 is its frame unless a key of slot 0 follows.
-        XCTAssertEqual(slots.decide(entries([(0, true)]), ended: false), .readMore)
-        XCTAssertEqual(slots.decide(entries([(0, true), (0, false), (0, true)]), ended: false), .skip)
-        XCTAssertEqual(slots.decide(entries([(0, true), (0, false), (1, false), (2, false)]), ended: false), .decode)
+        XCTAssertEqual(slots.decide(entries([(0, false)]), ended: false), .readMore)
+        XCTAssertEqual(slots.decide(entries([(0, false), (0, false), (0, true)]), ended: false), .skip)
+        XCTAssertEqual(slots.decide(entries([(0, false), (0, false), (1, false), (2, false)]), ended: false), .decode)
+        // The first key frame of a slot without its frame is kept, not a later one of the same slot.
+        XCTAssertEqual(slots.decide(entries([(0, true), (0, false), (0, true)]), ended: false), .decode)
         slots.sent(E(slot: 0, key: true))
         XCTAssertEqual(slots.covered, 0)
         // Slot 0 has its frame: its remaining packets and slot 1's before slot 1's key are not needed.
         XCTAssertEqual(slots.decide(entries([(0, false), (0, false), (1, false), (1, true)]), ended: false), .skip)
+        // ... and a key packet of slot 0 itself, when slot 1's key follows.
+        XCTAssertEqual(slots.decide(entries([(0, true), (1, false), (1, true)]), ended: false), .skip)
         // ... but not when the key is in slot 2 and slot 1 would have no frame.
         XCTAssertEqual(slots.decide(entries([(0, false), (1, false), (2, true)]), ended: false), .decode)
         // No key yet: read on while the packets stay within slot 1; decide once they pass it.
