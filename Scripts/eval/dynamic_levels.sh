@@ -29,9 +29,9 @@ configs=(
   "exits + tile regions + gate 3 + skip-bidir|--gate 3 --skip-bidir"
   "exits + tile regions + gate 3 + skip-bidir + skip-loop-filter|--gate 3 --skip-bidir --skip-loop-filter"
   "exits + tile regions + gate 5 + skip-bidir + skip-loop-filter|--gate 5 --skip-bidir --skip-loop-filter"
-  "off + skip-bidir + skip-loop-filter + prefer-keyframes|--no-exits --skip-bidir --skip-loop-filter --prefer-keyframes"
-  "exits + tile regions + gate 5 + skip-bidir + skip-loop-filter + prefer-keyframes|--gate 5 --skip-bidir --skip-loop-filter --prefer-keyframes"
-  "exits + tile regions + gate 10 + skip-bidir + skip-loop-filter + prefer-keyframes|--gate 10 --skip-bidir --skip-loop-filter --prefer-keyframes"
+  "off + skip-nonref + skip-loop-filter + prefer-keyframes|--no-exits --skip-nonref --skip-loop-filter --prefer-keyframes"
+  "exits + tile regions + gate 5 + skip-nonref + skip-loop-filter + prefer-keyframes|--gate 5 --skip-nonref --skip-loop-filter --prefer-keyframes"
+  "exits + tile regions + gate 10 + skip-nonref + skip-loop-filter + prefer-keyframes|--gate 10 --skip-nonref --skip-loop-filter --prefer-keyframes"
 )
 mapfile -t dirs < <(ls -d "$root"/eval-out/suite/v* | head -n "$videos")
 i=0

@@ -69,6 +69,15 @@ enum Fixtures {
             "-force_key_frames", "expr:eq(n,0)+eq(n,37)+eq(n,88)", "-pix_fmt", "yuv420p"])
     }
 
+    /// 6 s (150 frames) of H.264 in B-pyramids with `ref=1` (B-frames can all be left out) and key
+    /// frames only at frames 0, 70 and 110.
+    static func h264BPyramidSparseKeyFrames() throws -> String {
+        try video("h264-bpyramid-keys-0-70-110.mp4", seconds: 6, codecArgs: [
+            "-c:v", "libx264", "-g", "1000", "-sc_threshold", "0", "-bf", "3",
+            "-x264-params", "ref=1:b-pyramid=normal:b-adapt=0",
+            "-force_key_frames", "expr:eq(n,0)+eq(n,70)+eq(n,110)", "-pix_fmt", "yuv420p"])
+    }
+
     /// Times (seconds from the first frame) of the key frames, as ffprobe sees them.
     static func keyFrameTimes(_ path: String) throws -> [Double] {
         let csv = try run("ffprobe", ["-select_streams", "v:0", "-show_entries", "packet=pts_time,flags", "-of", "csv=p=0", path])

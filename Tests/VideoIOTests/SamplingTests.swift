@@ -126,6 +126,28 @@ final class SamplingTests: XCTestCase {
         XCTAssertEqual(source.counters.skippedBeforeKeyFrame, 0)
     }
 
+    /// `preferKeyFrames` with `skipBidirectional`: nothing is left out while the B-frame check runs (its
+    /// two decoders see every packet); after it has passed, slot 4's key frame (110) stands in for the
+    /// slot and the packets before it are left out. Every kept frame is the full decode's.
+    func testPreferringKeyFramesAfterTheBidirectionalCheck() throws {
+        let path = try Fixtures.h264BPyramidSparseKeyFrames()
+        let (all, _) = try decode(path, .all)
+        XCTAssertEqual(all.count, 150)
+        let options = DecodeOptions(sampling: .rate(1), skipBidirectional: true, preferKeyFrames: true)
+        let source = try VideoSource(input: InputSpec(path), options: options)
+        var frames: [LumaFrame] = []
+        while let f = try source.next() { frames.append(f) }
+        let c = source.counters
+        XCTAssertEqual(c.bidirectionalPassed, 1, c.bidirectionalSummary)
+        XCTAssertEqual(frames.count, 6, "\(frames.map(\.index))")
+        XCTAssertTrue(frames.contains { $0.index == 110 && $0.isKeyFrame }, "\(frames.map(\.index))")
+        XCTAssertGreaterThan(c.skippedBeforeKeyFrame, 0)
+        XCTAssertEqual(c.decodeErrors, 0)
+        for f in frames {
+            XCTAssertEqual(f.pixels, all[f.index].pixels, "frame \(f.index) differs from the full decode")
+        }
+    }
+
     /// The decision behind `preferKeyFrames`, packet by packet (slots of the packets read ahead).
     func testKeyFrameSlotDecisions() {
         typealias E = KeyFrameSlots.Entry
