@@ -9,7 +9,8 @@ import CFFmpeg
 /// packet of H.264 and HEVC in MP4/Matroska is an IDR or CRA picture). So a packet is left out when a
 /// key packet follows it and every packet up to that key belongs either to the key's slot or to a slot
 /// that already has its frame. The source reads packets ahead of the decoder to decide: at most until the
-/// slot after the first one without a frame, and never more than ``maxLookahead`` packets.
+/// slot after the first one without a frame, and never more than ``maxLookahead`` packets or
+/// ``maxLookaheadBytes`` of them.
 ///
 /// A slot is counted as having its frame once a packet of it has gone to the decoder; a slot whose only
 /// pictures the decoder discards (B-frames under `skipNonReference`) has no frame either way.
@@ -31,12 +32,14 @@ struct KeyFrameSlots {
 
     /// Packets read ahead at most (a stream with rare key frames and many packets per slot).
     static let maxLookahead = 600
+    /// Bytes of packets read ahead at most (a high-bitrate stream sampled rarely).
+    static let maxLookaheadBytes = 32 << 20
 
     /// The highest sampling slot of a packet handed to the decoder.
     private(set) var covered: Int64?
 
-    /// What to do with the first of `queue` (packets in decode order, read ahead); `ended` when the
-    /// stream has no more packets.
+    /// What to do with the first of `queue` (packets in decode order, read ahead); `ended` when no more
+    /// packets can be read ahead (the end of the stream, or the byte limit).
     func decide(_ queue: ArraySlice<Entry>, ended: Bool) -> Decision {
         guard let head = queue.first else { return ended ? .decode : .readMore }
         guard let headSlot = head.slot else { return .decode }
@@ -76,12 +79,18 @@ final class PacketQueue {
     /// The stream has no more packets.
     var ended = false
 
+    /// Bytes of packet data held.
+    private(set) var bytes = 0
+
     var isEmpty: Bool { packets.isEmpty }
+    /// At the byte limit: no more packets should be read ahead.
+    var isFull: Bool { bytes >= KeyFrameSlots.maxLookaheadBytes }
 
     /// Takes over the reference `packet` holds (leaving it blank); false when out of memory.
     func push(moving packet: UnsafeMutablePointer<AVPacket>, entry: KeyFrameSlots.Entry) -> Bool {
         guard let p = av_packet_alloc() else { return false }
         av_packet_move_ref(p, packet)
+        bytes += Int(p.pointee.size)
         packets.append(p)
         entries.append(entry)
         return true
@@ -91,6 +100,7 @@ final class PacketQueue {
     func popFirst(into packet: UnsafeMutablePointer<AVPacket>?) {
         var p: UnsafeMutablePointer<AVPacket>? = packets.removeFirst()
         entries.removeFirst()
+        bytes -= Int(p!.pointee.size)
         if let packet { av_packet_move_ref(packet, p) }
         av_packet_free(&p)
     }

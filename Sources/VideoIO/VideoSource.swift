@@ -148,6 +148,8 @@ public final class VideoSource: @unchecked Sendable {
     /// `preferKeyFrames` in effect (nil when not asked for, not applicable, or given up after the
     /// stream's timestamps went backwards): which packets are left out.
     private var keySlots: KeyFrameSlots?
+    /// Frame numbers come from the frame times (frames are left undecoded, so they cannot be counted).
+    private let estimatedIndices: Bool
     /// Packets read ahead of the decoder for `keySlots`.
     private let lookahead = PacketQueue()
     /// Time origin of packet slots when the stream gives no start time (the first packet's).
@@ -162,8 +164,10 @@ public final class VideoSource: @unchecked Sendable {
         }
         self.input = input
         self.options = options
-        self.sampler = FrameSampler(mode: options.sampling, estimatedIndices: options.skipsNonReference || options.prefersKeyFrames)
-        if options.prefersKeyFrames, !input.isLive { keySlots = KeyFrameSlots() }
+        let leavesOutBeforeKeyFrames = options.prefersKeyFrames && !input.isLive
+        self.estimatedIndices = options.sampling == .keyFrames || options.skipsNonReference || leavesOutBeforeKeyFrames
+        self.sampler = FrameSampler(mode: options.sampling, estimatedIndices: options.skipsNonReference || leavesOutBeforeKeyFrames)
+        if leavesOutBeforeKeyFrames { keySlots = KeyFrameSlots() }
         self.gate = try options.gateThreshold.map { try ChangeGate(threshold: $0) }
         try input.checkFileExists()
         if let t = options.stallTimeout, !(t > 0 && t.isFinite) {
@@ -395,8 +399,7 @@ public final class VideoSource: @unchecked Sendable {
             counters.decoded += 1
             if frame.pointee.decode_error_flags != 0 { counters.decodeErrors += 1 }
             let time = frameTime(frame)
-            let index = options.sampling == .keyFrames || options.skipsNonReference || options.prefersKeyFrames
-                ? estimatedIndex(time) : counters.decoded - 1
+            let index = estimatedIndices ? estimatedIndex(time) : counters.decoded - 1
             guard sampler.keeps(index: index, time: time) else {
                 counters.droppedBySampling += 1
                 continue
@@ -507,8 +510,9 @@ public final class VideoSource: @unchecked Sendable {
     private func nextLookaheadPacket(into pkt: UnsafeMutablePointer<AVPacket>) throws -> PacketRead {
         while true {
             // While the B-frame check runs both decoders get every packet.
-            let decision = keySlots.map { bidirectionalCheck == nil ? $0.decide(lookahead.entries, ended: lookahead.ended) : .decode }
-                ?? .decode
+            let decision = keySlots.map {
+                bidirectionalCheck == nil ? $0.decide(lookahead.entries, ended: lookahead.ended || lookahead.isFull) : .decode
+            } ?? .decode
             if decision == .readMore || (lookahead.isEmpty && !lookahead.ended) {
                 switch try readVideoPacket(into: pkt) {
                 case .stopped: return .stopped
