@@ -12,18 +12,21 @@ import VideoIO
 /// own size, which may change mid-stream), bit 5 `skipNonReference` (frames nothing references are not
 /// decoded; kept frames are numbered by their times), bit 6 `skipLoopFilter` (no deblocking), bit 7
 /// `skipBidirectional` (a second decoder that skips B-frames is checked against the first and may take over).
+/// Bit 0 of the byte before it: `preferKeyFrames` (packets read ahead; those before a key frame of the same
+/// slot are not decoded).
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzVideo(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let buffer = UnsafeBufferPointer(start: data, count: size)
     guard Fuzz.write(buffer, to: videoPath) else { fatalError("cannot write \(videoPath)") }
     let selector = size > 0 ? data[size - 1] : 0
+    let selector2 = size > 1 ? data[size - 2] : 0
     let sampling: SamplingMode = [.all, .every(2), .rate(7.5), .keyFrames][Int(selector & 3)]
     let gate: Double? = selector & 4 != 0 ? 2 : nil
     let working: FrameSize? = [FrameSize(width: 64, height: 48), FrameSize(width: 40, height: 30),
                                FrameSize(width: 96, height: 72), nil][Int(selector >> 3 & 3)]
     let options = DecodeOptions(threads: 1, size: working, sampling: sampling, gateThreshold: gate,
                                 skipNonReference: selector & 32 != 0, skipLoopFilter: selector & 64 != 0,
-                                skipBidirectional: selector & 128 != 0)
+                                skipBidirectional: selector & 128 != 0, preferKeyFrames: selector2 & 1 != 0)
     do {
         let source = try VideoSource(input: try InputSpec(videoPath), options: options)
         let info = source.info
@@ -41,6 +44,7 @@ public func fuzzVideo(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         Fuzz.check(c.delivered + c.droppedBySampling + c.droppedByGate <= c.decoded, "counters add up: \(c)")
         Fuzz.check(c.skippedNonReference >= 0 && c.skippedNonReference <= c.packetsDecoded, "non-reference count: \(c)")
         Fuzz.check(c.bidirectionalPassed <= c.bidirectionalChecks && c.bidirectionalChecks <= 1, "B-frame check counts: \(c)")
+        Fuzz.check(c.packetsDecoded + c.skippedUndecoded + c.skippedBeforeKeyFrame <= c.packetsRead, "packet counts: \(c)")
     } catch {
         Fuzz.check(error is VideoIOError, "VideoSource threw \(type(of: error)): \(error)")
     }
