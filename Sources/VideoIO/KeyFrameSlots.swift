@@ -47,6 +47,10 @@ struct KeyFrameSlots {
         // nearest to its sampling point, is kept rather than a later one).
         if head.key, covered.map({ headSlot > $0 }) ?? true { return .decode }
         guard let k = queue.dropFirst().firstIndex(where: { $0.key }) else {
+            if ended, let c = covered, queue.allSatisfy({ $0.slot.map { $0 <= c && $0 > c - 2 } ?? false }) {
+                // The stream's last packets, all of slots that have their frames: nothing needs them.
+                return .skip
+            }
             if ended || queue.count >= Self.maxLookahead { return .decode }
             // A key packet further on stands in for a slot after the first one without its frame,
             // which would then need this head's reference chain: decode.

@@ -40,11 +40,12 @@ public struct DecodeOptions: Sendable {
     /// ``DecodeOptions/autoDecoder``: the codec's V4L2 memory-to-memory hardware decoder when one opens,
     /// else the default.
     public var decoder: String?
-    /// With `--fps R` or `--every N` sampling of a file: in a slot (1/R seconds, or N frames) that holds
-    /// a key frame, keep the key frame instead of the slot's first frame, and do not decode the packets
-    /// before it that nothing kept needs (``KeyFrameSlots``; frame numbers then come from the frame
-    /// times). Ignored for live inputs (it reads up to two slots ahead), for all frames and key frames,
-    /// and for `--every` on a stream without a frame rate.
+    /// With `--fps R` or `--every N` sampling: in a slot (1/R seconds, or N frames) that holds a key
+    /// frame, keep the key frame instead of the slot's first frame, and do not decode the packets before
+    /// it that nothing kept needs (``KeyFrameSlots``; frame numbers then come from the frame times).
+    /// Packets are read ahead to decide: on a live input a frame can come out up to two slots later
+    /// (where every frame is a key frame, as from MJPEG cameras, one frame later). Ignored for all frames
+    /// and key frames, and for `--every` on a stream without a frame rate.
     public var preferKeyFrames: Bool
     /// The `decoder` value that asks for a hardware decoder when there is one.
     public static let autoDecoder = "auto"
@@ -76,7 +77,7 @@ public struct DecodeOptions: Sendable {
         }
     }
 
-    /// Whether `preferKeyFrames` applies to this sampling mode (the source also needs a file input).
+    /// Whether `preferKeyFrames` applies to this sampling mode.
     var prefersKeyFrames: Bool {
         switch sampling {
         case .rate: return preferKeyFrames
@@ -164,10 +165,9 @@ public final class VideoSource: @unchecked Sendable {
         }
         self.input = input
         self.options = options
-        let leavesOutBeforeKeyFrames = options.prefersKeyFrames && !input.isLive
-        self.estimatedIndices = options.sampling == .keyFrames || options.skipsNonReference || leavesOutBeforeKeyFrames
-        self.sampler = FrameSampler(mode: options.sampling, estimatedIndices: options.skipsNonReference || leavesOutBeforeKeyFrames)
-        if leavesOutBeforeKeyFrames { keySlots = KeyFrameSlots() }
+        self.estimatedIndices = options.sampling == .keyFrames || options.skipsNonReference || options.prefersKeyFrames
+        self.sampler = FrameSampler(mode: options.sampling, estimatedIndices: options.skipsNonReference || options.prefersKeyFrames)
+        if options.prefersKeyFrames { keySlots = KeyFrameSlots() }
         self.gate = try options.gateThreshold.map { try ChangeGate(threshold: $0) }
         try input.checkFileExists()
         if let t = options.stallTimeout, !(t > 0 && t.isFinite) {

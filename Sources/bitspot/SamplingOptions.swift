@@ -25,7 +25,7 @@ struct SamplingOptions: ParsableArguments {
     var skipLoopFilter = false
 
     @Flag(name: .customLong("prefer-keyframes"),
-          help: "With --fps R or --every N on a file: in each slot (1/R seconds, N frames) that holds a key frame, keep the key frame and do not decode the frames before it that nothing kept needs (most of the decoding when key frames come every second or two).")
+          help: "With --fps R or --every N: in each slot (1/R seconds, N frames) that holds a key frame, keep the key frame and do not decode the frames before it that nothing kept needs (most of the decoding when key frames come every second or two, and all but the kept frames of MJPEG; on a live input frames can come up to two slots later).")
     var preferKeyFrames = false
 
     @Option(help: ArgumentHelp("Change gate: drop frames whose 32x18 block means differ from the last kept frame by less than T grey levels on average.", valueName: "T"))

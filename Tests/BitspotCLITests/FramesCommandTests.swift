@@ -75,7 +75,7 @@ final class FramesCommandTests: XCTestCase {
         r = try CLI.run(["frames", try CLI.testVideo(), "--prefer-keyframes", "--out", freshPath("prefer-keys-b")])
         XCTAssertEqual(r.status, 64, r.stderr)
         XCTAssertTrue(r.stderr.contains("--prefer-keyframes needs --fps R or --every N"), r.stderr)
-        // A live input reads without it (it would wait up to two slots for a key frame).
+        // A live input too (lavfi's raw frames are all key frames: one per slot is decoded).
         let live = freshPath("prefer-keys-live")
         r = try CLI.run(["frames", "lavfi:testsrc2=size=320x240:rate=25", "--fps", "5", "--prefer-keyframes", "--max-frames", "3", "--out", live])
         XCTAssertEqual(r.status, 0, r.stderr)

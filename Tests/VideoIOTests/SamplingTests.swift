@@ -126,6 +126,21 @@ final class SamplingTests: XCTestCase {
         XCTAssertEqual(source.counters.skippedBeforeKeyFrame, 0)
     }
 
+    /// `preferKeyFrames` on an all-intra stream (MJPEG, as from USB cameras): every frame is a key frame,
+    /// so only each slot's kept frame is decoded.
+    func testPreferringKeyFramesOnAnIntraOnlyStream() throws {
+        let path = try Fixtures.aviMJPEG()
+        let (all, _) = try decode(path, .all)
+        XCTAssertEqual(all.count, 50)
+        let source = try VideoSource(input: InputSpec(path), options: DecodeOptions(sampling: .rate(5), preferKeyFrames: true))
+        var frames: [LumaFrame] = []
+        while let f = try source.next() { frames.append(f) }
+        XCTAssertEqual(frames.map(\.index), Array(stride(from: 0, to: 50, by: 5)))
+        XCTAssertEqual(source.counters.decoded, 10)
+        XCTAssertEqual(source.counters.skippedBeforeKeyFrame, 40)
+        for f in frames { XCTAssertEqual(f.pixels, all[f.index].pixels, "frame \(f.index)") }
+    }
+
     /// `preferKeyFrames` with `skipBidirectional`: nothing is left out while the B-frame check runs (its
     /// two decoders see every packet); after it has passed, slot 4's key frame (110) stands in for the
     /// slot and the packets before it are left out. Every kept frame is the full decode's.
@@ -171,6 +186,8 @@ final class SamplingTests: XCTestCase {
         XCTAssertEqual(slots.decide(entries([(0, false), (1, false)]), ended: false), .readMore)
         XCTAssertEqual(slots.decide(entries([(0, false), (1, false), (2, false)]), ended: false), .decode)
         XCTAssertEqual(slots.decide(entries([(0, false), (1, false)]), ended: true), .decode)
+        // The stream's last packets, all of slot 0, which has its frame: not needed.
+        XCTAssertEqual(slots.decide(entries([(0, false), (0, false)]), ended: true), .skip)
         // Packets without a time are always decoded, and stop a run.
         XCTAssertEqual(slots.decide(entries([(nil, false), (1, true)]), ended: false), .decode)
         XCTAssertEqual(slots.decide(entries([(0, false), (nil, false), (1, true)]), ended: false), .decode)
