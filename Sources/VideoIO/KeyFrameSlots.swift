@@ -3,9 +3,9 @@ import CFFmpeg
 /// `DecodeOptions.preferKeyFrames`: which packets rate sampling can leave undecoded because a key frame
 /// comes later in the same sampling slot.
 ///
-/// Rate sampling keeps one frame per 1/R-second slot. When a slot holds a key frame, its first key
-/// frame can stand in for the slot's first frame, and then the packets before it (in decode order) are needed
-/// by nothing kept: the key frame references none of them, and neither does any frame after it (a key
+/// Rate sampling keeps one frame per 1/R-second slot (`--every N`: per N-frame slot). When a slot holds
+/// a key frame, its first key frame can stand in for the slot's first frame, and then the packets before
+/// it (in decode order) are needed by nothing kept: the key frame references none of them, and neither does any frame after it (a key
 /// packet of H.264 and HEVC in MP4/Matroska is an IDR or CRA picture). So a packet is left out when a
 /// key packet follows it and every packet up to that key belongs either to the key's slot or to a slot
 /// that already has its frame. The source reads packets ahead of the decoder to decide: at most until the
@@ -38,10 +38,10 @@ struct KeyFrameSlots {
     /// The highest sampling slot of a packet handed to the decoder.
     private(set) var covered: Int64?
 
-    /// What to do with the first of `queue` (packets in decode order, read ahead); `ended` when no more
-    /// packets can be read ahead (the end of the stream, or the byte limit).
-    func decide(_ queue: ArraySlice<Entry>, ended: Bool) -> Decision {
-        guard let head = queue.first else { return ended ? .decode : .readMore }
+    /// What to do with the first of `queue` (packets in decode order, read ahead); `ended` at the end of
+    /// the stream, `full` when no more packets may be read ahead (the byte limit).
+    func decide(_ queue: ArraySlice<Entry>, ended: Bool, full: Bool = false) -> Decision {
+        guard let head = queue.first else { return ended || full ? .decode : .readMore }
         guard let headSlot = head.slot else { return .decode }
         // A key packet of a slot without its frame yet is that frame (the first key frame of a slot, the
         // nearest to its sampling point, is kept rather than a later one).
@@ -51,7 +51,7 @@ struct KeyFrameSlots {
                 // The stream's last packets, all of slots that have their frames: nothing needs them.
                 return .skip
             }
-            if ended || queue.count >= Self.maxLookahead { return .decode }
+            if ended || full || queue.count >= Self.maxLookahead { return .decode }
             // A key packet further on stands in for a slot after the first one without its frame,
             // which would then need this head's reference chain: decode.
             let bound = max(covered ?? headSlot, headSlot) + 1

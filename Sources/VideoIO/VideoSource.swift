@@ -511,7 +511,7 @@ public final class VideoSource: @unchecked Sendable {
         while true {
             // While the B-frame check runs both decoders get every packet.
             let decision = keySlots.map {
-                bidirectionalCheck == nil ? $0.decide(lookahead.entries, ended: lookahead.ended || lookahead.isFull) : .decode
+                bidirectionalCheck == nil ? $0.decide(lookahead.entries, ended: lookahead.ended, full: lookahead.isFull) : .decode
             } ?? .decode
             if decision == .readMore || (lookahead.isEmpty && !lookahead.ended) {
                 switch try readVideoPacket(into: pkt) {

@@ -188,6 +188,8 @@ final class SamplingTests: XCTestCase {
         XCTAssertEqual(slots.decide(entries([(0, false), (1, false)]), ended: true), .decode)
         // The stream's last packets, all of slot 0, which has its frame: not needed.
         XCTAssertEqual(slots.decide(entries([(0, false), (0, false)]), ended: true), .skip)
+        // ... but at the byte limit, later packets may still need them.
+        XCTAssertEqual(slots.decide(entries([(0, false), (0, false)]), ended: false, full: true), .decode)
         // Packets without a time are always decoded, and stop a run.
         XCTAssertEqual(slots.decide(entries([(nil, false), (1, true)]), ended: false), .decode)
         XCTAssertEqual(slots.decide(entries([(0, false), (nil, false), (1, true)]), ended: false), .decode)
