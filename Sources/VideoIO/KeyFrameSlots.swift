@@ -47,7 +47,7 @@ struct KeyFrameSlots {
         // nearest to its sampling point, is kept rather than a later one).
         if head.key, covered.map({ headSlot > $0 }) ?? true { return .decode }
         guard let k = queue.dropFirst().firstIndex(where: { $0.key }) else {
-            if ended, let c = covered, queue.allSatisfy({ $0.slot.map { $0 <= c && $0 > c - 2 } ?? false }) {
+            if ended, queue.allSatisfy({ $0.slot.map(hasItsFrame) ?? false }) {
                 // The stream's last packets, all of slots that have their frames: nothing needs them.
                 return .skip
             }
@@ -62,11 +62,17 @@ struct KeyFrameSlots {
         if let c = covered, keySlot < c { return .decode }
         for e in queue[queue.startIndex..<k] {
             guard let s = e.slot else { return .decode }
-            if s == keySlot { continue }
-            if let c = covered, s <= c, s > c - 2 { continue }
+            if s == keySlot || hasItsFrame(s) { continue }
             return .decode
         }
         return .skip
+    }
+
+    /// Whether slot `s` already has its frame (one of the last two slots sent: a slot far behind means
+    /// timestamps that jumped, not a slot to skip for).
+    private func hasItsFrame(_ s: Int64) -> Bool {
+        guard let c = covered else { return false }
+        return s <= c && s > c - 2
     }
 
     /// Notes a packet handed to the decoder.

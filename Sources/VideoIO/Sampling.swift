@@ -109,6 +109,13 @@ struct FrameSampler {
         Int64(max(-9e18, min(9e18, (time * r + 1e-6).rounded(.down))))
     }
 
+    /// The N-frame slot a frame number falls in (`--every N` with numbers from the frame times keeps the
+    /// first frame of each); floor division, so slot -1 holds numbers -N ..< 0.
+    static func slot(index: Int, every n: Int) -> Int64 {
+        let i = Int64(index), n = Int64(n)
+        return i >= 0 ? i / n : (i - n + 1) / n
+    }
+
     /// Whether to keep the decoded frame with this 0-based decode index and time in seconds.
     mutating func keeps(index: Int, time: Double) -> Bool {
         switch mode {

@@ -548,10 +548,7 @@ public final class VideoSource: @unchecked Sendable {
         let time = Double(pts &- origin) * timeBase
         let slot: Int64
         switch options.sampling {
-        case .every(let n):
-            // (`.every` has a frame rate here.) Floor division: slot -1 holds indices -n ..< 0.
-            let i = Int64(estimatedIndex(time)), n = Int64(n)
-            slot = i >= 0 ? i / n : (i - n + 1) / n
+        case .every(let n): slot = FrameSampler.slot(index: estimatedIndex(time), every: n)  // (has a frame rate here)
         case .rate(let r): slot = FrameSampler.slot(time: time, rate: r)
         case .all, .keyFrames: return nil
         }
