@@ -15,10 +15,19 @@ import CFFmpeg
 /// A slot is counted as having its frame once a packet of it has gone to the decoder; a slot whose only
 /// pictures the decoder discards (B-frames under `skipNonReference`) has no frame either way.
 struct KeyFrameSlots {
-    /// One packet read ahead: its sampling slot (nil without a timestamp) and whether it is a key packet.
+    /// One packet read ahead: its sampling slot (nil without a timestamp or without slots), whether it is
+    /// a key packet, and its presentation time in seconds (nil without a timestamp; used by
+    /// ``KeyFrameGaps``).
     struct Entry: Equatable {
         var slot: Int64?
         var key: Bool
+        var time: Double?
+
+        init(slot: Int64?, key: Bool, time: Double? = nil) {
+            self.slot = slot
+            self.key = key
+            self.time = time
+        }
     }
 
     enum Decision: Equatable {
@@ -78,6 +87,79 @@ struct KeyFrameSlots {
     /// Notes a packet handed to the decoder.
     mutating func sent(_ e: Entry) {
         if let s = e.slot { covered = max(covered ?? s, s) }
+    }
+}
+
+/// `DecodeOptions.maxKeyFrameGap` (`--keyframes --max-gap S`): which packets key-frames-only sampling
+/// leaves undecoded when it must also keep a frame wherever key frames are more than S seconds apart.
+///
+/// Every key frame is kept, as with plain key frames only; a frame is kept too at the first time at or
+/// after S seconds past the last kept frame (the *due* time) when no key frame comes by then (the *fill*
+/// frame). A non-key packet is left out when a key packet follows it no later than the next due time (that
+/// key frame is the next one kept, and it references nothing before it); otherwise it goes to the
+/// decoder, since the next fill frame needs the reference chain from the last key frame. Packets come in
+/// decode order, so the fill frame is the earliest time at or after the due time among the packets sent:
+/// a B-frame sent after its P-frame can still take its place, and nothing before it is left out. Packets
+/// are only ever left out in runs that end at a key packet, so every decoded frame has its references. Packets are read ahead until a key packet or
+/// the due time (at most ``KeyFrameSlots/maxLookahead`` packets or ``KeyFrameSlots/maxLookaheadBytes``).
+struct KeyFrameGaps {
+    typealias Entry = KeyFrameSlots.Entry
+    typealias Decision = KeyFrameSlots.Decision
+
+    /// The longest time between kept frames that is not filled in, in seconds.
+    let gap: Double
+    /// The time of the last key packet sent, or of the fill frame before the current one.
+    private(set) var anchor: Double?
+    /// The earliest time at or after `anchor` + `gap` among the non-key packets sent since: the fill frame.
+    private(set) var fill: Double?
+
+    init(gap: Double) {
+        self.gap = gap
+    }
+
+    /// Time stamps are rounded; a frame this close to a due time counts as at it.
+    private static let tolerance = 1e-6
+
+    /// Whether time `t` is at or after `from` + `gap`.
+    private func reaches(_ t: Double, from: Double) -> Bool { t >= from + gap - Self.tolerance }
+
+    /// What to do with the first of `queue` (packets in decode order, read ahead); `ended` at the end of
+    /// the stream, `full` when no more packets may be read ahead.
+    func decide(_ queue: ArraySlice<Entry>, ended: Bool, full: Bool = false) -> Decision {
+        guard let head = queue.first else { return ended || full ? .decode : .readMore }
+        if head.key { return .decode }
+        // Before the first packet sent (a stream that starts between key frames) and without a time:
+        // decode, as a plain decode would.
+        guard let anchor, head.time != nil else { return .decode }
+        // The next fill frame is due `gap` after the last kept one.
+        let last = fill ?? anchor
+        for (i, e) in zip(0..., queue) {
+            guard let t = e.time else { return .decode }
+            // A key frame by the due time: nothing before it is needed.
+            if e.key && i > 0 { return t <= last + gap + Self.tolerance ? .skip : .decode }
+            // The due time comes first: its frame needs the packets before it.
+            if reaches(t, from: last) { return .decode }
+            // So does an earlier candidate for the fill frame than the one sent (a B-frame that comes
+            // after its P-frame, maybe referencing the B-frames between them).
+            if let fill, reaches(t, from: anchor), t < fill { return .decode }
+        }
+        // The stream's last packets, before the due time: no frame of them is kept.
+        if ended { return .skip }
+        if full || queue.count >= KeyFrameSlots.maxLookahead { return .decode }
+        return .readMore
+    }
+
+    /// Notes a packet handed to the decoder.
+    mutating func sent(_ e: Entry) {
+        guard let t = e.time else { return }
+        if e.key || anchor == nil {
+            (anchor, fill) = (t, nil)
+        } else if let f = fill {
+            if reaches(t, from: anchor!), t < f { fill = t }
+            else if reaches(t, from: f) { (anchor, fill) = (f, t) }
+        } else if reaches(t, from: anchor!) {
+            fill = t
+        }
     }
 }
 

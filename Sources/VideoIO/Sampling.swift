@@ -96,12 +96,16 @@ struct FrameSampler {
     /// Indices come from frame times and may skip numbers (frames left undecoded): `--every N` then
     /// keeps the first frame at or after each multiple of N.
     let estimatedIndices: Bool
+    /// Key frames only: also keep the first frame at or after this many seconds past the last kept one.
+    let maxGap: Double?
     private var lastSlot: Int64?
     private var nextEvery: Int?
+    private var lastKeptTime: Double?
 
-    init(mode: SamplingMode, estimatedIndices: Bool = false) {
+    init(mode: SamplingMode, estimatedIndices: Bool = false, maxGap: Double? = nil) {
         self.mode = mode
         self.estimatedIndices = estimatedIndices
+        self.maxGap = maxGap
     }
 
     /// The 1/rate-second slot a time falls in (rate sampling keeps the first frame of each).
@@ -116,9 +120,16 @@ struct FrameSampler {
         return i >= 0 ? i / n : (i - n + 1) / n
     }
 
-    /// Whether to keep the decoded frame with this 0-based decode index and time in seconds.
-    mutating func keeps(index: Int, time: Double) -> Bool {
+    /// Whether to keep the decoded frame with this 0-based decode index and time in seconds (`isKey`: a key
+    /// frame).
+    mutating func keeps(index: Int, time: Double, isKey: Bool = false) -> Bool {
         switch mode {
+        case .keyFrames where maxGap != nil:
+            // Every key frame; another frame only once the gap since the last kept one is reached (a time
+            // that went backwards restarts from this frame). Same tolerance as KeyFrameGaps.
+            if !isKey, let last = lastKeptTime, time >= last, time < last + maxGap! - 1e-6 { return false }
+            lastKeptTime = time
+            return true
         case .all, .keyFrames:
             return true
         case .every(let n) where estimatedIndices:

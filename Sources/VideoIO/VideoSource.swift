@@ -47,13 +47,18 @@ public struct DecodeOptions: Sendable {
     /// (where every frame is a key frame, as from MJPEG cameras, one frame later). Ignored for all frames
     /// and key frames, and for `--every` on a stream without a frame rate.
     public var preferKeyFrames: Bool
+    /// With key-frames-only sampling: also keep a frame wherever no key frame comes within this many
+    /// seconds of the last kept frame (the first frame at or after that point, decoded through its
+    /// reference chain; ``KeyFrameGaps``), so that a stream with rare key frames is still sampled. nil:
+    /// key frames only.
+    public var maxKeyFrameGap: Double?
     /// The `decoder` value that asks for a hardware decoder when there is one.
     public static let autoDecoder = "auto"
 
     public init(threads: Int = 1, size: FrameSize? = nil, sampling: SamplingMode = .all, gateThreshold: Double? = nil,
                 cameraSize: FrameSize? = nil, cameraRate: Double? = nil, stallTimeout: Double? = nil,
                 skipNonReference: Bool = false, skipLoopFilter: Bool = false, skipBidirectional: Bool = false,
-                decoder: String? = nil, preferKeyFrames: Bool = false) {
+                decoder: String? = nil, preferKeyFrames: Bool = false, maxKeyFrameGap: Double? = nil) {
         self.threads = threads
         self.size = size
         self.sampling = sampling
@@ -66,6 +71,7 @@ public struct DecodeOptions: Sendable {
         self.skipBidirectional = skipBidirectional
         self.decoder = decoder
         self.preferKeyFrames = preferKeyFrames
+        self.maxKeyFrameGap = maxKeyFrameGap
     }
 
     /// Whether non-reference frames are left undecoded: asked for, and sampling that drops frames anyway.
@@ -73,9 +79,13 @@ public struct DecodeOptions: Sendable {
         switch sampling {
         case .every(let n): return (skipNonReference || skipBidirectional) && n > 1
         case .rate: return skipNonReference || skipBidirectional
-        case .all, .keyFrames: return false
+        case .keyFrames: return (skipNonReference || skipBidirectional) && fillsKeyFrameGaps
+        case .all: return false
         }
     }
+
+    /// Key frames only with `maxKeyFrameGap`: frames between key frames are decoded where a gap is filled.
+    var fillsKeyFrameGaps: Bool { sampling == .keyFrames && maxKeyFrameGap != nil }
 
     /// Whether `preferKeyFrames` applies to this sampling mode.
     var prefersKeyFrames: Bool {
@@ -149,6 +159,9 @@ public final class VideoSource: @unchecked Sendable {
     /// `preferKeyFrames` in effect (nil when not asked for, not applicable, or given up after the
     /// stream's timestamps went backwards): which packets are left out.
     private var keySlots: KeyFrameSlots?
+    /// `maxKeyFrameGap` in effect (nil when not asked for, or given up after the stream's timestamps went
+    /// backwards: then every packet is decoded).
+    private var keyGaps: KeyFrameGaps?
     /// Frame numbers come from the frame times (frames are left undecoded, so they cannot be counted).
     private let estimatedIndices: Bool
     /// Packets read ahead of the decoder for `keySlots`.
@@ -157,6 +170,8 @@ public final class VideoSource: @unchecked Sendable {
     private var slotOrigin: Int64?
     /// The highest packet slot read so far (a slot far below it means the timestamps went back).
     private var highestPacketSlot: Int64?
+    /// The latest packet time read so far (`maxKeyFrameGap`: a time far below it means the times went back).
+    private var highestPacketTime: Double?
 
     public init(input: InputSpec, options: DecodeOptions = DecodeOptions()) throws {
         try options.sampling.validate()
@@ -166,8 +181,13 @@ public final class VideoSource: @unchecked Sendable {
         self.input = input
         self.options = options
         self.estimatedIndices = options.sampling == .keyFrames || options.skipsNonReference || options.prefersKeyFrames
-        self.sampler = FrameSampler(mode: options.sampling, estimatedIndices: options.skipsNonReference || options.prefersKeyFrames)
+        if let g = options.maxKeyFrameGap, !(g > 0 && g.isFinite) {
+            throw VideoIOError(.badRequest, "--max-gap", "must be a positive number of seconds, got \(g)")
+        }
+        self.sampler = FrameSampler(mode: options.sampling, estimatedIndices: options.skipsNonReference || options.prefersKeyFrames,
+                                    maxGap: options.fillsKeyFrameGaps ? options.maxKeyFrameGap : nil)
         if options.prefersKeyFrames { keySlots = KeyFrameSlots() }
+        if options.fillsKeyFrameGaps { keyGaps = KeyFrameGaps(gap: options.maxKeyFrameGap!) }
         self.gate = try options.gateThreshold.map { try ChangeGate(threshold: $0) }
         try input.checkFileExists()
         if let t = options.stallTimeout, !(t > 0 && t.isFinite) {
@@ -307,7 +327,7 @@ public final class VideoSource: @unchecked Sendable {
         }
         dec!.pointee.thread_count = Int32(options.threads)
         dec!.pointee.pkt_timebase = stream.pointee.time_base
-        if options.sampling == .keyFrames { dec!.pointee.skip_frame = AVDISCARD_NONKEY }
+        if options.sampling == .keyFrames && !options.fillsKeyFrameGaps { dec!.pointee.skip_frame = AVDISCARD_NONKEY }
         if options.skipsNonReference { dec!.pointee.skip_frame = AVDISCARD_NONREF }
         if let skipFrame { dec!.pointee.skip_frame = skipFrame }
         if options.skipLoopFilter { dec!.pointee.skip_loop_filter = AVDISCARD_ALL }
@@ -400,7 +420,7 @@ public final class VideoSource: @unchecked Sendable {
             if frame.pointee.decode_error_flags != 0 { counters.decodeErrors += 1 }
             let time = frameTime(frame)
             let index = estimatedIndices ? estimatedIndex(time) : counters.decoded - 1
-            guard sampler.keeps(index: index, time: time) else {
+            guard sampler.keeps(index: index, time: time, isKey: bitspot_frame_is_key(frame) != 0) else {
                 counters.droppedBySampling += 1
                 continue
             }
@@ -427,7 +447,7 @@ public final class VideoSource: @unchecked Sendable {
         guard let dec = decoder, let pkt = packet else { finished = true; return }
         if flushed { finished = true; return }
         while true {
-            let read = keySlots != nil || !lookahead.isEmpty ? try nextLookaheadPacket(into: pkt) : try readVideoPacket(into: pkt)
+            let read = keySlots != nil || keyGaps != nil || !lookahead.isEmpty ? try nextLookaheadPacket(into: pkt) : try readVideoPacket(into: pkt)
             switch read {
             case .stopped:
                 finished = true
@@ -442,7 +462,7 @@ public final class VideoSource: @unchecked Sendable {
                 break
             }
             defer { av_packet_unref(pkt) }
-            if options.sampling == .keyFrames, bitspot_packet_is_key(pkt) == 0 {
+            if options.sampling == .keyFrames, !options.fillsKeyFrameGaps, bitspot_packet_is_key(pkt) == 0 {
                 counters.skippedUndecoded += 1
                 // A live input that flags no packet as key (lavfi under FFmpeg 7.1) would be read forever.
                 if input.isLive && counters.packetsDecoded == 0 && counters.skippedUndecoded >= Self.keyFrameSearchLimit {
@@ -510,15 +530,23 @@ public final class VideoSource: @unchecked Sendable {
     private func nextLookaheadPacket(into pkt: UnsafeMutablePointer<AVPacket>) throws -> PacketRead {
         while true {
             // While the B-frame check runs both decoders get every packet.
-            let decision = keySlots.map {
-                bidirectionalCheck == nil ? $0.decide(lookahead.entries, ended: lookahead.ended, full: lookahead.isFull) : .decode
-            } ?? .decode
+            let decision: KeyFrameSlots.Decision
+            if bidirectionalCheck != nil {
+                decision = .decode
+            } else if let keySlots {
+                decision = keySlots.decide(lookahead.entries, ended: lookahead.ended, full: lookahead.isFull)
+            } else if let keyGaps {
+                decision = keyGaps.decide(lookahead.entries, ended: lookahead.ended, full: lookahead.isFull)
+            } else {
+                decision = .decode
+            }
             if decision == .readMore || (lookahead.isEmpty && !lookahead.ended) {
                 switch try readVideoPacket(into: pkt) {
                 case .stopped: return .stopped
                 case .end: lookahead.ended = true
                 case .packet:
-                    let entry = KeyFrameSlots.Entry(slot: packetSlot(pkt), key: bitspot_packet_is_key(pkt) != 0)
+                    let entry = KeyFrameSlots.Entry(slot: packetSlot(pkt), key: bitspot_packet_is_key(pkt) != 0,
+                                                    time: keyGaps != nil ? packetTime(pkt) : nil)
                     guard lookahead.push(moving: pkt, entry: entry) else {
                         av_packet_unref(pkt)
                         throw VideoIOError(.readFailed, input.original, "out of memory reading ahead")
@@ -529,13 +557,30 @@ public final class VideoSource: @unchecked Sendable {
             if lookahead.isEmpty { return .end }
             if decision == .skip {
                 lookahead.popFirst(into: nil)
-                counters.skippedBeforeKeyFrame += 1
+                if keyGaps != nil { counters.skippedUndecoded += 1 } else { counters.skippedBeforeKeyFrame += 1 }
                 continue
             }
             keySlots?.sent(lookahead.entries.first!)
+            keyGaps?.sent(lookahead.entries.first!)
             lookahead.popFirst(into: pkt)
             return .packet
         }
+    }
+
+    /// A packet's presentation time in seconds from the stream's start (nil without one), for
+    /// `maxKeyFrameGap`; gives it up when the times go backwards (every packet is then decoded).
+    private func packetTime(_ pkt: UnsafeMutablePointer<AVPacket>) -> Double? {
+        let pts = pkt.pointee.pts
+        guard keyGaps != nil, pts != bitspot_nopts_value() else { return nil }
+        let origin = startTimestamp ?? slotOrigin ?? pts
+        if startTimestamp == nil { slotOrigin = origin }
+        let time = Double(pts &- origin) * timeBase
+        if let h = highestPacketTime, time < h - 2 || counters.timestampJumps > 0 {
+            keyGaps = nil
+            return nil
+        }
+        highestPacketTime = max(highestPacketTime ?? time, time)
+        return time
     }
 
     /// The rate-sampling slot of a packet's presentation time (nil without one); gives up

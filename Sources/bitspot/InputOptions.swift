@@ -47,12 +47,13 @@ struct InputOptions: ParsableArguments {
     func decodeOptions(_ sampling: SamplingOptions, gate: Double?) throws -> DecodeOptions {
         try decodeOptions(size: try sampling.workingSize(), sampling: sampling.mode, gate: gate,
                           skipNonReference: sampling.skipNonReference, skipLoopFilter: sampling.skipLoopFilter,
-                          skipBidirectional: sampling.skipBidirectional, preferKeyFrames: sampling.preferKeyFrames)
+                          skipBidirectional: sampling.skipBidirectional, preferKeyFrames: sampling.preferKeyFrames,
+                          maxKeyFrameGap: sampling.maxGap)
     }
 
     func decodeOptions(size: FrameSize?, sampling: SamplingMode, gate: Double?, skipNonReference: Bool = false,
                        skipLoopFilter: Bool = false, skipBidirectional: Bool = false,
-                       preferKeyFrames: Bool = false) throws -> DecodeOptions {
+                       preferKeyFrames: Bool = false, maxKeyFrameGap: Double? = nil) throws -> DecodeOptions {
         if let r = cameraRate, !(r > 0 && r.isFinite) {
             throw VideoIOError(.badRequest, "--camera-rate", "must be a positive number, got \(r)")
         }
@@ -64,7 +65,8 @@ struct InputOptions: ParsableArguments {
         return DecodeOptions(threads: decoderThreads, size: size, sampling: sampling, gateThreshold: gate,
                              cameraSize: try cameraSize.map { try FrameSize(parsing: $0) }, cameraRate: cameraRate,
                              stallTimeout: timeout, skipNonReference: skipNonReference, skipLoopFilter: skipLoopFilter,
-                             skipBidirectional: skipBidirectional, decoder: decoder, preferKeyFrames: preferKeyFrames)
+                             skipBidirectional: skipBidirectional, decoder: decoder, preferKeyFrames: preferKeyFrames,
+                             maxKeyFrameGap: maxKeyFrameGap)
     }
 }
 

@@ -12,6 +12,10 @@ struct SamplingOptions: ParsableArguments {
     @Flag(help: "Keep key frames only (other frames are never decoded).")
     var keyframes = false
 
+    @Option(name: .customLong("max-gap"),
+            help: ArgumentHelp("With --keyframes: where no key frame comes within S seconds of the last kept frame, keep the first frame S seconds on too (decoded through its references), so that streams with rare key frames are still sampled.", valueName: "S"))
+    var maxGap: Double?
+
     @Flag(name: .customLong("skip-nonref"),
           help: "With --every or --fps: do not decode frames that no other frame references (most B-frames); each kept frame is the first decoded one at or after its sampling point.")
     var skipNonReference = false
@@ -43,6 +47,10 @@ struct SamplingOptions: ParsableArguments {
     func validate() throws {
         guard modesChosen <= 1 else { throw ValidationError("choose at most one of --every N, --fps R, --keyframes") }
         if let m = maxFrames, m < 1 { throw ValidationError("--max-frames must be 1 or more") }
+        if let g = maxGap {
+            guard keyframes else { throw ValidationError("--max-gap goes with --keyframes (it fills long gaps between key frames)") }
+            guard g > 0 && g.isFinite else { throw ValidationError("--max-gap must be a positive number of seconds, got \(g)") }
+        }
         if preferKeyFrames && fps == nil && every == nil {
             throw ValidationError("--prefer-keyframes needs --fps R or --every N (it chooses one frame per slot)")
         }

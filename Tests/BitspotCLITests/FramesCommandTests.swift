@@ -82,6 +82,22 @@ final class FramesCommandTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: live).count, 4)
     }
 
+    /// --keyframes --max-gap: key frames every 0.4 s, and a frame 0.2 s after each (decoded through its
+    /// references); --max-gap is a usage error without --keyframes or when not a positive number.
+    func testKeyFramesWithAMaximumGap() throws {
+        let out = freshPath("keys-gap")
+        var r = try CLI.run(["frames", try CLI.testVideo(), "--keyframes", "--max-gap", "0.2", "--out", out])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: out).sorted(),
+                       stride(from: 0, to: 50, by: 5).map { String(format: "frame-%06d.png", $0) } + ["frames.jsonl"])
+        r = try CLI.run(["frames", try CLI.testVideo(), "--every", "5", "--max-gap", "1", "--out", freshPath("keys-gap-b")])
+        XCTAssertEqual(r.status, 64, r.stderr)
+        XCTAssertTrue(r.stderr.contains("--max-gap goes with --keyframes"), r.stderr)
+        r = try CLI.run(["frames", try CLI.testVideo(), "--keyframes", "--max-gap", "0", "--out", freshPath("keys-gap-c")])
+        XCTAssertEqual(r.status, 64, r.stderr)
+        XCTAssertTrue(r.stderr.contains("--max-gap must be a positive number of seconds"), r.stderr)
+    }
+
     /// --decoder: a name FFmpeg lacks or one for another codec is a usage error (64); a hardware decoder
     /// that cannot open here is an unavailable device (69); `auto` falls back to software and says why.
     func testDecoderChoice() throws {

@@ -198,6 +198,118 @@ final class SamplingTests: XCTestCase {
         XCTAssertEqual(slots.decide(long, ended: false), .decode)
     }
 
+    /// Key frames only with a maximum gap (`maxKeyFrameGap`) on a stream with key frames at 0, 37 and 88
+    /// (25 fps, B-frames): every key frame is kept, and where the next key frame comes later than the gap
+    /// after the last kept frame, the first frame at the gap too, decoded through its reference chain; the
+    /// packets before a key frame that comes within the gap are never decoded. Every kept frame is the
+    /// full decode's.
+    func testKeyFramesWithAMaximumGap() throws {
+        let path = try Fixtures.h264SparseKeyFrames()
+        let (all, _) = try decode(path, .all)
+        XCTAssertEqual(all.count, 100)
+        func run(_ gap: Double, skipNonReference: Bool = false) throws -> ([LumaFrame], SamplingCounters) {
+            let source = try VideoSource(input: InputSpec(path), options: DecodeOptions(
+                sampling: .keyFrames, skipNonReference: skipNonReference, maxKeyFrameGap: gap))
+            var frames: [LumaFrame] = []
+            while let f = try source.next() { frames.append(f) }
+            for f in frames {
+                XCTAssertTrue(f.pixels == all[f.index].pixels, "gap \(gap): frame \(f.index) differs from the full decode")
+                XCTAssertEqual(f.time, Double(f.index) / 25, accuracy: 0.002)
+            }
+            XCTAssertEqual(source.counters.decodeErrors, 0)
+            XCTAssertEqual(source.counters.packetsDecoded + source.counters.skippedUndecoded, 100)
+            return (frames, source.counters)
+        }
+        // A gap longer than the stream: key frames only, nothing else decoded.
+        var (frames, c) = try run(10)
+        XCTAssertEqual(frames.map(\.index), [0, 37, 88])
+        XCTAssertEqual(c.decoded, 3)
+        XCTAssertEqual(c.skippedUndecoded, 97)
+        // 1.5 s: key 37 comes within 1.5 s of frame 0 (1..36 left out); key 88 does not come within 1.5 s
+        // of 37, so the frame at 2.98 s (75, or the next decoded one) is kept, and what follows it up to
+        // key 88 is left out.
+        (frames, c) = try run(1.5)
+        XCTAssertEqual(frames.count, 4, "\(frames.map(\.index))")
+        XCTAssertEqual(frames.filter(\.isKeyFrame).map(\.index), [0, 37, 88])
+        XCTAssertTrue((75...77).contains(frames[2].index), "\(frames.map(\.index))")
+        XCTAssertLessThan(c.decoded, 50)
+        XCTAssertGreaterThan(c.skippedUndecoded, 45)
+        // 1 s: no two kept frames more than a second (and a frame) apart; every key frame kept.
+        for skip in [false, true] {
+            (frames, c) = try run(1, skipNonReference: skip)
+            XCTAssertEqual(frames.filter(\.isKeyFrame).map(\.index), [0, 37, 88])
+            for (a, b) in zip(frames, frames.dropFirst()) { XCTAssertLessThanOrEqual(b.index - a.index, 27, "\(frames.map(\.index))") }
+            XCTAssertEqual(frames.count, 6, "\(frames.map(\.index))")
+            XCTAssertGreaterThan(c.skippedUndecoded, 5)
+        }
+        // B-pyramids (B-frames that reference B-frames, sent after their P-frame): every kept frame exact.
+        let pyramid = try Fixtures.h264BPyramidSparseKeyFrames()
+        let (pyramidAll, _) = try decode(pyramid, .all)
+        for gap in [0.7, 1, 1.3] {
+            let source = try VideoSource(input: InputSpec(pyramid), options: DecodeOptions(sampling: .keyFrames, maxKeyFrameGap: gap))
+            var kept: [LumaFrame] = []
+            while let f = try source.next() { kept.append(f) }
+            XCTAssertEqual(kept.filter(\.isKeyFrame).map(\.index), [0, 70, 110], "gap \(gap)")
+            XCTAssertEqual(source.counters.decodeErrors, 0)
+            XCTAssertGreaterThan(source.counters.skippedUndecoded, 0, "gap \(gap)")
+            for f in kept { XCTAssertTrue(f.pixels == pyramidAll[f.index].pixels, "gap \(gap): frame \(f.index) differs from the full decode") }
+            for (a, b) in zip(kept, kept.dropFirst()) {
+                XCTAssertLessThanOrEqual(Double(b.index - a.index) / 25, gap + 0.2, "gap \(gap): \(kept.map(\.index))")
+            }
+        }
+    }
+
+    /// The decision behind `maxKeyFrameGap`, packet by packet (times and key flags of the packets read
+    /// ahead).
+    func testKeyFrameGapDecisions() {
+        typealias E = KeyFrameSlots.Entry
+        func entries(_ s: [(Double?, Bool)]) -> ArraySlice<E> { ArraySlice(s.map { E(slot: nil, key: $0.1, time: $0.0) }) }
+        var gaps = KeyFrameGaps(gap: 1)
+        // Nothing sent yet: decode (a stream that starts between key frames decodes as usual).
+        XCTAssertEqual(gaps.decide(entries([(0, false), (0.5, true)]), ended: false), .decode)
+        // Key packets always go to the decoder.
+        XCTAssertEqual(gaps.decide(entries([(0, true)]), ended: false), .decode)
+        gaps.sent(E(slot: nil, key: true, time: 0))
+        XCTAssertEqual(gaps.anchor, 0)
+        // A key by the due time (1 s): the packets before it are not needed.
+        XCTAssertEqual(gaps.decide(entries([(0.04, false), (0.08, false), (0.96, true)]), ended: false), .skip)
+        XCTAssertEqual(gaps.decide(entries([(0.04, false), (1.0, true)]), ended: false), .skip)
+        // The due time first, or a key after it: the frame at the due time needs this packet.
+        XCTAssertEqual(gaps.decide(entries([(0.04, false), (1.0, false), (1.2, true)]), ended: false), .decode)
+        XCTAssertEqual(gaps.decide(entries([(0.04, false), (0.5, false), (1.04, true)]), ended: false), .decode)
+        // Neither yet: read on.
+        XCTAssertEqual(gaps.decide(entries([(0.04, false), (0.5, false)]), ended: false), .readMore)
+        // ... but not past the limits.
+        XCTAssertEqual(gaps.decide(entries([(0.04, false), (0.5, false)]), ended: false, full: true), .decode)
+        let long = entries([(0.04, false)] + Array(repeating: (0.5, false), count: KeyFrameSlots.maxLookahead - 1))
+        XCTAssertEqual(gaps.decide(long, ended: false), .decode)
+        // The stream's last packets before the due time: no frame of them is kept.
+        XCTAssertEqual(gaps.decide(entries([(0.04, false), (0.5, false)]), ended: true), .skip)
+        // Packets without a time are decoded.
+        XCTAssertEqual(gaps.decide(entries([(nil, false), (0.5, true)]), ended: false), .decode)
+        XCTAssertEqual(gaps.decide(entries([(0.04, false), (nil, false), (0.5, true)]), ended: false), .decode)
+        // A packet at or after the due time is the fill frame, and the next one is due a gap after it ...
+        gaps.sent(E(slot: nil, key: false, time: 0.5))
+        XCTAssertEqual(gaps.anchor, 0)
+        XCTAssertNil(gaps.fill)
+        gaps.sent(E(slot: nil, key: false, time: 1.08))
+        XCTAssertEqual(gaps.fill, 1.08)
+        // ... unless an earlier one at or after the due time follows in decode order (a B-frame after its
+        // P-frame): that one is decoded, and is the fill frame.
+        XCTAssertEqual(gaps.decide(entries([(1.0, false), (1.5, true)]), ended: false), .decode)
+        gaps.sent(E(slot: nil, key: false, time: 1.0))
+        XCTAssertEqual(gaps.fill, 1.0)
+        XCTAssertEqual(gaps.decide(entries([(1.04, false), (1.96, true)]), ended: false), .skip)
+        XCTAssertEqual(gaps.decide(entries([(1.04, false), (2.04, true)]), ended: false), .decode)
+        // The next fill frame moves the anchor on; a key packet starts again from itself.
+        gaps.sent(E(slot: nil, key: false, time: 2.0))
+        XCTAssertEqual(gaps.anchor, 1.0)
+        XCTAssertEqual(gaps.fill, 2.0)
+        gaps.sent(E(slot: nil, key: true, time: 2.2))
+        XCTAssertEqual(gaps.anchor, 2.2)
+        XCTAssertNil(gaps.fill)
+    }
+
     /// `decoder`: naming FFmpeg's own software decoder gives the default decoding, frame for frame.
     func testNamedDecoderDecodesAsTheDefault() throws {
         let path = try Fixtures.mpegTSWithBFrames()

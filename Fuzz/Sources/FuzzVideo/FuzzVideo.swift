@@ -13,7 +13,8 @@ import VideoIO
 /// decoded; kept frames are numbered by their times), bit 6 `skipLoopFilter` (no deblocking), bit 7
 /// `skipBidirectional` (a second decoder that skips B-frames is checked against the first and may take over).
 /// Bit 0 of the byte before it: `preferKeyFrames` (packets read ahead; those before a key frame of the same
-/// slot are not decoded).
+/// slot are not decoded); bit 1: `maxKeyFrameGap` of 0.2 s (with key frames only: packets read ahead, frames
+/// between key frames decoded where a gap is filled).
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzVideo(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let buffer = UnsafeBufferPointer(start: data, count: size)
@@ -26,7 +27,8 @@ public func fuzzVideo(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
                                FrameSize(width: 96, height: 72), nil][Int(selector >> 3 & 3)]
     let options = DecodeOptions(threads: 1, size: working, sampling: sampling, gateThreshold: gate,
                                 skipNonReference: selector & 32 != 0, skipLoopFilter: selector & 64 != 0,
-                                skipBidirectional: selector & 128 != 0, preferKeyFrames: selector2 & 1 != 0)
+                                skipBidirectional: selector & 128 != 0, preferKeyFrames: selector2 & 1 != 0,
+                                maxKeyFrameGap: selector2 & 2 != 0 ? 0.2 : nil)
     do {
         let source = try VideoSource(input: try InputSpec(videoPath), options: options)
         let info = source.info
