@@ -90,6 +90,10 @@ final class FramesCommandTests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: out).sorted(),
                        stride(from: 0, to: 50, by: 5).map { String(format: "frame-%06d.png", $0) } + ["frames.jsonl"])
+        // spot's summary counts what was left out.
+        r = try CLI.run(["spot", try CLI.testVideo(), "--models", SpotCommandTests.models, "--keyframes", "--max-gap", "0.2", "--max-frames", "3"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("3 frames processed (") && r.stdout.contains(" non-key frames left out"), r.stdout)
         r = try CLI.run(["frames", try CLI.testVideo(), "--every", "5", "--max-gap", "1", "--out", freshPath("keys-gap-b")])
         XCTAssertEqual(r.status, 64, r.stderr)
         XCTAssertTrue(r.stderr.contains("--max-gap goes with --keyframes"), r.stderr)
