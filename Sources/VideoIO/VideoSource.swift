@@ -164,9 +164,9 @@ public final class VideoSource: @unchecked Sendable {
     private var keyGaps: KeyFrameGaps?
     /// Frame numbers come from the frame times (frames are left undecoded, so they cannot be counted).
     private let estimatedIndices: Bool
-    /// Packets read ahead of the decoder for `keySlots`.
+    /// Packets read ahead of the decoder for `keySlots` or `keyGaps`.
     private let lookahead = PacketQueue()
-    /// Time origin of packet slots when the stream gives no start time (the first packet's).
+    /// Time origin of packet times and slots when the stream gives no start time (the first packet's).
     private var slotOrigin: Int64?
     /// The highest packet slot read so far (a slot far below it means the timestamps went back).
     private var highestPacketSlot: Int64?
@@ -567,14 +567,20 @@ public final class VideoSource: @unchecked Sendable {
         }
     }
 
+    /// A packet's presentation time in seconds from the stream's start, or from the first packet's when
+    /// the stream gives no start time (nil without a time).
+    private func secondsFromStart(_ pkt: UnsafeMutablePointer<AVPacket>) -> Double? {
+        let pts = pkt.pointee.pts
+        guard pts != bitspot_nopts_value() else { return nil }
+        let origin = startTimestamp ?? slotOrigin ?? pts
+        if startTimestamp == nil { slotOrigin = origin }
+        return Double(pts &- origin) * timeBase
+    }
+
     /// A packet's presentation time in seconds from the stream's start (nil without one), for
     /// `maxKeyFrameGap`; gives it up when the times go backwards (every packet is then decoded).
     private func packetTime(_ pkt: UnsafeMutablePointer<AVPacket>) -> Double? {
-        let pts = pkt.pointee.pts
-        guard keyGaps != nil, pts != bitspot_nopts_value() else { return nil }
-        let origin = startTimestamp ?? slotOrigin ?? pts
-        if startTimestamp == nil { slotOrigin = origin }
-        let time = Double(pts &- origin) * timeBase
+        guard keyGaps != nil, let time = secondsFromStart(pkt) else { return nil }
         if let h = highestPacketTime, time < h - 2 || counters.timestampJumps > 0 {
             keyGaps = nil
             return nil
@@ -586,11 +592,7 @@ public final class VideoSource: @unchecked Sendable {
     /// The rate-sampling slot of a packet's presentation time (nil without one); gives up
     /// `preferKeyFrames` when the times go backwards (a restarted stream, where slots would mislead).
     private func packetSlot(_ pkt: UnsafeMutablePointer<AVPacket>) -> Int64? {
-        let pts = pkt.pointee.pts
-        guard keySlots != nil, pts != bitspot_nopts_value() else { return nil }
-        let origin = startTimestamp ?? slotOrigin ?? pts
-        if startTimestamp == nil { slotOrigin = origin }
-        let time = Double(pts &- origin) * timeBase
+        guard keySlots != nil, let time = secondsFromStart(pkt) else { return nil }
         let slot: Int64
         switch options.sampling {
         case .every(let n): slot = FrameSampler.slot(index: estimatedIndex(time), every: n)  // (has a frame rate here)
