@@ -90,6 +90,7 @@ final class FramesCommandTests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: out).sorted(),
                        stride(from: 0, to: 50, by: 5).map { String(format: "frame-%06d.png", $0) } + ["frames.jsonl"])
+        XCTAssertTrue(r.stdout.contains("10 frames written") && r.stdout.contains("(key frames, and a frame at least every 0.2 s)"), r.stdout)
         // spot's summary counts what was left out.
         r = try CLI.run(["spot", try CLI.testVideo(), "--models", SpotCommandTests.models, "--keyframes", "--max-gap", "0.2", "--max-frames", "3"])
         XCTAssertEqual(r.status, 0, r.stderr)
