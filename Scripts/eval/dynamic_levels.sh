@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # What the dynamic levels save: `bitspot bench pipeline` on each suite video with the levels off, then
-# adding them one at a time; per-stage CPU from the JSON reports, summed over the videos.
+# adding them one at a time; per-stage CPU from the JSON reports, summed over the videos. Rows with
+# --keyframes take no --fps (key frames, with --max-gap where they are far apart).
 #   Scripts/eval/dynamic_levels.sh [--videos N] [--fps R] [--out DIR]
 # Needs the release build (.build/release/bitspot, or $BITSPOT_BIN) and the suite (eval-out/suite,
 # Scripts/eval/gen_videos.py). Prints a Markdown table; the reports stay in DIR (eval-out/dynamic).
@@ -32,14 +33,19 @@ configs=(
   "off + skip-nonref + skip-loop-filter + prefer-keyframes|--no-exits --skip-nonref --skip-loop-filter --prefer-keyframes"
   "exits + tile regions + gate 5 + skip-nonref + skip-loop-filter + prefer-keyframes|--gate 5 --skip-nonref --skip-loop-filter --prefer-keyframes"
   "exits + tile regions + gate 10 + skip-nonref + skip-loop-filter + prefer-keyframes|--gate 10 --skip-nonref --skip-loop-filter --prefer-keyframes"
+  "off + key frames, max gap 2 s + skip-nonref + skip-loop-filter|--no-exits --keyframes --max-gap 2 --skip-nonref --skip-loop-filter"
+  "exits + tile regions + gate 5 + key frames, max gap 2 s + skip-nonref + skip-loop-filter|--gate 5 --keyframes --max-gap 2 --skip-nonref --skip-loop-filter"
+  "exits + tile regions + gate 10 + key frames, max gap 2 s + skip-nonref + skip-loop-filter|--gate 10 --keyframes --max-gap 2 --skip-nonref --skip-loop-filter"
 )
 mapfile -t dirs < <(ls -d "$root"/eval-out/suite/v* | head -n "$videos")
 i=0
 for c in "${configs[@]}"; do
   args=${c#*|}
+  rate=(--fps "$fps")
+  case " $args " in *" --keyframes "*) rate=() ;; esac   # key frames: no rate sampling
   for d in "${dirs[@]}"; do
     # shellcheck disable=SC2086
-    "$bin" bench pipeline "$d/video.mp4" --fps "$fps" --meter model:pi4b --quiet $args \
+    "$bin" bench pipeline "$d/video.mp4" "${rate[@]}" --meter model:pi4b --quiet $args \
       --report-json "$out/c$i-$(basename "$d").json" >/dev/null
   done
   echo "$(date +%T) config $i done: ${c%%|*}" >&2
