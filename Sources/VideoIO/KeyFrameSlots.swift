@@ -100,8 +100,9 @@ struct KeyFrameSlots {
 /// decoder, since the next fill frame needs the reference chain from the last key frame. Packets come in
 /// decode order, so the fill frame is the earliest time at or after the due time among the packets sent:
 /// a B-frame sent after its P-frame can still take its place, and nothing before it is left out. Packets
-/// are only ever left out in runs that end at a key packet, so every decoded frame has its references. Packets are read ahead until a key packet or
-/// the due time (at most ``KeyFrameSlots/maxLookahead`` packets or ``KeyFrameSlots/maxLookaheadBytes``).
+/// are only ever left out in runs that end at a key packet, so every decoded frame has its references.
+/// Packets are read ahead until a key packet or the due time (at most ``KeyFrameSlots/maxLookahead``
+/// packets or ``KeyFrameSlots/maxLookaheadBytes``).
 struct KeyFrameGaps {
     typealias Entry = KeyFrameSlots.Entry
     typealias Decision = KeyFrameSlots.Decision

@@ -17,7 +17,7 @@ struct SamplingOptions: ParsableArguments {
     var maxGap: Double?
 
     @Flag(name: .customLong("skip-nonref"),
-          help: "With --every or --fps: do not decode frames that no other frame references (most B-frames); each kept frame is the first decoded one at or after its sampling point.")
+          help: "With --every, --fps or --keyframes --max-gap: do not decode frames that no other frame references (most B-frames); each kept frame is the first decoded one at or after its sampling point.")
     var skipNonReference = false
 
     @Flag(name: .customLong("skip-bidir"),
