@@ -118,8 +118,8 @@ struct KeyFrameGaps {
         self.gap = gap
     }
 
-    /// Time stamps are rounded; a frame this close to a due time counts as at it.
-    private static let tolerance = 1e-6
+    /// Time stamps are rounded; a frame this close to a due time counts as at it (`FrameSampler` too).
+    static let tolerance = 1e-6
 
     /// Whether time `t` is at or after `from` + `gap`.
     private func reaches(_ t: Double, from: Double) -> Bool { t >= from + gap - Self.tolerance }

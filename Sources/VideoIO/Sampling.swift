@@ -64,6 +64,8 @@ public struct SamplingCounters: Sendable, Equatable, Codable {
     public var skippedNonReference = 0
     /// Decoded frames dropped by the sampling mode (not converted or scaled).
     public var droppedBySampling = 0
+    /// Packets or frames never decoded, whichever sampling step left them out.
+    public var notDecoded: Int { skippedUndecoded + skippedNonReference + skippedBeforeKeyFrame }
     /// Frames dropped by the change gate (too similar to the last kept frame).
     public var droppedByGate = 0
     /// Frames handed on.
@@ -124,13 +126,14 @@ struct FrameSampler {
     /// frame).
     mutating func keeps(index: Int, time: Double, isKey: Bool = false) -> Bool {
         switch mode {
-        case .keyFrames where maxGap != nil:
-            // Every key frame; another frame only once the gap since the last kept one is reached (a time
-            // that went backwards restarts from this frame). Same tolerance as KeyFrameGaps.
-            if !isKey, let last = lastKeptTime, time >= last, time < last + maxGap! - 1e-6 { return false }
-            lastKeptTime = time
+        case .all:
             return true
-        case .all, .keyFrames:
+        case .keyFrames:
+            // Every key frame; with a gap, another frame only once the gap since the last kept one is
+            // reached (a time that went backwards restarts from this frame).
+            guard let gap = maxGap else { return true }
+            if !isKey, let last = lastKeptTime, time >= last, time < last + gap - KeyFrameGaps.tolerance { return false }
+            lastKeptTime = time
             return true
         case .every(let n) where estimatedIndices:
             if let next = nextEvery, index < next, index >= next - n { return false }

@@ -525,21 +525,14 @@ public final class VideoSource: @unchecked Sendable {
         }
     }
 
-    /// `preferKeyFrames`: the next packet the decoder needs, into `pkt`, reading ahead as far as the
-    /// decision takes and leaving out the packets a later key frame of their slot makes unnecessary.
+    /// `preferKeyFrames` and `maxKeyFrameGap`: the next packet the decoder needs, into `pkt`, reading ahead
+    /// as far as the decision takes and leaving out the packets a later key frame makes unnecessary.
     private func nextLookaheadPacket(into pkt: UnsafeMutablePointer<AVPacket>) throws -> PacketRead {
         while true {
             // While the B-frame check runs both decoders get every packet.
-            let decision: KeyFrameSlots.Decision
-            if bidirectionalCheck != nil {
-                decision = .decode
-            } else if let keySlots {
-                decision = keySlots.decide(lookahead.entries, ended: lookahead.ended, full: lookahead.isFull)
-            } else if let keyGaps {
-                decision = keyGaps.decide(lookahead.entries, ended: lookahead.ended, full: lookahead.isFull)
-            } else {
-                decision = .decode
-            }
+            let (queue, ended, full) = (lookahead.entries, lookahead.ended, lookahead.isFull)
+            let decision = bidirectionalCheck != nil ? .decode
+                : keySlots?.decide(queue, ended: ended, full: full) ?? keyGaps?.decide(queue, ended: ended, full: full) ?? .decode
             if decision == .readMore || (lookahead.isEmpty && !lookahead.ended) {
                 switch try readVideoPacket(into: pkt) {
                 case .stopped: return .stopped

@@ -369,7 +369,7 @@ struct PipelineRun {
         let wall = Clocks.monotonic() - wall0, cpu = Clocks.processCPU() - cpu0
         let c = video.counters
         let counters: [String: Int] = [
-            "video_frames_decoded": c.decoded, "video_frames_not_decoded": c.skippedUndecoded + c.skippedNonReference + c.skippedBeforeKeyFrame,
+            "video_frames_decoded": c.decoded, "video_frames_not_decoded": c.notDecoded,
             "video_frames_dropped_by_sampling": c.droppedBySampling, "video_decode_errors": c.decodeErrors,
             "frames_dropped_by_stride": droppedByStride, "frames_dropped_by_gate": droppedByGate,
             "video_bframe_checks": c.bidirectionalChecks, "video_bframe_checks_passed": c.bidirectionalPassed,

@@ -59,7 +59,7 @@ struct Frames: ParsableCommand {
             try folder.finish()
             let c = video.counters
             if interruption.isSet { printError("bitspot: interrupted; \(kept) frames saved so far were written to \(out)") }
-            print("\(kept) frames written to \(out) (\(options.maxKeyFrameGap.map { String(format: "key frames, and a frame at least every %g s", $0) } ?? options.sampling.description)): decoded \(c.decoded), not decoded \(c.skippedUndecoded + c.skippedNonReference + c.skippedBeforeKeyFrame), "
+            print("\(kept) frames written to \(out) (\(options.maxKeyFrameGap.map { String(format: "key frames, and a frame at least every %g s", $0) } ?? options.sampling.description)): decoded \(c.decoded), not decoded \(c.notDecoded), "
                   + "dropped by sampling \(c.droppedBySampling), dropped by gate \(c.droppedByGate), decode errors \(c.decodeErrors)"
                   + [c.bidirectionalSummary, video.decoderSummary].filter { !$0.isEmpty }.map { ", " + $0 }.joined())
             if interruption.isSet { throw ExitCode(ExitCodes.interrupted) }

@@ -163,9 +163,9 @@ struct Spot: ParsableCommand {
             let reconnected = pump.reconnections > 0 ? ", input reopened \(pump.reconnections) time\(pump.reconnections == 1 ? "" : "s")" : ""
             let c = pump.counters
             let bframes = c.bidirectionalSummary.isEmpty ? "" : ", " + c.bidirectionalSummary
-            let beforeKeys = (c.skippedBeforeKeyFrame > 0 ? ", \(c.skippedBeforeKeyFrame) left out before key frames" : "")
+            let leftOut = (c.skippedBeforeKeyFrame > 0 ? ", \(c.skippedBeforeKeyFrame) left out before key frames" : "")
                 + (c.skippedUndecoded > 0 ? ", \(c.skippedUndecoded) non-key frames left out" : "")
-            var summary = "\(processed) frames processed (\(c.decoded) decoded\(beforeKeys)\(decoderNote.isEmpty ? "" : ", \(decoderNote)")\(bframes)\(dropped > 0 ? ", \(dropped) dropped while busy" : "")\(reconnected)) in \(String(format: "%.1f", wall)) s, "
+            var summary = "\(processed) frames processed (\(c.decoded) decoded\(leftOut)\(decoderNote.isEmpty ? "" : ", \(decoderNote)")\(bframes)\(dropped > 0 ? ", \(dropped) dropped while busy" : "")\(reconnected)) in \(String(format: "%.1f", wall)) s, "
                 + String(format: "%.1f ms CPU per processed frame", processed > 0 ? cpu * 1000 / Double(processed) : 0)
                 + "; detector exits \(detectorExits)"
                 + (regionFrames > 0 ? String(format: ", tile regions %d (%.0f %% of the later layers' cells)", regionFrames, 100 * regionShare / Double(regionFrames)) : "")
