@@ -15,6 +15,10 @@ if [ "$mode" != "--python-only" ]; then
     if [ -e "$g.bitnet" ]; then golden+=("$PWD/$g"); fi
   done
   if [ ${#golden[@]} -gt 0 ]; then export BITSPOT_GOLDEN=$(IFS=:; echo "${golden[*]}"); fi
+  # A lean FFmpeg (Scripts/ffmpeg/build-lean.sh; built once, about 2 minutes, cached in .ffmpeg-lean/):
+  # BundleCommandTests ships it in a host bundle and runs the bundle with it.
+  lean_ffmpeg=$(Scripts/ffmpeg/build-lean.sh host | tail -1)
+  export BITSPOT_LEAN_FFMPEG=$lean_ffmpeg
   echo "== swift test" >&2
   swift build --build-tests
   swift test --skip-build

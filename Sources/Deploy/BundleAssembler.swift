@@ -15,6 +15,9 @@ public struct BundleAssembler {
     /// Folders holding the target's Swift runtime libraries, for a binary that links them dynamically
     /// (a `-static-stdlib` build needs none).
     public var runtimeLibraryPaths: [String] = []
+    /// A folder of FFmpeg shared libraries to ship in `lib/` (a lean build from Scripts/ffmpeg/build-lean.sh,
+    /// its install folder or that folder's `lib/`); nil: the board's own FFmpeg packages.
+    public var ffmpegFolder: String?
 
     public init(binary: String, target: BundleTarget, sourceRoot: String, version: String, gitCommit: String, buildFlags: [String]) {
         self.binary = binary
@@ -44,7 +47,17 @@ public struct BundleAssembler {
         try Self.checkMachine(binary, target: target)
         let runtime = try RuntimePackages.swiftRuntime(for: binary, searchPaths: runtimeLibraryPaths)
         for library in runtime { try Self.checkMachine(library, target: target) }
-        let packages = try RuntimePackages.packages(for: [binary] + runtime)
+        var ffmpeg: [String: String] = [:]
+        if let folder = ffmpegFolder {
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDir), isDir.boolValue else {
+                throw DeployError(.missing, folder, "no such folder (the FFmpeg libraries to bundle)")
+            }
+            let lib = folder + "/lib"
+            ffmpeg = try RuntimePackages.ffmpegLibraries(for: binary, in: FileManager.default.fileExists(atPath: lib) ? lib : folder)
+            for library in ffmpeg.values { try Self.checkMachine(library, target: target) }
+        }
+        let packages = try RuntimePackages.packages(for: [binary] + runtime + ffmpeg.values.sorted(), bundled: Set(ffmpeg.keys))
         let fm = FileManager.default
         let outURL = URL(fileURLWithPath: output)
         let work = outURL.deletingLastPathComponent().appendingPathComponent(".\(outURL.lastPathComponent).partial-\(UUID().uuidString)")
@@ -70,11 +83,13 @@ public struct BundleAssembler {
 
         try copy(binary, "bin/bitspot", executable: true)
         for library in runtime { try copy(library, "lib/" + URL(fileURLWithPath: library).lastPathComponent) }
+        // Copied under their sonames, as regular files (the build folder's are symbolic links to the full version).
+        for (soname, library) in ffmpeg.sorted(by: { $0.key < $1.key }) { try copy(library, "lib/" + soname) }
         try put(Data(BundleTemplates.runScript.utf8), "run.sh", executable: true)
         try put(Data(BundleTemplates.environment.utf8), "config/bitspot.env")
         try put(Data(BundleTemplates.budget.utf8), "config/budget.txt")
         try put(Data(BundleTemplates.serviceUnit(installDir: installDir).utf8), "systemd/bitspot-camera.service")
-        try put(Data(BundleTemplates.readme(target: target, packages: packages).utf8), "README.md")
+        try put(Data(BundleTemplates.readme(target: target, packages: packages, bundlesFFmpeg: !ffmpeg.isEmpty).utf8), "README.md")
         for folder in ["Models", "Samples"] {
             let root = URL(fileURLWithPath: sourceRoot).appendingPathComponent(folder)
             guard let walker = fm.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey], options: [.skipsHiddenFiles]) else { continue }
@@ -94,7 +109,7 @@ public struct BundleAssembler {
         }
         entries.sort { $0.path < $1.path }
         let manifest = Manifest(bitspotVersion: version, gitCommit: gitCommit, target: target, buildFlags: buildFlags,
-                                debianPackages: packages, files: entries)
+                                debianPackages: packages, files: entries, ffmpeg: ffmpeg.isEmpty ? "system" : "bundled")
         try put(try manifest.encoded(), "manifest.json")
 
         let archive = work.appendingPathComponent("bundle.tar.gz").path

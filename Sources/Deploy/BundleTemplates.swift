@@ -50,14 +50,14 @@ enum BundleTemplates {
         """
     }
 
-    static func readme(target: BundleTarget, packages: [String]) -> String {
+    static func readme(target: BundleTarget, packages: [String], bundlesFFmpeg: Bool = false) -> String {
         """
         # BitSpot bundle (\(target.rawValue), \(target.triple))
 
         Copy this folder to the board, e.g. to /opt/bitspot, then:
 
             sudo apt-get install \(packages.joined(separator: " "))
-            /opt/bitspot/bin/bitspot verify-bundle /opt/bitspot   # checks every file against manifest.json
+            /opt/bitspot/run.sh verify-bundle /opt/bitspot   # checks every file against manifest.json
             /opt/bitspot/run.sh probe /opt/bitspot/Samples/sample.mp4
             /opt/bitspot/run.sh spot /opt/bitspot/Samples/sample.mp4    # the text it reads
             /opt/bitspot/run.sh bench --budget-file /opt/bitspot/config/budget.txt   # cost per frame on this board
@@ -68,8 +68,15 @@ enum BundleTemplates {
             sudo cp /opt/bitspot/systemd/bitspot-camera.service /etc/systemd/system/
             sudo systemctl daemon-reload && sudo systemctl enable --now bitspot-camera
 
-        Files: bin/bitspot (the program), lib/ (the Swift runtime it links), run.sh, Models/, Samples/,
-        config/ (service settings, default budget), systemd/, manifest.json (SHA-256 of every file).
+        Files: bin/bitspot (the program), lib/ (the Swift runtime it links\(bundlesFFmpeg ? ", and FFmpeg's libraries" : "")), run.sh
+        (runs bin/bitspot with lib/ on the library path), Models/, Samples/, config/ (service settings,
+        default budget), systemd/, manifest.json (SHA-256 of every file).
+        \(bundlesFFmpeg ? """
+
+            FFmpeg comes with the bundle in lib/ (a lean build, Scripts/ffmpeg/build-lean.sh: only the formats,
+            decoders, filters and encoders BitSpot uses), so the board needs none of Debian's FFmpeg packages.
+
+            """ : "")
 
         """
     }

@@ -78,13 +78,41 @@ public enum RuntimePackages {
         return found.values.sorted()
     }
 
-    /// Debian packages for the libraries the binary and its bundled runtime libraries need from the system,
-    /// with those it opens at run time (`openedAtRunTime`).
-    public static func packages(for binaries: [String]) throws -> [String] {
+    /// Debian packages for the libraries the binary and its bundled libraries need from the system, with
+    /// those it opens at run time (`openedAtRunTime`), leaving out what the bundle holds (`bundled`, sonames).
+    public static func packages(for binaries: [String], bundled: Set<String> = []) throws -> [String] {
         var names = Set<String>()
         for b in binaries { names.formUnion(try neededLibraries(of: b).filter { !isSwiftRuntime($0) }) }
         names.formUnion(openedAtRunTime(besides: names))
+        names.subtract(bundled)
         return Array(Set(names.map(package(for:)))).sorted()
+    }
+
+    /// Whether a library is one of FFmpeg's (libavcodec, libavformat, libavutil, libavdevice, libavfilter,
+    /// libswscale, libswresample, libpostproc).
+    public static func isFFmpeg(_ soname: String) -> Bool {
+        ["libavcodec.so.", "libavformat.so.", "libavutil.so.", "libavdevice.so.", "libavfilter.so.", "libswscale.so.",
+         "libswresample.so.", "libpostproc.so."].contains { soname.hasPrefix($0) }
+    }
+
+    /// The FFmpeg libraries `binary` links and opens at run time, with the FFmpeg libraries they need in
+    /// turn, found in `folder` (a lean build's `lib/`, from Scripts/ffmpeg/build-lean.sh): soname -> path.
+    public static func ffmpegLibraries(for binary: String, in folder: String) throws -> [String: String] {
+        let needed = try neededLibraries(of: binary)
+        var queue = needed.filter(isFFmpeg) + openedAtRunTime(besides: Set(needed))
+        guard !queue.isEmpty else { throw DeployError(.invalid, binary, "links no FFmpeg library, so there is none to bundle") }
+        var found: [String: String] = [:]
+        while let name = queue.popLast() {
+            guard found[name] == nil else { continue }
+            let path = folder + "/" + name
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw DeployError(.missing, path, "not there; the binary needs \(name): build the FFmpeg it was built against "
+                                  + "with Scripts/ffmpeg/build-lean.sh (host or aarch64)")
+            }
+            found[name] = path
+            queue += try neededLibraries(of: path).filter(isFFmpeg)
+        }
+        return found
     }
 
     /// The FFmpeg libraries `bitspot` opens with `dlopen` when first needed (libavdevice for cameras,

@@ -20,8 +20,12 @@ public struct Manifest: Codable, Sendable, Equatable {
     /// Debian packages the board must have (runtime libraries the binary links).
     public var debianPackages: [String]
     public var files: [Entry]
+    /// Where FFmpeg comes from: `system` (the board's Debian packages, listed in `debianPackages`) or
+    /// `bundled` (shared libraries in `lib/`, e.g. a lean build). Absent in bundles made before it existed.
+    public var ffmpeg: String?
 
-    public init(bitspotVersion: String, gitCommit: String, target: BundleTarget, buildFlags: [String], debianPackages: [String], files: [Entry]) {
+    public init(bitspotVersion: String, gitCommit: String, target: BundleTarget, buildFlags: [String], debianPackages: [String],
+                files: [Entry], ffmpeg: String? = "system") {
         self.bitspotVersion = bitspotVersion
         self.gitCommit = gitCommit
         self.target = target.rawValue
@@ -29,6 +33,7 @@ public struct Manifest: Codable, Sendable, Equatable {
         self.buildFlags = buildFlags
         self.debianPackages = debianPackages
         self.files = files
+        self.ffmpeg = ffmpeg
     }
 
     public func encoded() throws -> Data {

@@ -28,6 +28,9 @@ struct BundleCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The BitSpot checkout to build from (default: found from here).", valueName: "dir"))
     var source: String?
 
+    @Option(help: ArgumentHelp("Ship FFmpeg's libraries from this folder in lib/ (a lean build: Scripts/ffmpeg/build-lean.sh host|aarch64 prints it); the board then needs no FFmpeg packages. Default: the board's own FFmpeg.", valueName: "dir"))
+    var ffmpeg: String?
+
     func run() throws {
         try reportingFailures {
             let target = try BundleTarget(parsing: self.target)
@@ -38,11 +41,12 @@ struct BundleCommand: ParsableCommand {
             var assembler = BundleAssembler(binary: binaryPath, target: target, sourceRoot: root, version: BitSpotVersion.string,
                                             gitCommit: gitCommit(root), buildFlags: flags)
             assembler.runtimeLibraryPaths = runtimeLibraryPaths(target, root: root)
+            assembler.ffmpegFolder = ffmpeg
             let manifest = try assembler.write(to: output)
             let size = (try? FileManager.default.attributesOfItem(atPath: output)[.size] as? Int) ?? 0
             print(String(format: "%@: %d files and manifest.json, %.1f MB, target %@ (%@), %.0f s", output, manifest.files.count,
                          Double(size) / 1e6, target.rawValue, target.triple, Date().timeIntervalSince(started)))
-            print("board packages: \(manifest.debianPackages.joined(separator: " "))")
+            print("board packages: \(manifest.debianPackages.joined(separator: " "))\(ffmpeg == nil ? "" : " (FFmpeg bundled in lib/)")")
         }
     }
 
