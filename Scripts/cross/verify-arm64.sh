@@ -7,9 +7,20 @@
 #  4. runs `spot --json` natively and under qemu and compares the texts read per frame and per track
 #     (with Models/, or the untrained test models when Models/ has none);
 #  5. runs the kernel and runtime tests for aarch64 under qemu (Scripts/cross/test-arm64.sh).
-# Usage: Scripts/cross/verify-arm64.sh [--no-tests]   (root; run from a BitSpot checkout)
+# With --lean-ffmpeg the bundle ships a lean FFmpeg 7.1 cross-built for aarch64 (Scripts/ffmpeg/build-lean.sh
+# aarch64) and step 2 also checks that the aarch64 loader takes FFmpeg from the bundle's lib/.
+# Usage: Scripts/cross/verify-arm64.sh [--no-tests] [--lean-ffmpeg]   (root; run from a BitSpot checkout)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+tests=1
+ffmpeg_args=()
+for arg in "$@"; do
+  case "$arg" in
+    --no-tests) tests=0 ;;
+    --lean-ffmpeg) ffmpeg_args=(--ffmpeg "$(Scripts/ffmpeg/build-lean.sh aarch64 | tail -1)") ;;
+    *) echo "verify-arm64: unknown option $arg" >&2; exit 64 ;;
+  esac
+done
 . Scripts/cross/lib.sh
 cross_need_qemu
 work=$(mktemp -d /tmp/bitspot-verify-arm64.XXXXXX)
@@ -19,7 +30,7 @@ swift build --product bitspot >/dev/null
 host=$(swift build --show-bin-path)/bitspot
 
 t0=$(date +%s)
-"$host" bundle --target linux-arm64 --out "$work/bundle.tar.gz"
+"$host" bundle --target linux-arm64 --out "$work/bundle.tar.gz" "${ffmpeg_args[@]}"
 echo "bundle time: $(( $(date +%s) - t0 )) s, size $(stat -c %s "$work/bundle.tar.gz") bytes"
 
 mkdir "$work/board"
@@ -27,6 +38,19 @@ tar -xzf "$work/bundle.tar.gz" -C "$work/board"
 dir=$(echo "$work"/board/*)
 arm() { qemu-aarch64 -L "$sysroot" -E LD_LIBRARY_PATH="$dir/lib:/usr/lib/aarch64-linux-gnu" -E BITSPOT_HOME="$dir" "$dir/bin/bitspot" "$@"; }
 arm verify-bundle "$dir"
+if [ ${#ffmpeg_args[@]} -gt 0 ]; then
+  # The aarch64 loader (LD_DEBUG=libs) must take every FFmpeg library from the bundle, none from the sysroot.
+  qemu-aarch64 -L "$sysroot" -E LD_LIBRARY_PATH="$dir/lib:/usr/lib/aarch64-linux-gnu" -E LD_DEBUG=libs "$dir/bin/bitspot" --version \
+    2>"$work/ld.txt" >/dev/null
+  from_bundle=$(grep 'calling init:' "$work/ld.txt" | grep -E '/lib(av|sw)[a-z]*\.so' | grep -c "$dir/lib/" || true)
+  elsewhere=$(grep 'calling init:' "$work/ld.txt" | grep -E '/lib(av|sw)[a-z]*\.so' | grep -v "$dir/lib/" || true)
+  loaded=$(grep -c 'calling init:' "$work/ld.txt" || true)
+  if [ "$from_bundle" -ge 4 ] && [ -z "$elsewhere" ]; then
+    echo "lean FFmpeg: $from_bundle FFmpeg libraries loaded from the bundle's lib/, none from the system; $loaded shared objects initialised"
+  else
+    echo "lean FFmpeg: FFmpeg NOT taken from the bundle ($from_bundle from lib/); others: $elsewhere"; exit 1
+  fi
+fi
 
 arm frames Samples/sample.mp4 --every 15 --size 640x360 --out "$work/arm" >"$work/arm.txt" 2>/dev/null
 "$host" frames Samples/sample.mp4 --every 15 --size 640x360 --out "$work/native" >"$work/native.txt" 2>/dev/null
@@ -53,4 +77,4 @@ if diff <(texts "$work/native.jsonl") <(texts "$work/arm.jsonl") >/dev/null; the
 else
   echo "spot ($models): texts DIFFER"; diff <(texts "$work/native.jsonl") <(texts "$work/arm.jsonl") | head -20; exit 1
 fi
-[ "${1:-}" = "--no-tests" ] || Scripts/cross/test-arm64.sh
+[ "$tests" = 0 ] || Scripts/cross/test-arm64.sh

@@ -35,7 +35,8 @@ components=(
   --enable-indev=lavfi,v4l2
   --enable-filter=buffer,buffersink,format,scale,null,testsrc,testsrc2,color,drawbox,drawtext,realtime
 )
-settings_hash=$(printf '%s\n' "$target" "${components[@]}" | sha256sum | cut -c1-16)
+# The cache key: this script (components and flags) and the target.
+settings_hash=$( (echo "$target"; cat "$0") | sha256sum | cut -c1-16)
 
 base=${BITSPOT_LEAN_FFMPEG_DIR:-$PWD/.ffmpeg-lean}
 . Scripts/lib/setup-common.sh
@@ -90,24 +91,49 @@ else
   Scripts/cross/arm64-sysroot.sh >&2
   . Scripts/cross/lib.sh
   cross_enter
-  chroot "$root" sh -c 'command -v make >/dev/null && command -v dpkg-source >/dev/null' \
-    || DEBIAN_FRONTEND=noninteractive chroot "$root" apt-get install -y -qq --no-install-recommends make dpkg-dev xz-utils >/dev/null
-  # Inside the root the work folder is /lean (the root's apt, the trixie source, the arm64 sysroot).
+  tools=/usr/libexec/swift/bin   # clang, lld and llvm-ar of the root's swiftlang
+  in_root() { chroot "$root" env PATH="$tools:/usr/sbin:/usr/bin:/sbin:/bin" "$@"; }
+  in_root sh -c 'command -v make && command -v dpkg-source && command -v xz' >/dev/null \
+    || DEBIAN_FRONTEND=noninteractive in_root apt-get install -y -qq --no-install-recommends make dpkg-dev xz-utils >/dev/null
+  # Inside the root the work folder is /lean: trixie's source, the build, the install.
   mkdir -p "$root/lean"
-  src=$(chroot "$root" bash -c "$(declare -f fetch_source); fetch_source trixie /lean/src-trixie")
+  src=$(in_root bash -c "$(declare -f fetch_source); fetch_source trixie /lean/src-trixie")
   check_major "$root$src" "$(sed -n 's/^Version: *//p' "$root$S/usr/lib/aarch64-linux-gnu/pkgconfig/libavcodec.pc" | cut -d. -f1)"
+  # The arm64 development files of the libraries the lean build links (zlib, FreeType, fontconfig and, for
+  # FFmpeg 6.1 and later's drawtext, HarfBuzz), added to the sysroot once.
+  dev=(zlib1g-dev:arm64 libfreetype-dev:arm64 libfontconfig-dev:arm64)
+  extra=()
+  if grep -q '^drawtext_filter_deps=.*libharfbuzz' "$root$src/configure"; then dev+=(libharfbuzz-dev:arm64); extra+=(--enable-libharfbuzz); fi
+  if [ ! -f "$root$S/.bitspot-lean-dev" ]; then
+    echo "build-lean: adding ${dev[*]} to the arm64 sysroot ..." >&2
+    debs=/var/cache/bitspot-arm64-lean
+    in_root mkdir -p "$debs/partial"
+    in_root apt-get install -y -qq --download-only -o Dir::Cache::archives="$debs" "${dev[@]}" >"$base/arm64-dev.log" 2>&1 \
+      || { echo "build-lean: download failed, see $base/arm64-dev.log" >&2; exit 69; }
+    for deb in "$root$debs"/*_arm64.deb "$root$debs"/*_all.deb; do
+      [ -f "$deb" ] && dpkg-deb -x "$deb" "$root$S"
+    done
+    # Absolute .so links made relative, as arm64-sysroot.sh does, so the linker resolves them in the sysroot.
+    find "$root$S/usr/lib/aarch64-linux-gnu" -maxdepth 1 -type l | while read -r link; do
+      target=$(readlink "$link")
+      case "$target" in
+        /*) [ -e "$root$S$target" ] && ln -sfn "$(realpath --relative-to="$(dirname "$link")" "$root$S$target")" "$link" ;;
+      esac
+    done
+    touch "$root$S/.bitspot-lean-dev"
+  fi
   rm -rf "$root/lean/build" "$root/lean/out"
   mkdir -p "$root/lean/build"
   cross=(--enable-cross-compile --arch=aarch64 --target-os=linux --cc=clang --cxx=clang++ --host-cc=clang
-         --ar=llvm-ar --nm=llvm-nm --ranlib=llvm-ranlib --strip=llvm-strip
-         --extra-cflags="--target=aarch64-linux-gnu --sysroot=$S" --extra-ldflags="--target=aarch64-linux-gnu --sysroot=$S -fuse-ld=lld"
-         --pkg-config=pkg-config)
+         --ar=llvm-ar --ranlib=llvm-ranlib --nm=nm --disable-stripping --disable-debug --pkg-config=pkg-config
+         --extra-cflags="--target=aarch64-linux-gnu --sysroot=$S"
+         --extra-ldflags="--target=aarch64-linux-gnu --sysroot=$S -fuse-ld=lld -Wl,-rpath-link=$S/usr/lib/aarch64-linux-gnu")
   echo "build-lean: configuring $(basename "$src") for aarch64 in the trixie root ..." >&2
-  chroot "$root" env PKG_CONFIG_LIBDIR="$PC_ARM64" PKG_CONFIG_SYSROOT_DIR="$S" \
-    bash -c "cd /lean/build && $src/configure --prefix=/lean/out $(printf '%q ' "${cross[@]}" "${components[@]}") >configure.log 2>&1" \
+  in_root env PKG_CONFIG_LIBDIR="$PC_ARM64" PKG_CONFIG_PATH="$PC_ARM64" PKG_CONFIG_SYSROOT_DIR="$S" \
+    bash -c "cd /lean/build && $src/configure --prefix=/lean/out $(printf '%q ' "${cross[@]}" "${components[@]}" "${extra[@]}") >configure.log 2>&1" \
     || { echo "build-lean: configure failed, see $root/lean/build/configure.log and $root/lean/build/ffbuild/config.log" >&2; exit 65; }
   echo "build-lean: building (a few minutes) ..." >&2
-  chroot "$root" bash -c "cd /lean/build && make -j$(nproc) >make.log 2>&1 && make install >>make.log 2>&1" \
+  in_root bash -c "cd /lean/build && make -j$(nproc) >make.log 2>&1 && make install >>make.log 2>&1" \
     || { echo "build-lean: make failed, see $root/lean/build/make.log" >&2; exit 65; }
   rm -rf "$out.partial"
   mkdir -p "$(dirname "$out")"
