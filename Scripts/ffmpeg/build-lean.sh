@@ -47,7 +47,10 @@ fetch_source() {
   local codename=$1 dir=$2 lists
   mkdir -p "$dir/lists/partial"
   printf 'deb-src http://deb.debian.org/debian %s main\n' "$codename" > "$dir/sources.list"
-  lists=(-o Dir::Etc::SourceList="$dir/sources.list" -o Dir::Etc::SourceParts=/dev/null -o Dir::State::Lists="$dir/lists")
+  # A private list and cache, so neither the machine's apt sources nor its caches change (nor need root).
+  mkdir -p "$dir/cache"
+  lists=(-o Dir::Etc::SourceList="$dir/sources.list" -o Dir::Etc::SourceParts=/dev/null -o Dir::State::Lists="$dir/lists"
+         -o Dir::Cache="$dir/cache")
   if ! ls -d "$dir"/ffmpeg-*/ >/dev/null 2>&1; then
     echo "build-lean: fetching Debian $codename's ffmpeg source package ..." >&2
     apt-get "${lists[@]}" update -qq 2>/dev/null || { echo "build-lean: apt-get update of $codename's sources failed" >&2; exit 69; }
