@@ -41,6 +41,17 @@ public struct BundleAssembler {
         }
     }
 
+    /// The folder holding the FFmpeg libraries of `folder`: its `lib/` when it has one (an install folder),
+    /// else itself. Fails when `folder` is not a folder.
+    public static func ffmpegLibraryFolder(_ folder: String) throws -> String {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDir), isDir.boolValue else {
+            throw DeployError(.missing, folder, "no such folder (the FFmpeg libraries to bundle)")
+        }
+        let lib = folder + "/lib"
+        return FileManager.default.fileExists(atPath: lib, isDirectory: &isDir) && isDir.boolValue ? lib : folder
+    }
+
     /// Writes the archive to `output` (a `.tar.gz` path) and returns its manifest.
     @discardableResult
     public func write(to output: String) throws -> Manifest {
@@ -49,12 +60,7 @@ public struct BundleAssembler {
         for library in runtime { try Self.checkMachine(library, target: target) }
         var ffmpeg: [String: String] = [:]
         if let folder = ffmpegFolder {
-            var isDir: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDir), isDir.boolValue else {
-                throw DeployError(.missing, folder, "no such folder (the FFmpeg libraries to bundle)")
-            }
-            let lib = folder + "/lib"
-            ffmpeg = try RuntimePackages.ffmpegLibraries(for: binary, in: FileManager.default.fileExists(atPath: lib) ? lib : folder)
+            ffmpeg = try RuntimePackages.ffmpegLibraries(for: binary, in: try Self.ffmpegLibraryFolder(folder))
             for library in ffmpeg.values { try Self.checkMachine(library, target: target) }
         }
         let packages = try RuntimePackages.packages(for: [binary] + runtime + ffmpeg.values.sorted(), bundled: Set(ffmpeg.keys))

@@ -35,6 +35,8 @@ struct BundleCommand: ParsableCommand {
         try reportingFailures {
             let target = try BundleTarget(parsing: self.target)
             let root = try sourceRoot()
+            // A wrong --ffmpeg folder is refused before a build that can take minutes.
+            if let ffmpeg { _ = try BundleAssembler.ffmpegLibraryFolder(ffmpeg) }
             let started = Date()
             let (binaryPath, flags) = try binary.map { ($0, ["prebuilt"]) } ?? build(target, root: root)
             let output = out ?? "bitspot-\(BitSpotVersion.string)-\(target.rawValue).tar.gz"

@@ -61,6 +61,11 @@ final class BundleCommandTests: XCTestCase {
         let missing = try CLI.run(["bundle", "--target", "host", "--binary", CLI.binary.path, "--out", lean, "--ffmpeg", "/no/such/ffmpeg"])
         XCTAssertEqual(missing.status, 66)
         XCTAssertTrue(missing.stderr.contains("/no/such/ffmpeg: no such folder"), missing.stderr)
+        // Without --binary it is refused before anything is built.
+        let checkout = URL(fileURLWithPath: Samples.video).deletingLastPathComponent().deletingLastPathComponent().path
+        let unbuilt = try CLI.run(["bundle", "--target", "host", "--source", checkout, "--out", lean, "--ffmpeg", "/no/such/ffmpeg"])
+        XCTAssertEqual(unbuilt.status, 66)
+        XCTAssertTrue(unbuilt.stderr.contains("/no/such/ffmpeg: no such folder") && !unbuilt.stderr.contains("swift build"), unbuilt.stderr)
         let empty = CLI.folder.appendingPathComponent("empty-ffmpeg")
         try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
         let incomplete = try CLI.run(["bundle", "--target", "host", "--binary", CLI.binary.path, "--out", lean, "--ffmpeg", empty.path])
@@ -108,9 +113,9 @@ final class BundleCommandTests: XCTestCase {
         XCTAssertFalse(initialised.contains { $0.contains("libx264") || $0.contains("libx265") }, initialised.joined(separator: "\n"))
 
         // The same words from the sample's first frames as with the system's FFmpeg (the same binary).
-        let bundled = try Self.shell([run, "spot", top.appendingPathComponent("Samples/sample.mp4").path, "--max-frames", "10", "--json"])
+        let bundled = try Self.shell([run, "spot", top.appendingPathComponent("Samples/sample.mp4").path, "--max-frames", "4", "--json"])
         XCTAssertEqual(bundled.status, 0, bundled.stderr)
-        let system = try CLI.run(["spot", "--max-frames", "10", "--json"])
+        let system = try CLI.run(["spot", "--max-frames", "4", "--json"])
         XCTAssertEqual(system.status, 0, system.stderr)
         XCTAssertEqual(bundled.stdout, system.stdout)
 
@@ -119,7 +124,7 @@ final class BundleCommandTests: XCTestCase {
         let camera = try Self.shell([run, "spot", "lavfi:testsrc2=size=160x120:rate=5", "--max-frames", "3", "--json"])
         XCTAssertEqual(camera.status, 0, camera.stderr)
         let annotated = CLI.folder.appendingPathComponent("lean-annotated.mp4").path
-        let annotate = try Self.shell([run, "spot", top.appendingPathComponent("Samples/sample.mp4").path, "--max-frames", "5",
+        let annotate = try Self.shell([run, "spot", top.appendingPathComponent("Samples/sample.mp4").path, "--max-frames", "3",
                                        "--annotate", annotated])
         XCTAssertEqual(annotate.status, 0, annotate.stderr)
         let probe = try Self.shell([run, "probe", annotated])

@@ -40,6 +40,24 @@ final class ELFAndPackageTests: XCTestCase {
         XCTAssertTrue(try RuntimePackages.neededLibraries(of: "/bin/ls").contains("libc.so.6"))
     }
 
+    /// FFmpeg's libraries are recognised by soname, and what a bundle holds is not asked of the board
+    /// (this test binary links FFmpeg through VideoIO, as bitspot does).
+    func testBundledLibrariesAreNotBoardPackages() throws {
+        XCTAssertTrue(RuntimePackages.isFFmpeg("libavcodec.so.61"))
+        XCTAssertTrue(RuntimePackages.isFFmpeg("libswscale.so.6"))
+        XCTAssertFalse(RuntimePackages.isFFmpeg("libavahi-client.so.3"))
+        XCTAssertFalse(RuntimePackages.isFFmpeg("libswiftCore.so"))
+        let binary = CommandLine.arguments[0]
+        let needed = try RuntimePackages.neededLibraries(of: binary).filter(RuntimePackages.isFFmpeg)
+        try XCTSkipIf(needed.isEmpty, "\(binary) links no FFmpeg library")
+        let all = try RuntimePackages.packages(for: [binary])
+        XCTAssertTrue(all.contains { $0.hasPrefix("libavcodec") }, "\(all)")
+        let opened = RuntimePackages.openedAtRunTime(besides: Set(needed))
+        let rest = try RuntimePackages.packages(for: [binary], bundled: Set(needed + opened))
+        XCTAssertFalse(rest.contains { $0.hasPrefix("libav") || $0.hasPrefix("libsw") }, "\(rest)")
+        XCTAssertTrue(rest.contains("libc6"), "\(rest)")
+    }
+
     func testSafePaths() {
         for ok in ["bin/bitspot", "Models/recognizer.bitnet", "a.b/c..d"] { XCTAssertTrue(BundlePath.isSafe(ok), ok) }
         for bad in ["", "/etc/passwd", "../x", "a/../../x", "a//b", "./a", "a\\b"] { XCTAssertFalse(BundlePath.isSafe(bad), bad) }
