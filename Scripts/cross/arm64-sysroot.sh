@@ -38,12 +38,8 @@ done
 # Absolute symlinks inside the sysroot (e.g. lib -> usr/lib) must stay inside it.
 [ -e "$sysroot.partial/lib" ] || ln -s usr/lib "$sysroot.partial/lib"
 # Relink absolute .so symlinks to relative ones so the linker finds them inside the sysroot.
-find "$sysroot.partial" -type l | while read -r link; do
-  target=$(readlink "$link")
-  case "$target" in
-    /*) [ -e "$sysroot.partial$target" ] && ln -sfn "$(realpath --relative-to="$(dirname "$link")" "$sysroot.partial$target")" "$link" ;;
-  esac
-done
+. Scripts/cross/lib.sh
+cross_relative_links "$sysroot.partial"
 # Libraries Debian installs through update-alternatives (BLAS and LAPACK, which FFmpeg's filters pull in)
 # get the links their postinst scripts would have made.
 for alt in blas/libblas.so.3 lapack/liblapack.so.3; do

@@ -7,6 +7,7 @@
 #                              CROSS_TARGET=aarch64 (sysroot, resource folder, lld, pkg-config; then
 #                              checks that the build plan has no x86-64 include or library folders)
 #   cross_need_qemu            installs qemu-user (qemu-aarch64 runs the aarch64 programs) when missing
+#   cross_relative_links TOP [DIR]  makes absolute symbolic links under DIR relative links inside TOP
 root=${BITSPOT_CROSS_DIR:-.cross}/trixie
 S=/sysroot-arm64                      # the arm64 sysroot, as the compiler inside the root sees it
 RES=$S/usr/libexec/swift/lib/swift    # its Swift resource folder
@@ -26,6 +27,18 @@ cross_enter() {
 cross_leave() {
   umount "$root/opt/swift-packages" 2>/dev/null || true
   umount "$root/proc" 2>/dev/null || true
+}
+
+# Makes the absolute symbolic links under $2 (default: all of $1) point inside the unpacked root $1, as
+# relative links, so the linker and qemu resolve them there (dpkg-deb -x keeps a package's absolute links).
+cross_relative_links() {
+  local top=$1 under=${2:-$1} link target
+  find "$under" -type l | while read -r link; do
+    target=$(readlink "$link")
+    case "$target" in
+      /*) [ -e "$top$target" ] && ln -sfn "$(realpath --relative-to="$(dirname "$link")" "$top$target")" "$link" ;;
+    esac
+  done
 }
 
 cross_need_qemu() {

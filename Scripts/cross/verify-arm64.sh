@@ -42,9 +42,11 @@ if [ ${#ffmpeg_args[@]} -gt 0 ]; then
   # The aarch64 loader (LD_DEBUG=libs) must take every FFmpeg library from the bundle, none from the sysroot.
   qemu-aarch64 -L "$sysroot" -E LD_LIBRARY_PATH="$dir/lib:/usr/lib/aarch64-linux-gnu" -E LD_DEBUG=libs "$dir/bin/bitspot" --version \
     2>"$work/ld.txt" >/dev/null
-  from_bundle=$(grep 'calling init:' "$work/ld.txt" | grep -E '/lib(av|sw)[a-z]*\.so' | grep -c "$dir/lib/" || true)
-  elsewhere=$(grep 'calling init:' "$work/ld.txt" | grep -E '/lib(av|sw)[a-z]*\.so' | grep -v "$dir/lib/" || true)
-  loaded=$(grep -c 'calling init:' "$work/ld.txt" || true)
+  grep 'calling init:' "$work/ld.txt" >"$work/init.txt" || true
+  loaded=$(wc -l <"$work/init.txt")
+  grep -E '/lib(av|sw)[a-z]*\.so' "$work/init.txt" >"$work/ffmpeg.txt" || true
+  from_bundle=$(grep -c "$dir/lib/" "$work/ffmpeg.txt" || true)
+  elsewhere=$(grep -v "$dir/lib/" "$work/ffmpeg.txt" || true)
   if [ "$from_bundle" -ge 4 ] && [ -z "$elsewhere" ]; then
     echo "lean FFmpeg: $from_bundle FFmpeg libraries loaded from the bundle's lib/, none from the system; $loaded shared objects initialised"
   else

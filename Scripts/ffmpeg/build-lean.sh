@@ -117,12 +117,7 @@ else
       [ -f "$deb" ] && dpkg-deb -x "$deb" "$root$S"
     done
     # Absolute .so links made relative, as arm64-sysroot.sh does, so the linker resolves them in the sysroot.
-    find "$root$S/usr/lib/aarch64-linux-gnu" -maxdepth 1 -type l | while read -r link; do
-      target=$(readlink "$link")
-      case "$target" in
-        /*) [ -e "$root$S$target" ] && ln -sfn "$(realpath --relative-to="$(dirname "$link")" "$root$S$target")" "$link" ;;
-      esac
-    done
+    cross_relative_links "$root$S" "$root$S/usr/lib/aarch64-linux-gnu"
     touch "$root$S/.bitspot-lean-dev"
   fi
   rm -rf "$root/lean/build" "$root/lean/out"

@@ -57,10 +57,9 @@ def load_eval_set(n=1000, seed=EVAL_SEED, cache=True):
 
 
 def score(preds, labels):
-    exact = np.mean([p == l for p, l in zip(preds, labels)])
-    dist = [min(levenshtein(l, p) / max(len(l), 1), 1.0) for p, l in zip(preds, labels)]
+    exact, lpcv = per_crop(preds, labels)
     cer = sum(levenshtein(l, p) for p, l in zip(preds, labels)) / max(1, sum(len(l) for l in labels))
-    return dict(word_acc=float(exact), lpcv_score=float(1 - np.mean(dist)), cer=float(cer), n=len(labels))
+    return dict(word_acc=float(exact.mean()), lpcv_score=float(lpcv.mean()), cer=float(cer), n=len(labels))
 
 
 @torch.no_grad()
@@ -85,12 +84,15 @@ def run(model, imgs, dev="cpu", batch=64):
     return pred, conf
 
 
-def evaluate(model, eval_set, dev="cpu", thresholds=(0.5, 0.6, 0.7, 0.8, 0.9, 0.95)):
+def evaluate(model, eval_set, dev="cpu", thresholds=(0.5, 0.6, 0.7, 0.8, 0.9, 0.95), outputs=None):
+    """Scores per head and at each exit threshold; `outputs`: `run`'s result for `eval_set` when already made."""
     imgs, labels = eval_set
-    was = model.training
-    model.eval()
-    pred, conf = run(model, imgs, dev)
-    model.train(was)
+    if outputs is None:
+        was = model.training
+        model.eval()
+        outputs = run(model, imgs, dev)
+        model.train(was)
+    pred, conf = outputs
     r = {h: score(pred[h], labels) for h in ("final", "exit")}
     ex = []
     for t in thresholds:
@@ -102,12 +104,13 @@ def evaluate(model, eval_set, dev="cpu", thresholds=(0.5, 0.6, 0.7, 0.8, 0.9, 0.
     return r
 
 
-def calibrated_exit(model, calibration_set, eval_set, max_drop=1.0, dev="cpu"):
-    """Thresholds chosen on `calibration_set` (per metric), measured on `eval_set`."""
+def calibrated_exit(model, calibration_set, eval_set, max_drop=1.0, dev="cpu", eval_outputs=None):
+    """Thresholds chosen on `calibration_set` (per metric), measured on `eval_set` (`eval_outputs`: `run`'s
+    result for it when already made)."""
     model.eval()
     scored = []
-    for imgs, labels in (calibration_set, eval_set):
-        pred, conf = run(model, imgs, dev)
+    for (imgs, labels), outputs in ((calibration_set, None), (eval_set, eval_outputs)):
+        pred, conf = outputs if outputs is not None else run(model, imgs, dev)
         fe, fl = per_crop(pred["final"], labels)
         ee, el = per_crop(pred["exit"], labels)
         scored.append(dict(conf=conf, word_acc=(ee, fe), lpcv_score=(el, fl)))
@@ -120,7 +123,7 @@ def calibrated_exit(model, calibration_set, eval_set, max_drop=1.0, dev="cpu"):
         for m in ("word_acc", "lpcv_score"):
             e, f = ev[m]
             row[m] = float(np.where(use, e, f).mean())
-            row[m + "_drop_points"] = float((np.where(use, e, f).mean() - f.mean()) * 100)
+            row[m + "_drop_points"] = (row[m] - float(f.mean())) * 100
         out.append(row)
     return out
 
@@ -143,12 +146,15 @@ def main():
     m = models.Recognizer(binary=cfg["binary"], stem=cfg["stem"], blocks=cfg["blocks"], exit_after=cfg["exit_after"],
                           exit_block=cfg.get("exit_block", False))
     m.load_state_dict(ck["model"])
+    if args.calibrate_exit == EVAL_SEED:
+        ap.error(f"--calibrate-exit needs a seed other than the evaluation set's ({EVAL_SEED})")
+    m.eval()
     eval_set = load_eval_set(args.n)
-    r = evaluate(m, eval_set)
+    outputs = run(m, eval_set[0])
+    r = evaluate(m, eval_set, outputs=outputs)
     if args.calibrate_exit is not None:
-        if args.calibrate_exit == EVAL_SEED:
-            ap.error(f"--calibrate-exit needs a seed other than the evaluation set's ({EVAL_SEED})")
-        r["calibrated_exit"] = calibrated_exit(m, load_eval_set(args.calibration_n or args.n, seed=args.calibrate_exit), eval_set, args.max_drop)
+        calibration_set = load_eval_set(args.calibration_n or args.n, seed=args.calibrate_exit)
+        r["calibrated_exit"] = calibrated_exit(m, calibration_set, eval_set, args.max_drop, eval_outputs=outputs)
     r["params_bytes"] = models.param_bytes(m)
     r["ops"] = m.op_counts()
     r["binary_channels"] = m.binary_channels()

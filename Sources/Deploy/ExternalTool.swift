@@ -65,17 +65,27 @@ public enum RuntimePackages {
 
     /// The Swift runtime libraries `binary` needs, found in `searchPaths`, with the ones they need in turn.
     public static func swiftRuntime(for binary: String, searchPaths: [String]) throws -> [String] {
-        var found: [String: String] = [:]
-        var queue = try neededLibraries(of: binary).filter(isSwiftRuntime)
-        while let name = queue.popLast() {
-            guard found[name] == nil else { continue }
+        let found = try closure(of: try neededLibraries(of: binary).filter(isSwiftRuntime), keeping: isSwiftRuntime) { name in
             guard let path = searchPaths.map({ $0 + "/" + name }).first(where: { FileManager.default.fileExists(atPath: $0) }) else {
                 throw DeployError(.missing, name, "Swift runtime library not found in \(searchPaths.joined(separator: ", "))")
             }
-            found[name] = path
-            queue += try neededLibraries(of: path).filter(isSwiftRuntime)
+            return path
         }
         return found.values.sorted()
+    }
+
+    /// The libraries `roots` names, and those they need in turn that `keeping` accepts: soname -> path,
+    /// each found by `locate` (which throws when it cannot).
+    static func closure(of roots: [String], keeping: (String) -> Bool, locate: (String) throws -> String) throws -> [String: String] {
+        var found: [String: String] = [:]
+        var queue = roots
+        while let name = queue.popLast() {
+            guard found[name] == nil else { continue }
+            let path = try locate(name)
+            found[name] = path
+            queue += try neededLibraries(of: path).filter(keeping)
+        }
+        return found
     }
 
     /// Debian packages for the libraries the binary and its bundled libraries need from the system, with
@@ -99,20 +109,16 @@ public enum RuntimePackages {
     /// turn, found in `folder` (a lean build's `lib/`, from Scripts/ffmpeg/build-lean.sh): soname -> path.
     public static func ffmpegLibraries(for binary: String, in folder: String) throws -> [String: String] {
         let needed = try neededLibraries(of: binary)
-        var queue = needed.filter(isFFmpeg) + openedAtRunTime(besides: Set(needed))
-        guard !queue.isEmpty else { throw DeployError(.invalid, binary, "links no FFmpeg library, so there is none to bundle") }
-        var found: [String: String] = [:]
-        while let name = queue.popLast() {
-            guard found[name] == nil else { continue }
+        let roots = needed.filter(isFFmpeg) + openedAtRunTime(besides: Set(needed))
+        guard !roots.isEmpty else { throw DeployError(.invalid, binary, "links no FFmpeg library, so there is none to bundle") }
+        return try closure(of: roots, keeping: isFFmpeg) { name in
             let path = folder + "/" + name
             guard FileManager.default.fileExists(atPath: path) else {
                 throw DeployError(.missing, path, "not there; the binary needs \(name): build the FFmpeg it was built against "
                                   + "with Scripts/ffmpeg/build-lean.sh (host or aarch64)")
             }
-            found[name] = path
-            queue += try neededLibraries(of: path).filter(isFFmpeg)
+            return path
         }
-        return found
     }
 
     /// The FFmpeg libraries `bitspot` opens with `dlopen` when first needed (libavdevice for cameras,

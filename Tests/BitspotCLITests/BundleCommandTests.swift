@@ -134,23 +134,7 @@ final class BundleCommandTests: XCTestCase {
 
     /// Runs a program with a bare environment (PATH only, plus `environment`), from the temporary folder.
     private static func shell(_ args: [String], environment: [String: String] = [:]) throws -> CLI.Result {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = args
-        p.environment = ["PATH": "/usr/bin:/bin"].merging(environment) { $1 }
-        p.currentDirectoryURL = FileManager.default.temporaryDirectory
-        // Output goes to files, so a large output cannot block the child on a full pipe.
-        let outURL = CLI.folder.appendingPathComponent("out-\(UUID().uuidString)")
-        let errURL = CLI.folder.appendingPathComponent("err-\(UUID().uuidString)")
-        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        defer { try? FileManager.default.removeItem(at: outURL); try? FileManager.default.removeItem(at: errURL) }
-        p.standardOutput = try FileHandle(forWritingTo: outURL)
-        p.standardError = try FileHandle(forWritingTo: errURL)
-        p.standardInput = FileHandle.nullDevice
-        try p.run()
-        p.waitUntilExit()
-        return CLI.Result(status: p.terminationStatus, stdout: String(decoding: try Data(contentsOf: outURL), as: UTF8.self),
-                          stderr: String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
+        try CLI.run(args, cwd: FileManager.default.temporaryDirectory, environment: ["PATH": "/usr/bin:/bin"].merging(environment) { $1 },
+                    executable: URL(fileURLWithPath: "/usr/bin/env"))
     }
 }

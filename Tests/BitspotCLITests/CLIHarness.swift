@@ -15,10 +15,11 @@ enum CLI {
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[0]
     }
 
-    /// Runs `bitspot ARGS`, feeding `stdin` (a file path, or nil for an empty standard input).
-    static func run(_ args: [String], stdin: String? = nil, cwd: URL? = nil, environment: [String: String]? = nil) throws -> Result {
+    /// Runs `bitspot ARGS` (or `executable ARGS`), feeding `stdin` (a file path, or nil for an empty standard input).
+    static func run(_ args: [String], stdin: String? = nil, cwd: URL? = nil, environment: [String: String]? = nil,
+                    executable: URL? = nil) throws -> Result {
         let p = Process()
-        p.executableURL = binary
+        p.executableURL = executable ?? binary
         p.arguments = args
         if let cwd { p.currentDirectoryURL = cwd }
         if let environment { p.environment = environment }
