@@ -142,9 +142,7 @@ def main():
     import json
     import models
     ck = torch.load(args.checkpoint, map_location="cpu", weights_only=False)
-    cfg = ck["cfg"]
-    m = models.Recognizer(binary=cfg["binary"], stem=cfg["stem"], blocks=cfg["blocks"], exit_after=cfg["exit_after"],
-                          exit_block=cfg.get("exit_block", False))
+    m = models.from_cfg(ck["cfg"])
     m.load_state_dict(ck["model"])
     if args.calibrate_exit == EVAL_SEED:
         ap.error(f"--calibrate-exit needs a seed other than the evaluation set's ({EVAL_SEED})")

@@ -176,12 +176,7 @@ def run_reference(model_dict, img):
 
 def load_model(path):
     ck = torch.load(path, map_location="cpu", weights_only=False)
-    cfg = ck["cfg"]
-    if cfg.get("task") == "detector":
-        m = models.Detector(binary=cfg["binary"], stem=cfg["stem"], blocks=cfg["blocks"], exit_after=cfg["exit_after"])
-    else:
-        m = models.Recognizer(binary=cfg["binary"], stem=cfg["stem"], blocks=cfg["blocks"], exit_after=cfg["exit_after"],
-                              exit_block=cfg.get("exit_block", False))
+    m = models.from_cfg(ck["cfg"])
     m.load_state_dict(ck["model"])
     m.eval()
     return m, ck

@@ -162,6 +162,15 @@ class Recognizer(nn.Module):
         return dict(binary_macs=binary, real_macs=real, exit_binary_macs=exit_binary, exit_real_macs=exit_real)
 
 
+def from_cfg(cfg, binary=None):
+    """The network a checkpoint's `cfg` describes (detector or recogniser); `binary` overrides its kind."""
+    b = cfg["binary"] if binary is None else binary
+    if cfg.get("task") == "detector":
+        return Detector(binary=b, stem=cfg["stem"], blocks=cfg["blocks"], exit_after=cfg["exit_after"])
+    return Recognizer(binary=b, stem=cfg["stem"], blocks=cfg["blocks"], exit_after=cfg["exit_after"],
+                      num_classes=cfg.get("num_classes", NUM_CLASSES), exit_block=cfg.get("exit_block", False))
+
+
 def output_lengths(widths):
     """CTC time steps for crops of these pixel widths (stride 4 with ceil)."""
     return [math.ceil(math.ceil(int(w) / 2) / 2) for w in widths]

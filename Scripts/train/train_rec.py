@@ -35,7 +35,9 @@ import data_rec
 import fonts_train
 import models
 from common import encode
-from eval_rec import evaluate, load_eval_set
+from eval_rec import EVAL_SEED, evaluate, load_eval_set
+
+VAL_SEED = 20211   # validation crops (held-out fonts) for choosing best.pt; not the reported set (EVAL_SEED)
 
 STAGES = ("teacher", "student", "sparse", "prune", "finetune", "exits", "exithead")
 
@@ -124,6 +126,9 @@ def main():
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--eval-every", type=int, default=500)
     ap.add_argument("--eval-n", type=int, default=600)
+    ap.add_argument("--val-seed", type=int, default=VAL_SEED,
+                    help=f"seed of the held-out-font crops that pick best.pt (default {VAL_SEED}; sessions 1-11 "
+                         f"used the reported evaluation set's first crops, seed {EVAL_SEED})")
     ap.add_argument("--ckpt-every", type=int, default=100)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--max-minutes", type=float, default=120.0, help="stop (and checkpoint) after this wall time")
@@ -140,7 +145,8 @@ def main():
     teacher, teacher_mtime = None, None
     if args.teacher and args.stage != "teacher":
         teacher_mtime = os.path.getmtime(args.teacher)
-        teacher = models.Recognizer(binary=False, width_mult=args.width_mult)
+        # the teacher's own layout (a widened student may learn from a narrower teacher)
+        teacher = models.from_cfg(torch.load(args.teacher, map_location="cpu", weights_only=False)["cfg"], binary=False)
         load_weights(teacher, args.teacher)
         teacher.eval().to(dev)
         for p in teacher.parameters():
@@ -170,7 +176,7 @@ def main():
             log(logf, f"pruned: {kept}/{total} binary output channels kept; masks {[int(m.sum()) for m in model.masks()]}")
     model.to(dev)
 
-    eval_set = load_eval_set(args.eval_n)
+    eval_set = load_eval_set(args.eval_n, seed=args.val_seed)
     stream = CropStream(args.seed * 100003 + step, args.batch)
     loader = torch.utils.data.DataLoader(stream, batch_size=None, num_workers=args.workers,
                                          persistent_workers=args.workers > 0, prefetch_factor=4 if args.workers else None)

@@ -100,3 +100,55 @@ def test_prune_masks_keep_fraction():
     train_rec.prune_masks(m, 0.5)
     kept, total = m.binary_channels()
     assert 0.45 <= 1 - kept / total <= 0.55
+
+
+def _randomise(m):
+    for mod in m.modules():
+        if isinstance(mod, torch.nn.BatchNorm2d):
+            mod.running_mean.uniform_(-3, 3); mod.running_var.uniform_(0.5, 4)
+            mod.weight.data.uniform_(-1.5, 1.5); mod.bias.data.uniform_(-1, 1)
+    for b in m.blocks:
+        b.shift.data.uniform_(-0.3, 0.3)
+        b.act.shift_out.data.uniform_(-0.5, 0.5)
+    for h in (m.head, m.exit_head):
+        h.weight.data.normal_()
+
+
+@pytest.mark.parametrize("binary", [True, False])
+def test_widen_keeps_outputs(binary):
+    """widen.py: 1.5x the channels in every stage, the same outputs on both heads (float64, so that no
+    binary activation sits within rounding of its threshold), and the XNOR-Net scales unchanged."""
+    from widen import widen_recognizer
+    torch.manual_seed(2)
+    m = models.Recognizer(binary=binary).double()
+    _randomise(m)
+    m.eval()
+    w = widen_recognizer(m, 1.5, seed=3).double().eval()
+    assert [x.numel() for x in w.masks()] == [48, 96, 192]
+    assert w.op_counts()["binary_macs"] > 2 * m.op_counts()["binary_macs"]
+    x = torch.randint(0, 256, (3, 1, 32, 44)).double()
+    with torch.no_grad():
+        a, b = m(x), w(x)
+        for head in ("final", "exit"):
+            assert torch.allclose(a[head], b[head], atol=1e-9), head
+        for bm, bw in zip(m.blocks, w.blocks):
+            am = bm.weight.abs().mean(dim=(1, 2, 3))
+            aw = bw.weight.abs().mean(dim=(1, 2, 3))[: bm.cout]
+            assert torch.allclose(am, aw)
+    # the widened copy learns: one step moves the two members of a new pair apart
+    w.train()
+    out = w(x)["final"].sum()
+    out.backward()
+    g = w.blocks[0].weight.grad
+    assert not torch.equal(g[32], g[33]) or not torch.equal(w.blocks[1].weight.grad[:, 32], w.blocks[1].weight.grad[:, 33])
+
+
+def test_widen_refuses_pruned_and_odd():
+    from widen import widen_recognizer
+    import train_rec
+    m = models.Recognizer(binary=True)
+    with pytest.raises(ValueError, match="pairs"):
+        widen_recognizer(m, 1.1)          # 32 -> 35: 3 new channels
+    train_rec.prune_masks(m, 0.25)
+    with pytest.raises(ValueError, match="pruned"):
+        widen_recognizer(m, 1.5)
