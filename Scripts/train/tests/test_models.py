@@ -7,6 +7,14 @@ torch = pytest.importorskip("torch")
 import models  # noqa: E402
 
 
+def _randomise_bn(m):
+    """Batch-norm statistics and affine parameters far from their defaults."""
+    for mod in m.modules():
+        if isinstance(mod, torch.nn.BatchNorm2d):
+            mod.running_mean.uniform_(-3, 3); mod.running_var.uniform_(0.5, 4)
+            mod.weight.data.uniform_(-1.5, 1.5); mod.bias.data.uniform_(-1, 1)
+
+
 def test_recognizer_shapes_and_lengths():
     torch.manual_seed(0)
     for binary in (False, True):
@@ -36,10 +44,7 @@ def test_export_matches_torch_with_pruning():
     import train_rec
     torch.manual_seed(0)
     m = models.Recognizer(binary=True)
-    for mod in m.modules():
-        if isinstance(mod, torch.nn.BatchNorm2d):
-            mod.running_mean.uniform_(-3, 3); mod.running_var.uniform_(0.5, 4)
-            mod.weight.data.uniform_(-1.5, 1.5); mod.bias.data.uniform_(-1, 1)
+    _randomise_bn(m)
     for b in m.blocks:
         b.shift.data.uniform_(-0.3, 0.3)
     train_rec.prune_masks(m, 0.4)
@@ -59,10 +64,7 @@ def test_exit_block_exports_and_counts():
     import export
     torch.manual_seed(1)
     plain, m = models.Recognizer(binary=True), models.Recognizer(binary=True, exit_block=True)
-    for mod in m.modules():
-        if isinstance(mod, torch.nn.BatchNorm2d):
-            mod.running_mean.uniform_(-3, 3); mod.running_var.uniform_(0.5, 4)
-            mod.weight.data.uniform_(-1.5, 1.5); mod.bias.data.uniform_(-1, 1)
+    _randomise_bn(m)
     m.exit_block.shift.data.uniform_(-0.3, 0.3)
     m.eval()
     w = export.export_recognizer(m, 40)
@@ -103,10 +105,7 @@ def test_prune_masks_keep_fraction():
 
 
 def _randomise(m):
-    for mod in m.modules():
-        if isinstance(mod, torch.nn.BatchNorm2d):
-            mod.running_mean.uniform_(-3, 3); mod.running_var.uniform_(0.5, 4)
-            mod.weight.data.uniform_(-1.5, 1.5); mod.bias.data.uniform_(-1, 1)
+    _randomise_bn(m)
     for b in m.blocks:
         b.shift.data.uniform_(-0.3, 0.3)
         b.act.shift_out.data.uniform_(-0.5, 0.5)
