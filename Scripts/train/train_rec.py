@@ -146,8 +146,9 @@ def main():
     if args.teacher and args.stage != "teacher":
         teacher_mtime = os.path.getmtime(args.teacher)
         # the teacher's own layout (a widened student may learn from a narrower teacher)
-        teacher = models.from_cfg(torch.load(args.teacher, map_location="cpu", weights_only=False)["cfg"], binary=False)
-        load_weights(teacher, args.teacher)
+        tck = torch.load(args.teacher, map_location="cpu", weights_only=False)
+        teacher = models.from_cfg(tck["cfg"], binary=False)
+        teacher.load_state_dict(tck["model"], strict=False)
         teacher.eval().to(dev)
         for p in teacher.parameters():
             p.requires_grad_(False)

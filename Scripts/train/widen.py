@@ -48,14 +48,19 @@ def _stage_maps(model, width_mult, gen):
     return maps
 
 
-def _binary_columns(w_rows, c_in, c2_in, gen):
-    """w_rows: out x c_in x 3 x 3 (rows already widened). New columns in +-pairs of magnitude alpha_o."""
+def _binary_columns(w_rows, extra, gen):
+    """w_rows: out x in x 3 x 3 (rows already widened), with `extra` new columns in +-pairs of magnitude alpha_o."""
     alpha = w_rows.abs().mean(dim=(1, 2, 3), keepdim=True)
-    pairs = (c2_in - c_in) // 2
+    pairs = extra // 2
     base_rows = w_rows.shape[0]
     r = torch.where(torch.rand(base_rows, pairs, *w_rows.shape[2:], generator=gen) < 0.5, -1.0, 1.0).to(w_rows.dtype)
     cols = torch.stack([r, -r], dim=2).reshape(base_rows, 2 * pairs, *w_rows.shape[2:]) * alpha
     return torch.cat([w_rows, cols], dim=1)
+
+
+def _zero_columns(w, extra):
+    """A real convolution's weight (out x in x k x k) with `extra` zero input columns appended."""
+    return torch.cat([w, w.new_zeros(w.shape[0], extra, *w.shape[2:])], dim=1)
 
 
 def widen_recognizer(model: models.Recognizer, width_mult: float, seed: int = 0) -> models.Recognizer:
@@ -75,14 +80,17 @@ def widen_recognizer(model: models.Recognizer, width_mult: float, seed: int = 0)
     old = model.state_dict()
     new = wide.state_dict()
 
+    head_stage = {head: st for head, st in model.head_stages()}
+
     def rows(t, st):            # tensor indexed by stage st's channels along dim 0
         return t[maps[st][2]].clone()
 
+    def extra(st):
+        return maps[st][1] - maps[st][0]
+
     with torch.no_grad():
-        for i, c2 in enumerate(widths):
-            new[f"mask{i}"] = torch.ones(c2)
         for name, t in old.items():
-            if name.startswith("mask"):
+            if name.startswith("mask"):     # the new network's masks are all ones already
                 continue
             if name.endswith("num_batches_tracked"):
                 new[name] = t.clone()
@@ -98,18 +106,14 @@ def widen_recognizer(model: models.Recognizer, width_mult: float, seed: int = 0)
                     new[name] = rows(t, st_in)
                 elif field == "weight":
                     # (in a float network the +r / -r columns cancel the same way)
-                    new[name] = _binary_columns(rows(t, st_out), maps[st_in][0], maps[st_in][1], gen)
+                    new[name] = _binary_columns(rows(t, st_out), extra(st_in), gen)
                 elif field == "proj.weight":
-                    w = rows(t, st_out)
-                    z = torch.zeros(w.shape[0], maps[st_in][1] - maps[st_in][0], *w.shape[2:], dtype=w.dtype)
-                    new[name] = torch.cat([w, z], dim=1)
+                    new[name] = _zero_columns(rows(t, st_out), extra(st_in))
                 else:       # bn.*, act.*, proj.bias: per output channel
                     new[name] = rows(t, st_out)
             elif parts[0] in ("head", "exit_head"):
                 if parts[1] == "weight":
-                    st = so[-1] if parts[0] == "head" else so[cfg["exit_after"] + 1]
-                    z = torch.zeros(t.shape[0], maps[st][1] - maps[st][0], *t.shape[2:], dtype=t.dtype)
-                    new[name] = torch.cat([t, z], dim=1)
+                    new[name] = _zero_columns(t, extra(head_stage[getattr(model, parts[0])]))
                 else:
                     new[name] = t.clone()
             else:
