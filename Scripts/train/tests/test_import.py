@@ -1,0 +1,137 @@
+"""import_bitnet.py: a model file turned back into a checkpoint computes what the file computes,
+exports to the same file, and bad or pruned files are refused (needs torch)."""
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import models  # noqa: E402
+import export  # noqa: E402
+import import_bitnet as ib  # noqa: E402
+from test_models import _randomise  # noqa: E402
+
+SCRIPT = Path(__file__).resolve().parents[1] / "import_bitnet.py"
+
+
+def _file(tmp_path, m, h, w, task):
+    m.eval()
+    path = tmp_path / f"{task}.bitnet"
+    export.export_net(m, h, w).write(path, {"name": "t", "task": task})
+    return path
+
+
+def _random_recognizer(seed, **kw):
+    torch.manual_seed(seed)
+    m = models.Recognizer(binary=True, **kw)
+    _randomise(m)
+    for mod in m.modules():
+        if isinstance(mod, torch.nn.BatchNorm2d):   # conv outputs of size ~ alpha * sqrt(9 cin): keep BN inputs in range
+            mod.running_var.mul_(0.05)
+    if m.exit_block is not None:
+        m.exit_block.shift.data.uniform_(-0.3, 0.3)
+    return m
+
+
+@pytest.mark.parametrize("exit_block", [False, True])
+def test_recognizer_round_trip(tmp_path, exit_block):
+    m = _random_recognizer(4, exit_block=exit_block)
+    path = _file(tmp_path, m, 32, 40, "recognizer")
+    got, cfg, report = ib.import_file(path, n_batches=0, check_n=2)
+    assert cfg["blocks"] == [tuple(b) for b in m.cfg["blocks"]] and cfg["exit_after"] == m.cfg["exit_after"]
+    assert cfg.get("exit_block", False) == exit_block
+    assert report["float_rel_diff_after_export"] < 1e-6
+    assert report["max_head_diff_vs_file"] < 1e-3
+    x = torch.randint(0, 256, (3, 1, 32, 40)).float()
+    with torch.no_grad():
+        a, b = m(x), got.eval()(x)
+    for head in ("final", "exit"):
+        assert (a[head].argmax(1) == b[head].argmax(1)).float().mean() > 0.99
+        assert torch.allclose(a[head], b[head], atol=1e-3), head
+    # binary weights: the signs, at the fresh-layer magnitude
+    for bm, bg in zip(m.blocks, got.blocks):
+        assert torch.equal(torch.where(bm.weight >= 0, 1, -1), torch.where(bg.weight >= 0, 1, -1))
+        assert torch.allclose(bg.weight.abs(), torch.full_like(bg.weight, ib.latent_magnitude(bg.cin)))
+
+
+def test_detector_round_trip(tmp_path):
+    torch.manual_seed(5)
+    m = models.Detector(binary=True)
+    _randomise(m)
+    path = _file(tmp_path, m, 80, 120, "detector")
+    got, cfg, report = ib.import_file(path, n_batches=0, check_n=1)
+    assert cfg["task"] == "detector" and cfg["blocks"] == [tuple(b) for b in m.cfg["blocks"]]
+    assert report["float_rel_diff_after_export"] < 1e-6 and report["max_head_diff_vs_file"] < 1e-3
+
+
+def test_recalibration_keeps_eval_function_and_matches_batch_statistics():
+    """After recalibrate_bn the evaluation-mode outputs are unchanged, and a training-mode pass (batch
+    statistics) on the calibration inputs gives nearly the same outputs, as it did not before (float64,
+    so that no binary activation sits within rounding of its threshold)."""
+    m = _random_recognizer(6).double()
+    for mod in m.modules():                           # the importer's starting point: statistics 0 / 1
+        if isinstance(mod, torch.nn.BatchNorm2d):
+            s = mod.weight.detach() / torch.sqrt(mod.running_var + mod.eps)
+            mod.bias.data -= s * mod.running_mean
+            mod.weight.data = s * (1 + mod.eps) ** 0.5
+            mod.running_mean.zero_(); mod.running_var.fill_(1.0)
+    m.dropout.p = 0.0
+    torch.manual_seed(7)
+    batches = [torch.randint(0, 256, (16, 1, 32, 48)).double() for _ in range(4)]
+    x = torch.cat(batches)
+    m.eval()
+    with torch.no_grad():
+        before = m(x)["final"]
+        saved = {k: v.clone() for k, v in m.state_dict().items()}
+        m.train()
+        train_before = m(x)["final"]       # (a training-mode pass moves the running statistics)
+    m.load_state_dict(saved)
+    ib.recalibrate_bn(m, batches)
+    with torch.no_grad():
+        m.eval()
+        after = m(x)["final"]
+        m.train()
+        train_after = m(x)["final"]
+    assert torch.allclose(before, after, atol=1e-6)
+    gap_before = (train_before - before).abs().mean()
+    gap_after = (train_after - after).abs().mean()
+    assert gap_after < 0.2 * gap_before, (gap_before, gap_after)
+
+
+def test_refuses_pruned_damaged_and_other_files(tmp_path):
+    import train_rec
+    m = _random_recognizer(8)
+    train_rec.prune_masks(m, 0.3)
+    with pytest.raises(ib.ImportFailure, match="pruned"):
+        ib.import_file(_file(tmp_path, m, 32, 24, "recognizer"), n_batches=0)
+    good = _file(tmp_path, _random_recognizer(9), 32, 24, "recognizer")
+    data = bytearray(good.read_bytes())
+    data[len(data) // 2] ^= 0x40
+    bad = tmp_path / "bad.bitnet"
+    bad.write_bytes(bytes(data))
+    with pytest.raises(ib.ImportFailure, match="not a readable"):
+        ib.import_file(bad, n_batches=0)
+    other = _file(tmp_path, _random_recognizer(10), 32, 24, "classifier")
+    with pytest.raises(ib.ImportFailure, match="task"):
+        ib.import_file(other, n_batches=0)
+
+
+def test_cli_exit_codes_and_no_partial_output(tmp_path):
+    good = _file(tmp_path, _random_recognizer(11), 32, 24, "recognizer")
+    out = tmp_path / "ck" / "best.pt"
+    run = lambda *a: subprocess.run([sys.executable, str(SCRIPT), *map(str, a)], capture_output=True, text=True)
+    r = run(tmp_path / "missing.bitnet", out)
+    assert r.returncode == 66 and "no such file" in r.stderr
+    bad = tmp_path / "bad.bitnet"
+    bad.write_bytes(good.read_bytes()[:200])
+    r = run(bad, out)
+    assert r.returncode == 65 and "bad.bitnet" in r.stderr and not out.exists()
+    r = run(good, out, "--calibration-batches", "0")
+    assert r.returncode == 0, r.stderr
+    ck = torch.load(out, weights_only=False)
+    assert ck["stage"] == "import" and ck["cfg"]["stem"] == 32
+    r = run(good, out, "--calibration-batches", "0")
+    assert r.returncode == 64 and "--overwrite" in r.stderr
