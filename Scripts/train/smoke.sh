@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end smoke test of every stage on tiny settings (minutes on CPU): teacher -> student (KD) ->
 # sparse (group lasso) -> prune -> finetune -> exits, for recognizer and detector, then export with
-# the numpy-reference check and golden fixtures, and resume. Writes only under $OUT (default /tmp/bitspot-smoke).
+# the numpy-reference check and golden fixtures, resume, and a model file imported back into a checkpoint. Writes only under $OUT (default /tmp/bitspot-smoke).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$ROOT"
@@ -17,6 +17,10 @@ for s in student sparse prune finetune exits; do
   prev=$OUT/rec/$s/best.pt
 done
 $PY Scripts/train/export.py $prev --out $OUT/recognizer.bitnet --golden $OUT/golden/recognizer --check-n 2
+# a fresh machine's road (no checkpoints): the unpruned student exported, imported back, trained on
+$PY Scripts/train/export.py $OUT/rec/student/best.pt --out $OUT/student.bitnet --check-n 2
+$PY Scripts/train/import_bitnet.py $OUT/student.bitnet $OUT/rec/imported.pt --calibration-batches 2
+$PY Scripts/train/train_rec.py --stage student --out $OUT/rec/from-import --init $OUT/rec/imported.pt --teacher $OUT/rec/teacher/best.pt $R --eval-n 20
 D="--steps 2 --batch 2 --eval-every 2 --ckpt-every 1 --threads 1 --workers 0 --eval-n 3"
 $PY Scripts/train/train_det.py --stage teacher --out $OUT/det/teacher $D
 prev=$OUT/det/teacher/best.pt
