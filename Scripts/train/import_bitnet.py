@@ -194,11 +194,14 @@ def recalibrate_bn(model, batches):
     acc = {id(b): [0.0, 0.0, 0] for b in bns}
 
     def hook(mod, inp):
+        # per batch, as training normalises: the mean of the batch means and of the within-batch
+        # (biased) variances, which is where training's running averages settle (the variance over
+        # all batches together would also count the batches' differences, e.g. their padding)
         x = inp[0].detach().double().transpose(0, 1).reshape(inp[0].shape[1], -1)
         a = acc[id(mod)]
-        a[0] = a[0] + x.sum(1)
-        a[1] = a[1] + (x * x).sum(1)
-        a[2] += x.shape[1]
+        a[0] = a[0] + x.mean(1)
+        a[1] = a[1] + x.var(1, unbiased=False)
+        a[2] += 1
 
     handles = [b.register_forward_pre_hook(hook) for b in bns]
     model.eval()
@@ -209,9 +212,8 @@ def recalibrate_bn(model, batches):
         h.remove()
     with torch.no_grad():
         for b in bns:
-            s, s2, n = acc[id(b)]
-            mu = s / n
-            var = (s2 / n - mu * mu).clamp(min=0.0)
+            s, v, n = acc[id(b)]
+            mu, var = s / n, v / n
             g, beta = b.weight.detach().double().clone(), b.bias.detach().double().clone()
             rm, rv = b.running_mean.double().clone(), b.running_var.double().clone()
             k = g / torch.sqrt(rv + b.eps)              # y = k (x - rm) + beta
