@@ -316,8 +316,14 @@ def import_file(path, n_batches=8, seed=7, tol=1e-5, check_n=2):
     return model, cfg, report
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):          # usage errors exit 64 (EX_USAGE), as the bitspot CLI's do
+        self.print_usage(sys.stderr)
+        self.exit(64, f"{self.prog}: error: {message}\n")
+
+
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = _Parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("model", type=Path, help="a .bitnet file (e.g. Models/recognizer.bitnet)")
     ap.add_argument("out", type=Path, help="checkpoint to write (e.g. checkpoints/rec/shipped/best.pt)")
     ap.add_argument("--calibration-batches", type=int, default=8,

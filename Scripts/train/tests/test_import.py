@@ -123,6 +123,8 @@ def test_cli_exit_codes_and_no_partial_output(tmp_path):
     good = _file(tmp_path, _random_recognizer(11), 32, 24, "recognizer")
     out = tmp_path / "ck" / "best.pt"
     run = lambda *a: subprocess.run([sys.executable, str(SCRIPT), *map(str, a)], capture_output=True, text=True)
+    r = run(good, out, "--calibration-batches", "-1")
+    assert r.returncode == 64 and "--calibration-batches" in r.stderr
     r = run(tmp_path / "missing.bitnet", out)
     assert r.returncode == 66 and "no such file" in r.stderr
     bad = tmp_path / "bad.bitnet"
