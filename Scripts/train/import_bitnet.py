@@ -287,7 +287,7 @@ def compare_outputs(model, md, imgs):
 
 
 def import_file(path, n_batches=8, seed=7, tol=1e-5, check_n=2):
-    """(model, cfg, report) for the model file at `path`; raises ImportFailure / OSError."""
+    """(model, parsed file, report) for the model file at `path`; raises ImportFailure / OSError."""
     try:
         md = mf.read(path)
     except (ValueError, KeyError, UnicodeDecodeError, IndexError) as e:    # damaged or not a model file
@@ -298,10 +298,10 @@ def import_file(path, n_batches=8, seed=7, tol=1e-5, check_n=2):
     report = {}
     if n_batches:
         batches = calibration_batches(md["meta"]["task"], n_batches, seed)
-        before = compare_outputs(model, md, [b[0, 0].numpy().astype(np.uint8) for b in batches[:check_n]])
+        imgs = [b[0, 0].numpy().astype(np.uint8) for b in batches[:check_n]]
+        before = compare_outputs(model, md, imgs)
         recalibrate_bn(model, batches)
         report["calibration_batches"] = n_batches
-        imgs = [b[0, 0].numpy().astype(np.uint8) for b in batches[:check_n]]
     else:
         before = None
         h, w, _ = md["input_shape"]
@@ -313,7 +313,7 @@ def import_file(path, n_batches=8, seed=7, tol=1e-5, check_n=2):
         report["max_head_diff_before_calibration"] = before
     if report["max_head_diff_vs_file"] > 1e-2:
         raise ImportFailure(f"the rebuilt network's heads differ from the file's by {report['max_head_diff_vs_file']:.3g}")
-    return model, cfg, report
+    return model, md, report
 
 
 class _Parser(argparse.ArgumentParser):
@@ -342,11 +342,11 @@ def main():
         sys.exit(66)
     torch.set_num_threads(min(2, os.cpu_count() or 1))
     try:
-        model, cfg, report = import_file(args.model, args.calibration_batches, args.seed, args.tolerance)
+        model, md, report = import_file(args.model, args.calibration_batches, args.seed, args.tolerance)
     except ImportFailure as e:
         print(f"import_bitnet: {args.model}: {e}", file=sys.stderr)
         sys.exit(65)
-    md_meta = mf.read(args.model)["meta"]
+    md_meta, cfg = md["meta"], model.cfg
     ck = dict(model=model.state_dict(), cfg=model.cfg, stage="import", step=0, best=-1.0,
               source=str(args.model), source_meta=md_meta, import_report=report)
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -40,7 +40,8 @@ def _random_recognizer(seed, **kw):
 def test_recognizer_round_trip(tmp_path, exit_block):
     m = _random_recognizer(4, exit_block=exit_block)
     path = _file(tmp_path, m, 32, 40, "recognizer")
-    got, cfg, report = ib.import_file(path, n_batches=0, check_n=2)
+    got, _, report = ib.import_file(path, n_batches=0, check_n=2)
+    cfg = got.cfg
     assert cfg["blocks"] == [tuple(b) for b in m.cfg["blocks"]] and cfg["exit_after"] == m.cfg["exit_after"]
     assert cfg.get("exit_block", False) == exit_block
     assert report["float_rel_diff_after_export"] < 1e-6
@@ -62,7 +63,8 @@ def test_detector_round_trip(tmp_path):
     m = models.Detector(binary=True)
     _randomise(m)
     path = _file(tmp_path, m, 80, 120, "detector")
-    got, cfg, report = ib.import_file(path, n_batches=0, check_n=1)
+    got, _, report = ib.import_file(path, n_batches=0, check_n=1)
+    cfg = got.cfg
     assert cfg["task"] == "detector" and cfg["blocks"] == [tuple(b) for b in m.cfg["blocks"]]
     assert report["float_rel_diff_after_export"] < 1e-6 and report["max_head_diff_vs_file"] < 1e-3
 
