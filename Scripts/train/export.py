@@ -82,6 +82,11 @@ def _export_block(w, x, b, kin, kout, pruned_in, stride, c):
                              shortcut=short, prelu=_prelu(b.act, kout), orig_c=c)
 
 
+def head_names(task):
+    """(exit head, final head): their names in the model file of a detector or a recogniser."""
+    return ("tiles", "maps") if task == "detector" else ("exit", "final")
+
+
 def export_net(model, height, width):
     assert model.binary, "only the binary student is exported"
     model.eval()
@@ -125,8 +130,9 @@ def export_net(model, height, width):
     kl = keeps[so[-1]]
     hw = model.head.weight.detach().numpy()[:, :, 0, 0][:, kl].astype(F32)
     final_node = w.add_real_conv1x1(f, hw, model.head.bias.detach().numpy().astype(F32))
-    w.add_head(exit_node, "tiles" if detector else "exit", exit=True)
-    w.add_head(final_node, "maps" if detector else "final", exit=False)
+    exit_name, final_name = head_names(model.cfg.get("task"))
+    w.add_head(exit_node, exit_name, exit=True)
+    w.add_head(final_node, final_name, exit=False)
     return w
 
 

@@ -41,6 +41,8 @@ import numpy as np
 import torch
 
 from common import ROOT
+import export
+from export import head_names
 import models
 
 sys.path.insert(0, str(ROOT / "Scripts"))
@@ -57,10 +59,6 @@ def _node(md, i):
 
 def _op(md, i):
     return _node(md, i)["op_name"] if i is not None else None
-
-
-def head_names(task):
-    return ("tiles", "maps") if task == "detector" else ("exit", "final")
 
 
 def infer_layout(md):
@@ -239,7 +237,6 @@ def compare_export(model, md, tol):
     """Exports `model` again and compares it with the file: graph node for node, integer and bit
     parameters exactly, floats within `tol` relative (to max(1, |value|)). Returns the worst float
     difference; raises ImportFailure on any other difference."""
-    import export
     h, w, _ = md["input_shape"]
     again = mf.read(export.export_net(model, h, w).to_bytes(md["meta"]))
     if len(again["nodes"]) != len(md["nodes"]):
@@ -269,7 +266,6 @@ def compare_export(model, md, tol):
 
 def compare_outputs(model, md, imgs):
     """Largest |PyTorch - numpy reference of the file| over both heads for uint8 images (H x W)."""
-    import export
     exit_name, final_name = head_names(md["meta"].get("task"))
     heads = {h["name"]: h["node"] for h in md["heads"]}
     model.eval()
