@@ -93,11 +93,14 @@ class Block(nn.Module):
     """One Bi-Real/ReActNet block: y = RPReLU(BN(conv(binarise(x + shift))) + shortcut(x)).
 
     shortcut: identity; or (stride 2) average pooling, and (channels change) a real 1x1 conv.
-    `binary=False` makes the full-precision teacher version (no binarisation, zero padding)."""
+    `binary=False` makes the full-precision teacher version (no binarisation, zero padding);
+    `real_weights=True` binarises the activations only (ReActNet's first step: the weights stay real;
+    such a block is a training intermediate, never exported)."""
 
-    def __init__(self, cin, cout, stride=1, binary=True):
+    def __init__(self, cin, cout, stride=1, binary=True, real_weights=False):
         super().__init__()
         self.cin, self.cout, self.stride, self.binary = cin, cout, stride, binary
+        self.real_weights = real_weights
         self.shift = nn.Parameter(torch.zeros(cin))
         self.weight = nn.Parameter(torch.randn(cout, cin, 3, 3) * (1.0 / (3 * cin ** 0.5)))
         self.bn = nn.BatchNorm2d(cout)
@@ -115,7 +118,8 @@ class Block(nn.Module):
                 m = in_mask.view(1, -1, 1, 1)
                 xb = xb * m + (1 - m)
             xb = F.pad(xb, (1, 1, 1, 1), value=1.0)
-            y = F.conv2d(xb, self.binary_weight(), None, self.stride, 0)
+            w = self.weight if self.real_weights else self.binary_weight()
+            y = F.conv2d(xb, w, None, self.stride, 0)
         else:
             y = F.conv2d(x, self.weight, None, self.stride, 1)
         y = self.bn(y)

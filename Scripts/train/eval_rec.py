@@ -15,6 +15,12 @@ evaluation set: an exit rate that does not come from choosing the threshold on t
 
   .venv-train/bin/python Scripts/train/eval_rec.py checkpoints/rec/student/best.pt [--n 1000]
   .venv-train/bin/python Scripts/train/eval_rec.py CKPT --calibrate-exit 20202 [--max-drop 1] [--calibration-n 4000]
+
+With --compare OTHER, both checkpoints read the same crops and the final heads are compared crop by crop:
+the crops only one of them reads, and the exact two-sided sign test on those (paired.py). --seed picks
+the set (default the reported set; the trainers' validation set is --seed 20211 --n 600).
+
+  .venv-train/bin/python Scripts/train/eval_rec.py NEW.pt --compare checkpoints/rec/shipped/best.pt --seed 20211 --n 600
 """
 from __future__ import annotations
 
@@ -137,18 +143,35 @@ def main():
                     help="choose the exit threshold on a second set of --n crops made from SEED, report it on the evaluation set")
     ap.add_argument("--max-drop", type=float, default=1.0, help="points the exit may cost on the calibration set (default 1)")
     ap.add_argument("--calibration-n", type=int, help="crops in the calibration set (default: --n)")
+    ap.add_argument("--seed", type=int, default=EVAL_SEED,
+                    help=f"seed of the held-out-font crops (default {EVAL_SEED}, the reported set)")
+    ap.add_argument("--compare", type=Path, metavar="OTHER",
+                    help="a second checkpoint: compare the final heads crop by crop on the same crops (sign test)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     import json
     import models
-    ck = torch.load(args.checkpoint, map_location="cpu", weights_only=False)
-    m = models.from_cfg(ck["cfg"])
-    m.load_state_dict(ck["model"])
-    if args.calibrate_exit == EVAL_SEED:
-        ap.error(f"--calibrate-exit needs a seed other than the evaluation set's ({EVAL_SEED})")
-    m.eval()
-    eval_set = load_eval_set(args.n)
+
+    def load(path):
+        ck = torch.load(path, map_location="cpu", weights_only=False)
+        m = models.from_cfg(ck["cfg"])
+        m.load_state_dict(ck["model"])
+        return m.eval()
+
+    m = load(args.checkpoint)
+    if args.calibrate_exit is not None and args.calibrate_exit == args.seed:
+        ap.error(f"--calibrate-exit needs a seed other than the evaluation set's ({args.seed})")
+    eval_set = load_eval_set(args.n, seed=args.seed)
     outputs = run(m, eval_set[0])
+    if args.compare is not None:
+        from paired import compare
+        labels = eval_set[1]
+        other = run(load(args.compare), eval_set[0])[0]["final"]
+        r = compare([p == l for p, l in zip(outputs[0]["final"], labels)], [p == l for p, l in zip(other, labels)])
+        print(f"{args.n} crops (seed {args.seed}): {args.checkpoint} {r['acc_a']:.3f}, {args.compare} {r['acc_b']:.3f}; "
+              f"read only by the first {r['only_a']}, only by the second {r['only_b']}; "
+              f"two-sided sign test p = {r['sign_test_p']:.3f}")
+        return
     r = evaluate(m, eval_set, outputs=outputs)
     if args.calibrate_exit is not None:
         calibration_set = load_eval_set(args.calibration_n or args.n, seed=args.calibrate_exit)

@@ -39,6 +39,31 @@ def test_binary_padding_is_plus_one():
     assert y[0, 0, 0, 0].item() == pytest.approx(4 * (5 - 4) * alpha, abs=1e-3)
 
 
+def test_actbin_binarises_activations_not_weights():
+    """Stage actbin (ReActNet step 1): the conv sees the +1-padded sign of its input and the real weights;
+    the same state loaded into the student gives sign(W) x mean|W|; export refuses the intermediate."""
+    from binary import Block
+    import export
+    torch.manual_seed(0)
+    a = Block(4, 4, 1, binary=True, real_weights=True).eval()
+    b = Block(4, 4, 1, binary=True).eval()
+    b.load_state_dict(a.state_dict())
+    x = torch.randn(1, 4, 5, 5)
+    xb = torch.nn.functional.pad(torch.where(x >= 0, 1.0, -1.0), (1, 1, 1, 1), value=1.0)
+    with torch.no_grad():
+        ya = a.bn(torch.nn.functional.conv2d(xb, a.weight))
+        yb = b.bn(torch.nn.functional.conv2d(xb, torch.sign(b.weight) * b.weight.abs().mean(dim=(1, 2, 3), keepdim=True)))
+        assert torch.allclose(a(x), a.act(ya + x), atol=1e-5)
+        assert torch.allclose(b(x), b.act(yb + x), atol=1e-5)
+        assert not torch.allclose(a(x), b(x), atol=1e-3)
+    m = models.Recognizer(binary=True, real_weights=True)
+    assert m.cfg["real_weights"] and all(blk.real_weights for blk in m.blocks)
+    assert models.from_cfg(m.cfg).blocks[0].real_weights
+    assert not models.from_cfg(m.cfg, binary=False).blocks[0].binary
+    with pytest.raises(AssertionError):
+        export.export_recognizer(m.eval(), 24)
+
+
 def test_export_matches_torch_with_pruning():
     import export
     import train_rec
