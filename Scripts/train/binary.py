@@ -95,12 +95,13 @@ class Block(nn.Module):
     shortcut: identity; or (stride 2) average pooling, and (channels change) a real 1x1 conv.
     `binary=False` makes the full-precision teacher version (no binarisation, zero padding);
     `real_weights=True` binarises the activations only (ReActNet's first step: the weights stay real;
-    such a block is a training intermediate, never exported)."""
+    such a block is a training intermediate, never exported); `real_acts=True` binarises the weights only
+    (real input, zero padding: a diagnostic of what each half of the binarisation costs, never exported)."""
 
-    def __init__(self, cin, cout, stride=1, binary=True, real_weights=False):
+    def __init__(self, cin, cout, stride=1, binary=True, real_weights=False, real_acts=False):
         super().__init__()
         self.cin, self.cout, self.stride, self.binary = cin, cout, stride, binary
-        self.real_weights = real_weights
+        self.real_weights, self.real_acts = real_weights, real_acts
         self.shift = nn.Parameter(torch.zeros(cin))
         self.weight = nn.Parameter(torch.randn(cout, cin, 3, 3) * (1.0 / (3 * cin ** 0.5)))
         self.bn = nn.BatchNorm2d(cout)
@@ -112,7 +113,9 @@ class Block(nn.Module):
         return _WeightSign.apply(self.weight) * alpha
 
     def forward(self, x, in_mask=None, out_mask=None):
-        if self.binary:
+        if self.binary and self.real_acts:
+            y = F.conv2d(x, self.binary_weight(), None, self.stride, 1)
+        elif self.binary:
             xb = bsign(x + self.shift.view(1, -1, 1, 1))
             if in_mask is not None:   # pruned input channels read as +1 (= padding; folds into bias)
                 m = in_mask.view(1, -1, 1, 1)

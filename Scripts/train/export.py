@@ -88,7 +88,8 @@ def head_names(task):
 
 
 def export_net(model, height, width):
-    assert model.binary and not model.cfg.get("real_weights"), "only the binary student is exported"
+    assert model.binary and not (model.cfg.get("real_weights") or model.cfg.get("real_acts")), \
+        "only the binary student is exported"
     model.eval()
     detector = model.cfg.get("task") == "detector"
     masks = [m.bool().numpy() for m in model.masks()]
@@ -231,8 +232,8 @@ def main():
     args = ap.parse_args()
     torch.set_num_threads(1)
     model, ck = load_model(args.checkpoint)
-    if model.cfg.get("real_weights") or not model.binary:
-        ap.exit(65, f"export: {args.checkpoint}: stage {ck.get('stage')!r} has real-valued weights; only a binary "
+    if model.cfg.get("real_weights") or model.cfg.get("real_acts") or not model.binary:
+        ap.exit(65, f"export: {args.checkpoint}: stage {ck.get('stage')!r} is not fully binary; only a binary "
                     f"student is exported (train the student stage from it first)\n")
     prov = {"checkpoint": str(args.checkpoint), "stage": ck.get("stage"), "step": ck.get("step"),
             "eval": (ck.get("eval") or {}).get("final", (ck.get("eval") or {}).get("f1"))}

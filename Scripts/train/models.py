@@ -38,7 +38,8 @@ class Recognizer(nn.Module):
     for 'final' and 'exit'."""
 
     def __init__(self, binary=True, stem=REC_STEM, blocks=None, exit_after=REC_EXIT_AFTER,
-                 num_classes=NUM_CLASSES, width_mult=1.0, exit_block=False, real_weights=False):
+                 num_classes=NUM_CLASSES, width_mult=1.0, exit_block=False, real_weights=False,
+                 real_acts=False):
         super().__init__()
         blocks = [(int(round(c * width_mult)), s, p) for c, s, p in (blocks or REC_BLOCKS)]
         stem = int(round(stem * width_mult))
@@ -48,11 +49,13 @@ class Recognizer(nn.Module):
             self.cfg["exit_block"] = True
         if real_weights:   # binary activations, real weights (stage actbin): a training intermediate
             self.cfg["real_weights"] = True
+        if real_acts:      # binary weights, real activations (stage wbin): a diagnostic
+            self.cfg["real_acts"] = True
         self.stem = FirstConv(stem, stride=2)
         self.blocks = nn.ModuleList()
         cin = stem
         for c, s, _ in blocks:
-            self.blocks.append(Block(cin, c, s, binary, real_weights))
+            self.blocks.append(Block(cin, c, s, binary, real_weights, real_acts))
             cin = c
         self.pools = [p for _, _, p in blocks]
         self.stage_of, widths = _stages(stem, blocks)
@@ -62,7 +65,7 @@ class Recognizer(nn.Module):
         self.exit_rows = self._rows_after(exit_after)
         # Optional (session 7): one more binary block on the exit branch, after the rows are averaged (a
         # 1 x 3 context over time steps, as the 1-row input's padding leaves it), before the exit head.
-        self.exit_block = (Block(blocks[exit_after][0], blocks[exit_after][0], 1, binary, real_weights)
+        self.exit_block = (Block(blocks[exit_after][0], blocks[exit_after][0], 1, binary, real_weights, real_acts)
                            if exit_block else None)
         self.exit_head = nn.Conv2d(blocks[exit_after][0], num_classes, 1)
         self.head = nn.Conv2d(cin, num_classes, 1)
@@ -172,7 +175,7 @@ def from_cfg(cfg, binary=None):
         return Detector(binary=b, stem=cfg["stem"], blocks=cfg["blocks"], exit_after=cfg["exit_after"])
     return Recognizer(binary=b, stem=cfg["stem"], blocks=cfg["blocks"], exit_after=cfg["exit_after"],
                       num_classes=cfg.get("num_classes", NUM_CLASSES), exit_block=cfg.get("exit_block", False),
-                      real_weights=cfg.get("real_weights", False) and b)
+                      real_weights=cfg.get("real_weights", False) and b, real_acts=cfg.get("real_acts", False) and b)
 
 
 def output_lengths(widths):

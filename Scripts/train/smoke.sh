@@ -17,9 +17,13 @@ for s in actbin student sparse prune finetune exits; do
   prev=$OUT/rec/$s/best.pt
 done
 $PY Scripts/train/export.py $prev --out $OUT/recognizer.bitnet --golden $OUT/golden/recognizer --check-n 2
-# the actbin intermediate (real weights) is refused: exit code 65, nothing written
-rc=0; $PY Scripts/train/export.py $OUT/rec/actbin/best.pt --out $OUT/actbin.bitnet 2>/dev/null || rc=$?
-[ "$rc" = 65 ] && [ ! -e $OUT/actbin.bitnet ] || { echo "smoke: export of actbin: exit $rc" >&2; exit 1; }
+# the half-binary stages (actbin: real weights; wbin, a diagnostic: real activations) are refused by
+# export: exit code 65, nothing written
+$PY Scripts/train/train_rec.py --stage wbin --out $OUT/rec/wbin --init $OUT/rec/teacher/best.pt --teacher $OUT/rec/teacher/best.pt $R --eval-n 20
+for s in actbin wbin; do
+  rc=0; $PY Scripts/train/export.py $OUT/rec/$s/best.pt --out $OUT/$s.bitnet 2>/dev/null || rc=$?
+  [ "$rc" = 65 ] && [ ! -e $OUT/$s.bitnet ] || { echo "smoke: export of $s: exit $rc" >&2; exit 1; }
+done
 $PY Scripts/train/eval_rec.py $OUT/rec/finetune/best.pt --compare $OUT/rec/student/best.pt --n 20 --seed 20211
 # a fresh machine's road (no checkpoints): the unpruned student exported, imported back, trained on
 $PY Scripts/train/export.py $OUT/rec/student/best.pt --out $OUT/student.bitnet --check-n 2

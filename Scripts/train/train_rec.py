@@ -5,6 +5,7 @@ Stages (the recipe; each reads the previous stage's best checkpoint with --init)
   teacher   full-precision network (same layout, real convolutions)
   actbin    (optional, session 14) ReActNet's first step: activations binarised, weights still real,
             initialised from the teacher and distilled from it; the student stage then starts from it
+  wbin      (diagnostic, session 14) the converse: weights binarised, activations real; never exported
   student   binarised network initialised from the teacher (or actbin), trained with CTC + distillation
             from the teacher's per-frame posteriors at temperature T (--teacher)
   sparse    student + group-lasso penalty on each stream channel's real parameters
@@ -41,7 +42,7 @@ from eval_rec import EVAL_SEED, evaluate, load_eval_set
 
 VAL_SEED = 20211   # validation crops (held-out fonts) for choosing best.pt; not the reported set (EVAL_SEED)
 
-STAGES = ("teacher", "actbin", "student", "sparse", "prune", "finetune", "exits", "exithead")
+STAGES = ("teacher", "actbin", "wbin", "student", "sparse", "prune", "finetune", "exits", "exithead")
 
 
 class CropStream(torch.utils.data.IterableDataset):
@@ -83,7 +84,8 @@ def kd_loss(s_logits, t_logits, widths, T):
 
 def build(stage, args):
     return models.Recognizer(binary=(stage != "teacher"), width_mult=args.width_mult,
-                             exit_block=(stage == "exithead" or args.exit_block), real_weights=(stage == "actbin"))
+                             exit_block=(stage == "exithead" or args.exit_block), real_weights=(stage == "actbin"),
+                             real_acts=(stage == "wbin"))
 
 
 def load_weights(model, path):
@@ -142,7 +144,7 @@ def main():
     args.out.mkdir(parents=True, exist_ok=True)
     logf = args.out / "train.log"
     model = build(args.stage, args)
-    lr = args.lr or (2e-3 if args.stage in ("teacher", "actbin", "student") else 5e-4)
+    lr = args.lr or (2e-3 if args.stage in ("teacher", "actbin", "wbin", "student") else 5e-4)
 
     teacher, teacher_mtime = None, None
     if args.teacher and args.stage != "teacher":

@@ -41,7 +41,8 @@ def test_binary_padding_is_plus_one():
 
 def test_actbin_binarises_activations_not_weights():
     """Stage actbin (ReActNet step 1): the conv sees the +1-padded sign of its input and the real weights;
-    the same state loaded into the student gives sign(W) x mean|W|; export refuses the intermediate."""
+    the same state loaded into the student gives sign(W) x mean|W|; stage wbin (diagnostic) the real,
+    zero-padded input and sign(W) x mean|W|; export refuses both."""
     from binary import Block
     import export
     torch.manual_seed(0)
@@ -56,12 +57,21 @@ def test_actbin_binarises_activations_not_weights():
         assert torch.allclose(a(x), a.act(ya + x), atol=1e-5)
         assert torch.allclose(b(x), b.act(yb + x), atol=1e-5)
         assert not torch.allclose(a(x), b(x), atol=1e-3)
+        c = Block(4, 4, 1, binary=True, real_acts=True).eval()      # stage wbin: the converse
+        c.load_state_dict(a.state_dict())
+        wb = torch.sign(c.weight) * c.weight.abs().mean(dim=(1, 2, 3), keepdim=True)
+        yc = c.bn(torch.nn.functional.conv2d(x, wb, None, 1, 1))
+        assert torch.allclose(c(x), c.act(yc + x), atol=1e-5)
     m = models.Recognizer(binary=True, real_weights=True)
     assert m.cfg["real_weights"] and all(blk.real_weights for blk in m.blocks)
     assert models.from_cfg(m.cfg).blocks[0].real_weights
     assert not models.from_cfg(m.cfg, binary=False).blocks[0].binary
     with pytest.raises(AssertionError):
         export.export_recognizer(m.eval(), 24)
+    w = models.Recognizer(binary=True, real_acts=True)
+    assert w.cfg["real_acts"] and models.from_cfg(w.cfg).blocks[0].real_acts
+    with pytest.raises(AssertionError):
+        export.export_recognizer(w.eval(), 24)
 
 
 def test_export_matches_torch_with_pruning():
