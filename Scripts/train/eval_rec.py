@@ -158,6 +158,8 @@ def main():
         m.load_state_dict(ck["model"])
         return m.eval()
 
+    if args.compare is not None and args.calibrate_exit is not None:
+        ap.error("--compare and --calibrate-exit are separate runs")
     m = load(args.checkpoint)
     if args.calibrate_exit is not None and args.calibrate_exit == args.seed:
         ap.error(f"--calibrate-exit needs a seed other than the evaluation set's ({args.seed})")
