@@ -151,16 +151,11 @@ def main():
     torch.set_num_threads(args.threads)
     import json
     import models
-
-    def load(path):
-        ck = torch.load(path, map_location="cpu", weights_only=False)
-        m = models.from_cfg(ck["cfg"])
-        m.load_state_dict(ck["model"])
-        return m.eval()
+    from export import load_model
 
     if args.compare is not None and args.calibrate_exit is not None:
         ap.error("--compare and --calibrate-exit are separate runs")
-    m = load(args.checkpoint)
+    m, _ = load_model(args.checkpoint)
     if args.calibrate_exit is not None and args.calibrate_exit == args.seed:
         ap.error(f"--calibrate-exit needs a seed other than the evaluation set's ({args.seed})")
     eval_set = load_eval_set(args.n, seed=args.seed)
@@ -168,7 +163,7 @@ def main():
     if args.compare is not None:
         from paired import compare
         labels = eval_set[1]
-        other = run(load(args.compare), eval_set[0])[0]["final"]
+        other = run(load_model(args.compare)[0], eval_set[0])[0]["final"]
         r = compare([p == l for p, l in zip(outputs[0]["final"], labels)], [p == l for p, l in zip(other, labels)])
         print(f"{args.n} crops (seed {args.seed}): {args.checkpoint} {r['acc_a']:.3f}, {args.compare} {r['acc_b']:.3f}; "
               f"read only by the first {r['only_a']}, only by the second {r['only_b']}; "

@@ -88,8 +88,7 @@ def head_names(task):
 
 
 def export_net(model, height, width):
-    assert model.binary and not (model.cfg.get("real_weights") or model.cfg.get("real_acts")), \
-        "only the binary student is exported"
+    assert models.fully_binary(model), "only the binary student is exported"
     model.eval()
     detector = model.cfg.get("task") == "detector"
     masks = [m.bool().numpy() for m in model.masks()]
@@ -232,7 +231,7 @@ def main():
     args = ap.parse_args()
     torch.set_num_threads(1)
     model, ck = load_model(args.checkpoint)
-    if model.cfg.get("real_weights") or model.cfg.get("real_acts") or not model.binary:
+    if not models.fully_binary(model):
         ap.exit(65, f"export: {args.checkpoint}: stage {ck.get('stage')!r} is not fully binary; only a binary "
                     f"student is exported (train the student stage from it first)\n")
     prov = {"checkpoint": str(args.checkpoint), "stage": ck.get("stage"), "step": ck.get("step"),

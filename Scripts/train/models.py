@@ -178,6 +178,12 @@ def from_cfg(cfg, binary=None):
                       real_weights=cfg.get("real_weights", False) and b, real_acts=cfg.get("real_acts", False) and b)
 
 
+def fully_binary(model):
+    """Whether every binary block binarises both its input and its weights: what export.py writes (not the
+    teacher, nor the half-binary stages actbin and wbin)."""
+    return model.binary and not (model.cfg.get("real_weights") or model.cfg.get("real_acts"))
+
+
 def output_lengths(widths):
     """CTC time steps for crops of these pixel widths (stride 4 with ceil)."""
     return [math.ceil(math.ceil(int(w) / 2) / 2) for w in widths]
