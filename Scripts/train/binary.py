@@ -96,13 +96,23 @@ class Block(nn.Module):
     `binary=False` makes the full-precision teacher version (no binarisation, zero padding);
     `real_weights=True` binarises the activations only (ReActNet's first step: the weights stay real;
     such a block is a training intermediate, never exported); `real_acts=True` binarises the weights only
-    (real input, zero padding: a diagnostic of what each half of the binarisation costs, never exported)."""
+    (real input, zero padding: a diagnostic of what each half of the binarisation costs, never exported).
+    `act_bases=2` (session 15, ABC-Net's multiple binary bases) binarises the input twice, at two learnable
+    per-channel shifts, and convolves b1 + gamma * b2 (gamma one learnable scalar per block): the runtime runs
+    two sign-packs and two XNOR-popcount passes over the same binary weights and adds dot1 + gamma * dot2.
+    With gamma = 0 the block is the one-base block (a one-base checkpoint loads into it unchanged)."""
 
-    def __init__(self, cin, cout, stride=1, binary=True, real_weights=False, real_acts=False):
+    def __init__(self, cin, cout, stride=1, binary=True, real_weights=False, real_acts=False, act_bases=1):
         super().__init__()
         self.cin, self.cout, self.stride, self.binary = cin, cout, stride, binary
         self.real_weights, self.real_acts = real_weights, real_acts
+        self.act_bases = act_bases
         self.shift = nn.Parameter(torch.zeros(cin))
+        if act_bases == 2:
+            self.shift2 = nn.Parameter(torch.full((cin,), -0.5))
+            self.gamma = nn.Parameter(torch.zeros(()))
+        elif act_bases != 1:
+            raise ValueError(f"act_bases must be 1 or 2, not {act_bases}")
         self.weight = nn.Parameter(torch.randn(cout, cin, 3, 3) * (1.0 / (3 * cin ** 0.5)))
         self.bn = nn.BatchNorm2d(cout)
         self.proj = nn.Conv2d(cin, cout, 1, bias=True) if cin != cout else None
@@ -112,15 +122,22 @@ class Block(nn.Module):
         alpha = self.weight.abs().mean(dim=(1, 2, 3), keepdim=True)
         return _WeightSign.apply(self.weight) * alpha
 
+    @staticmethod
+    def _binarise(x, shift, in_mask):
+        """sign(x + shift) per channel, pruned input channels +1, padded with +1 for the 3x3 conv."""
+        xb = bsign(x + shift.view(1, -1, 1, 1))
+        if in_mask is not None:   # pruned input channels read as +1 (= padding; folds into bias)
+            m = in_mask.view(1, -1, 1, 1)
+            xb = xb * m + (1 - m)
+        return F.pad(xb, (1, 1, 1, 1), value=1.0)
+
     def forward(self, x, in_mask=None, out_mask=None):
         if self.binary and self.real_acts:
             y = F.conv2d(x, self.binary_weight(), None, self.stride, 1)
         elif self.binary:
-            xb = bsign(x + self.shift.view(1, -1, 1, 1))
-            if in_mask is not None:   # pruned input channels read as +1 (= padding; folds into bias)
-                m = in_mask.view(1, -1, 1, 1)
-                xb = xb * m + (1 - m)
-            xb = F.pad(xb, (1, 1, 1, 1), value=1.0)
+            xb = self._binarise(x, self.shift, in_mask)
+            if self.act_bases == 2:   # padding and pruned channels read +1 in both bases
+                xb = xb + self.gamma * self._binarise(x, self.shift2, in_mask)
             w = self.weight if self.real_weights else self.binary_weight()
             y = F.conv2d(xb, w, None, self.stride, 0)
         else:

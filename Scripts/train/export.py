@@ -61,15 +61,24 @@ def export_detector(model, height=360, width=640):
 
 def _export_block(w, x, b, kin, kout, pruned_in, stride, c):
     """One binary block: sign-pack (shift as threshold), binary 3x3 conv with alpha and batch-norm folded
-    into scale/bias (pruned inputs read as +1, folded into the bias), shortcut, RPReLU."""
+    into scale/bias (pruned inputs read as +1, folded into the bias), shortcut, RPReLU.
+
+    A block with two activation bases (b1 + gamma * b2, `Block.act_bases == 2`) is written with the
+    format's existing ops: a second sign-pack at the second shift, and two binary convs over the same
+    weights, the second base's first (scale gamma * s, the bias and the block's shortcut), then the first
+    base's (scale s, bias 0, the second conv as its shortcut, RPReLU):
+    y = s * dot1 + (gamma * s * dot2 + bias + shortcut) = s * (dot1 + gamma * dot2) + bias + shortcut."""
     bits = w.add_sign_pack(x, (-b.shift.detach().numpy()[kin]).astype(F32))
+    two = getattr(b, "act_bases", 1) == 2
+    gamma = float(b.gamma.detach()) if two else 0.0
+    bits2 = w.add_sign_pack(x, (-b.shift2.detach().numpy()[kin]).astype(F32)) if two else None
     W = b.weight.detach().numpy()
     Wb = np.where(W >= 0, 1, -1).astype(np.int8)                 # out, in, 3, 3
     alpha = np.abs(W).mean(axis=(1, 2, 3)).astype(np.float64)
     inv, bias = _bn(b.bn)
     sc = alpha * inv
     const = Wb[:, pruned_in].sum(axis=(1, 2, 3)).astype(np.float64) if len(pruned_in) else 0.0
-    bias = bias + sc * const
+    bias = bias + sc * const * (1.0 + gamma)                    # pruned inputs are +1 in both bases
     wts = Wb[kout][:, kin].transpose(0, 2, 3, 1)
     short = x
     if stride == 2:
@@ -78,6 +87,10 @@ def _export_block(w, x, b, kin, kout, pruned_in, stride, c):
         pw = b.proj.weight.detach().numpy()[:, :, 0, 0][kout][:, kin].astype(F32)
         pb = b.proj.bias.detach().numpy()[kout].astype(F32)
         short = w.add_real_conv1x1(short, pw, pb)
+    if two:
+        short = w.add_binary_conv(bits2, wts, 3, stride, scale=(gamma * sc[kout]).astype(F32),
+                                  bias=bias[kout].astype(F32), shortcut=short, orig_c=c)
+        bias = np.zeros_like(bias)
     return w.add_binary_conv(bits, wts, 3, stride, scale=sc[kout].astype(F32), bias=bias[kout].astype(F32),
                              shortcut=short, prelu=_prelu(b.act, kout), orig_c=c)
 

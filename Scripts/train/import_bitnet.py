@@ -80,14 +80,24 @@ def infer_layout(md):
     exit_head, final_head = heads[exit_name], heads[final_name]
     if _op(md, 1) != "first_conv" or _op(md, 2) != "prelu" or any(_op(md, h) != "real_conv1x1" for h in (exit_head, final_head)):
         raise ImportFailure("the graph does not start with first_conv + prelu or a head is not a real 1x1 conv")
+    # Blocks with two activation bases (export.py) are two binary convs: the second base's (no RPReLU),
+    # whose output is the first base's conv's shortcut (a block's own conv always has the RPReLU, so an
+    # identity shortcut from the block before is not mistaken for one). `second[c]`: block conv c's partner.
+    second = {}
+    for i, n in enumerate(nodes, 1):
+        if n["op_name"] == "binary_conv" and len(n["inputs"]) > 1 and _op(md, n["inputs"][1]) == "binary_conv" \
+                and not _node(md, n["inputs"][1])["flags"] & 1:
+            second[i] = n["inputs"][1]
     # the exit branch: [avg_pool] -> [binary block] -> head
     e_in = _node(md, exit_head)["inputs"][0]
     exit_block = e_in if _op(md, e_in) == "binary_conv" else None
     if exit_block is not None:
-        e_in = _node(md, exit_block)["inputs"][1]
+        e_in = _node(md, second.get(exit_block, exit_block))["inputs"][1]
     exit_pool = e_in if _op(md, e_in) == "avg_pool" else None
     exit_feat = _node(md, exit_pool)["inputs"][0] if exit_pool is not None else e_in
-    convs = [i for i, n in enumerate(nodes, 1) if n["op_name"] == "binary_conv" and i != exit_block]
+    seconds = set(second.values())
+    convs = [i for i, n in enumerate(nodes, 1)
+             if n["op_name"] == "binary_conv" and i != exit_block and i not in seconds]
     blocks, exit_after = [], None
     for j, i in enumerate(convs):
         n, out, pool = _node(md, i), i, 1
@@ -107,7 +117,13 @@ def infer_layout(md):
         cfg["task"] = "detector"
     if exit_block is not None:
         cfg["exit_block"] = True
-    ids = dict(stem=1, stem_act=2, blocks=convs, exit_block=exit_block, exit_head=exit_head, final_head=final_head)
+    if second:
+        if len(second) != len(convs) + (exit_block is not None):
+            raise ImportFailure(f"{len(second)} of {len(convs) + (exit_block is not None)} binary blocks have two "
+                                "activation bases: the trainer builds all or none")
+        cfg["act_bases"] = 2
+    ids = dict(stem=1, stem_act=2, blocks=convs, exit_block=exit_block, exit_head=exit_head, final_head=final_head,
+               second=second)
     return cfg, ids
 
 
@@ -136,9 +152,10 @@ def _conv1x1(conv, p, cout):
     conv.bias.data = torch.from_numpy(np.array(p["bias"], np.float32))
 
 
-def _load_block(md, block, conv_id):
+def _load_block(md, block, conv_id, second_id=None):
     n = _node(md, conv_id)
     p = n["params"]
+    short_id = n["inputs"][1] if len(n["inputs"]) > 1 else None
     cout, cin = block.cout, block.cin
     if n["attrs"][0] != 3 or n["attrs"][2] != 1 or not n["flags"] & 1:
         raise ImportFailure(f"node {conv_id}: not a 3x3 binary conv with real output and RPReLU")
@@ -150,10 +167,28 @@ def _load_block(md, block, conv_id):
     m = latent_magnitude(cin)
     block.weight.data = torch.from_numpy(signs.transpose(0, 3, 1, 2) * np.float32(m)).contiguous()
     alpha = block.weight.detach().abs().mean(dim=(1, 2, 3)).double().numpy()
-    _set_affine_bn(block.bn, np.array(p["scale"], np.float64) / alpha, p["bias"])
+    bias = p["bias"]
+    if second_id is not None:   # scale s, bias 0 here; the second base's conv: scale gamma * s, the bias
+        n2 = _node(md, second_id)
+        p2 = n2["params"]
+        sp2 = _node(md, n2["inputs"][0])
+        if sp2["op_name"] != "sign_pack" or sp2["inputs"] != sp["inputs"] or n2["flags"] & 1:
+            raise ImportFailure(f"node {second_id}: not a second activation base of node {conv_id}'s input")
+        if not np.array_equal(np.array(p2["weights"]), np.array(p["weights"])) or np.any(np.array(p["bias"]) != 0):
+            raise ImportFailure(f"nodes {second_id} and {conv_id}: two bases need the same weights and bias 0 on the second conv")
+        s1, s2 = np.array(p["scale"], np.float64), np.array(p2["scale"], np.float64)
+        ok = np.abs(s1) > 1e-12
+        gamma = float(np.median(s2[ok] / s1[ok])) if ok.any() else 0.0
+        if not np.allclose(s2, gamma * s1, rtol=1e-4, atol=1e-7):
+            raise ImportFailure(f"node {second_id}: its scale is not one multiple (gamma) of node {conv_id}'s")
+        block.shift2.data = torch.from_numpy(-np.array(sp2["params"]["thresholds"], np.float32))
+        block.gamma.data = torch.tensor(gamma, dtype=torch.float32)
+        bias = p2["bias"]
+        short_id = n2["inputs"][1] if len(n2["inputs"]) > 1 else None
+    _set_affine_bn(block.bn, np.array(p["scale"], np.float64) / alpha, bias)
     _set_prelu(block.act, p)
     if block.proj is not None:
-        pj = n["inputs"][1]
+        pj = short_id
         if _op(md, pj) != "real_conv1x1":
             raise ImportFailure(f"node {conv_id}: channels change but its shortcut is not a 1x1 projection")
         _conv1x1(block.proj, _node(md, pj)["params"], cout)
@@ -176,10 +211,11 @@ def load_params(model, md, ids):
         # export: scale = (s / IN_SCALE) * g / sqrt(var + eps) with s = max|w| / 127 = 1 / 127 here
         _set_affine_bn(st.bn, np.array(n["params"]["scale"], np.float64) * st.IN_SCALE * 127, n["params"]["bias"])
         _set_prelu(st.act, _node(md, ids["stem_act"])["params"])
+        second = ids.get("second", {})
         for b, cid in zip(model.blocks, ids["blocks"]):
-            _load_block(md, b, cid)
+            _load_block(md, b, cid, second.get(cid))
         if ids["exit_block"] is not None:
-            _load_block(md, model.exit_block, ids["exit_block"])
+            _load_block(md, model.exit_block, ids["exit_block"], second.get(ids["exit_block"]))
         _conv1x1(model.exit_head, _node(md, ids["exit_head"])["params"], model.exit_head.out_channels)
         _conv1x1(model.head, _node(md, ids["final_head"])["params"], model.head.out_channels)
 

@@ -39,7 +39,7 @@ class Recognizer(nn.Module):
 
     def __init__(self, binary=True, stem=REC_STEM, blocks=None, exit_after=REC_EXIT_AFTER,
                  num_classes=NUM_CLASSES, width_mult=1.0, exit_block=False, real_weights=False,
-                 real_acts=False):
+                 real_acts=False, act_bases=1):
         super().__init__()
         blocks = [(int(round(c * width_mult)), s, p) for c, s, p in (blocks or REC_BLOCKS)]
         stem = int(round(stem * width_mult))
@@ -51,11 +51,14 @@ class Recognizer(nn.Module):
             self.cfg["real_weights"] = True
         if real_acts:      # binary weights, real activations (stage wbin): a diagnostic
             self.cfg["real_acts"] = True
+        if act_bases != 1 and binary:   # two binary bases per activation (session 15)
+            self.cfg["act_bases"] = act_bases
+        bases = act_bases if binary else 1
         self.stem = FirstConv(stem, stride=2)
         self.blocks = nn.ModuleList()
         cin = stem
         for c, s, _ in blocks:
-            self.blocks.append(Block(cin, c, s, binary, real_weights, real_acts))
+            self.blocks.append(Block(cin, c, s, binary, real_weights, real_acts, bases))
             cin = c
         self.pools = [p for _, _, p in blocks]
         self.stage_of, widths = _stages(stem, blocks)
@@ -65,7 +68,7 @@ class Recognizer(nn.Module):
         self.exit_rows = self._rows_after(exit_after)
         # Optional (session 7): one more binary block on the exit branch, after the rows are averaged (a
         # 1 x 3 context over time steps, as the 1-row input's padding leaves it), before the exit head.
-        self.exit_block = (Block(blocks[exit_after][0], blocks[exit_after][0], 1, binary, real_weights, real_acts)
+        self.exit_block = (Block(blocks[exit_after][0], blocks[exit_after][0], 1, binary, real_weights, real_acts, bases)
                            if exit_block else None)
         self.exit_head = nn.Conv2d(blocks[exit_after][0], num_classes, 1)
         self.head = nn.Conv2d(cin, num_classes, 1)
@@ -154,13 +157,13 @@ class Recognizer(nn.Module):
         for i, (b, (c, s, p)) in enumerate(zip(self.blocks, self.cfg["blocks"])):
             cin, cout = masks[self.stage_of[i]], masks[self.stage_of[i + 1]]
             h, w = math.ceil(h / s), math.ceil(w / s)
-            binary += h * w * cout * cin * 9
+            binary += h * w * cout * cin * 9 * b.act_bases
             if b.proj is not None:
                 real += h * w * cout * cin
             h = math.ceil(h / p)
             if i == self.exit_after:
                 ce = self.cfg["blocks"][i][0]
-                extra = w * ce * cout * 9 if self.exit_block is not None else 0
+                extra = w * ce * cout * 9 * self.exit_block.act_bases if self.exit_block is not None else 0
                 exit_binary, exit_real = binary + extra, real + w * (ce if extra else cout) * NUM_CLASSES
                 binary_exit_branch = extra
         binary += binary_exit_branch
@@ -175,7 +178,8 @@ def from_cfg(cfg, binary=None):
         return Detector(binary=b, stem=cfg["stem"], blocks=cfg["blocks"], exit_after=cfg["exit_after"])
     return Recognizer(binary=b, stem=cfg["stem"], blocks=cfg["blocks"], exit_after=cfg["exit_after"],
                       num_classes=cfg.get("num_classes", NUM_CLASSES), exit_block=cfg.get("exit_block", False),
-                      real_weights=cfg.get("real_weights", False) and b, real_acts=cfg.get("real_acts", False) and b)
+                      real_weights=cfg.get("real_weights", False) and b, real_acts=cfg.get("real_acts", False) and b,
+                      act_bases=cfg.get("act_bases", 1) if b else 1)
 
 
 def fully_binary(model):
@@ -203,9 +207,12 @@ def param_bytes(model):
         nb = cout * cin * 9
         bits += nb                       # weights
         bits += 32 * 2 * cout            # scale, bias
-        bits += 32 * cin                 # sign_pack thresholds (shift)
+        bits += 32 * cin * b.act_bases   # sign_pack thresholds (shift, shift2)
         bits += 32 * 3 * cout            # RPReLU
-        nparam += nb + 2 * cout + cin + 3 * cout
+        nparam += nb + 2 * cout + cin * b.act_bases + 3 * cout
+        if b.act_bases == 2:
+            bits += 32                   # gamma
+            nparam += 1
         if b.proj is not None:
             bits += 32 * (cout * cin + cout)
             nparam += cout * cin + cout

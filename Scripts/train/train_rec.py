@@ -85,13 +85,24 @@ def kd_loss(s_logits, t_logits, widths, T):
 def build(stage, args):
     return models.Recognizer(binary=(stage != "teacher"), width_mult=args.width_mult,
                              exit_block=(stage == "exithead" or args.exit_block), real_weights=(stage == "actbin"),
-                             real_acts=(stage == "wbin"))
+                             real_acts=(stage == "wbin"), act_bases=args.act_bases)
 
 
 def load_weights(model, path):
     ck = torch.load(path, map_location="cpu", weights_only=False)
     missing, unexpected = model.load_state_dict(ck["model"], strict=False)
     return ck, missing, unexpected
+
+
+def second_base_from_first(model):
+    """A one-base checkpoint loaded into a two-base network: each block's second threshold sits 0.5 above its
+    first (activations here have a spread of about 0.6-0.9), with weight gamma = 0, so the network starts as
+    the one-base network it was loaded from."""
+    with torch.no_grad():
+        for b in list(model.blocks) + ([model.exit_block] if model.exit_block is not None else []):
+            if getattr(b, "act_bases", 1) == 2:
+                b.shift2.copy_(b.shift - 0.5)
+                b.gamma.zero_()
 
 
 def prune_masks(model, frac):
@@ -125,6 +136,9 @@ def main():
     ap.add_argument("--lasso", type=float, default=2e-4, help="group-lasso weight (stage sparse)")
     ap.add_argument("--prune-frac", type=float, default=0.45)
     ap.add_argument("--width-mult", type=float, default=1.0)
+    ap.add_argument("--act-bases", type=int, choices=(1, 2), default=1,
+                    help="binary bases per activation (2: each binary block binarises its input at two learnable "
+                         "shifts, twice the binary ops; from a one-base --init the second base starts at weight 0)")
     ap.add_argument("--exit-block", action="store_true", help="a binary block on the exit branch (implied by --stage exithead)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--workers", type=int, default=1)
@@ -175,6 +189,9 @@ def main():
     elif args.init:
         _, missing, unexpected = load_weights(model, args.init)
         log(logf, f"init from {args.init} (missing {list(missing)[:6]}, unexpected {list(unexpected)[:6]})")
+        if any(k.endswith(".shift2") for k in missing):
+            second_base_from_first(model)
+            log(logf, "second activation base: shifts 0.5 below the first's (threshold 0.5 above), weight gamma 0")
         if args.stage == "prune":
             prune_masks(model, args.prune_frac)
             kept, total = model.binary_channels()

@@ -69,6 +69,8 @@ def widen_recognizer(model: models.Recognizer, width_mult: float, seed: int = 0)
         raise ValueError("only the recogniser can be widened")
     if getattr(model, "exit_block", None) is not None:
         raise ValueError("widening a recogniser with an exit block is not supported")
+    if model.cfg.get("act_bases", 1) != 1:
+        raise ValueError("widening a recogniser with two activation bases is not supported")
     gen = torch.Generator().manual_seed(seed)
     maps = _stage_maps(model, width_mult, gen)
     cfg = model.cfg

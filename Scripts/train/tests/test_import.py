@@ -33,17 +33,21 @@ def _random_recognizer(seed, **kw):
             mod.running_var.mul_(0.05)
     if m.exit_block is not None:
         m.exit_block.shift.data.uniform_(-0.3, 0.3)
+    if kw.get("act_bases") == 2:
+        for b in list(m.blocks) + ([m.exit_block] if m.exit_block is not None else []):
+            b.shift2.data.uniform_(-0.9, 0.1)
+            b.gamma.data.fill_(float(torch.empty(()).uniform_(0.2, 0.9)))
     return m
 
 
-@pytest.mark.parametrize("exit_block", [False, True])
-def test_recognizer_round_trip(tmp_path, exit_block):
-    m = _random_recognizer(4, exit_block=exit_block)
+@pytest.mark.parametrize("exit_block,act_bases", [(False, 1), (True, 1), (False, 2), (True, 2)])
+def test_recognizer_round_trip(tmp_path, exit_block, act_bases):
+    m = _random_recognizer(4, exit_block=exit_block, act_bases=act_bases)
     path = _file(tmp_path, m, 32, 40, "recognizer")
     got, _, report = ib.import_file(path, n_batches=0, check_n=2)
     cfg = got.cfg
     assert cfg["blocks"] == [tuple(b) for b in m.cfg["blocks"]] and cfg["exit_after"] == m.cfg["exit_after"]
-    assert cfg.get("exit_block", False) == exit_block
+    assert cfg.get("exit_block", False) == exit_block and cfg.get("act_bases", 1) == act_bases
     assert report["float_rel_diff_after_export"] < 1e-6
     assert report["max_head_diff_vs_file"] < 1e-3
     x = torch.randint(0, 256, (3, 1, 32, 40)).float()
@@ -56,6 +60,8 @@ def test_recognizer_round_trip(tmp_path, exit_block):
     for bm, bg in zip(m.blocks, got.blocks):
         assert torch.equal(torch.where(bm.weight >= 0, 1, -1), torch.where(bg.weight >= 0, 1, -1))
         assert torch.allclose(bg.weight.abs(), torch.full_like(bg.weight, ib.latent_magnitude(bg.cin)))
+        if act_bases == 2:
+            assert torch.equal(bm.shift2, bg.shift2) and float(bg.gamma.detach()) == pytest.approx(float(bm.gamma.detach()), rel=1e-5)
 
 
 def test_detector_round_trip(tmp_path):

@@ -74,6 +74,62 @@ def test_actbin_binarises_activations_not_weights():
         export.export_recognizer(w.eval(), 24)
 
 
+def test_two_activation_bases_block():
+    """act_bases=2: the conv sees pad(sign(x + shift)) + gamma * pad(sign(x + shift2)) (padding +1 in both
+    bases); with gamma = 0 it is the one-base block, and a one-base block's state loads into it."""
+    from binary import Block
+    torch.manual_seed(2)
+    one = Block(4, 6, 1, binary=True).eval()
+    _randomise_bn(one)
+    one.shift.data.uniform_(-0.3, 0.3)
+    two = Block(4, 6, 1, binary=True, act_bases=2).eval()
+    missing, unexpected = two.load_state_dict(one.state_dict(), strict=False)
+    assert sorted(missing) == ["gamma", "shift2"] and not unexpected
+    x = torch.randn(2, 4, 5, 5)
+    with torch.no_grad():
+        assert torch.equal(one(x), two(x))            # gamma starts at 0
+        two.gamma.fill_(0.6)
+        two.shift2.uniform_(-0.8, 0.2)
+        pm = lambda s: torch.nn.functional.pad(torch.where(x + s.view(1, -1, 1, 1) >= 0, 1.0, -1.0), (1, 1, 1, 1), value=1.0)
+        xb = pm(two.shift) + 0.6 * pm(two.shift2)
+        wb = torch.sign(two.weight) * two.weight.abs().mean(dim=(1, 2, 3), keepdim=True)
+        y = two.bn(torch.nn.functional.conv2d(xb, wb))
+        assert torch.allclose(two(x), two.act(y + two.proj(x)), atol=1e-5)
+        assert not torch.allclose(two(x), one(x), atol=1e-3)
+    with pytest.raises(ValueError):
+        Block(4, 4, 1, act_bases=3)
+    m = models.Recognizer(binary=True, act_bases=2)
+    assert m.cfg["act_bases"] == 2 and models.from_cfg(m.cfg).blocks[0].act_bases == 2
+    assert models.from_cfg(m.cfg, binary=False).blocks[0].act_bases == 1    # a teacher has real activations
+    assert "act_bases" not in models.Recognizer(binary=False, act_bases=2).cfg
+    assert m.op_counts()["binary_macs"] == 2 * models.Recognizer(binary=True).op_counts()["binary_macs"]
+
+
+@pytest.mark.parametrize("exit_block", [False, True])
+def test_two_bases_export_matches_torch_with_pruning(exit_block):
+    """A two-base network (second conv per block, pruned inputs folded as +1 in both bases) exports to a
+    file whose numpy reference run agrees with PyTorch on both heads."""
+    import export
+    import train_rec
+    torch.manual_seed(3)
+    m = models.Recognizer(binary=True, act_bases=2, exit_block=exit_block)
+    _randomise_bn(m)
+    for b in list(m.blocks) + ([m.exit_block] if exit_block else []):
+        b.shift.data.uniform_(-0.3, 0.3)
+        b.shift2.data.uniform_(-0.9, 0.1)
+        b.gamma.data.fill_(float(torch.empty(()).uniform_(-0.8, 0.8)))
+    if not exit_block:        # an exit block after pruned channels is not exported
+        train_rec.prune_masks(m, 0.4)
+    m.eval()
+    w = export.export_recognizer(m, 24)
+    imgs = [np.random.default_rng(i).integers(0, 256, (32, 24)).astype(np.uint8) for i in range(2)]
+    worst, agree, md = export.check(m, w, {"name": "t"}, imgs)
+    assert worst < 1e-3 and agree == 1.0
+    nb = 7 + exit_block
+    assert sum(n["op_name"] == "binary_conv" for n in md["nodes"]) == 2 * nb
+    assert sum(n["op_name"] == "sign_pack" for n in md["nodes"]) == 2 * nb
+
+
 def test_export_matches_torch_with_pruning():
     import export
     import train_rec
@@ -186,3 +242,5 @@ def test_widen_refuses_pruned_and_odd():
     train_rec.prune_masks(m, 0.25)
     with pytest.raises(ValueError, match="pruned"):
         widen_recognizer(m, 1.5)
+    with pytest.raises(ValueError, match="two activation bases"):
+        widen_recognizer(models.Recognizer(binary=True, act_bases=2), 1.5)
