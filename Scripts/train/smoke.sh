@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end smoke test of every stage on tiny settings (minutes on CPU): teacher -> [actbin ->] student (KD) ->
 # sparse (group lasso) -> prune -> finetune -> exits, for recognizer and detector, then export with
-# the numpy-reference check and golden fixtures, resume, and a model file imported back into a checkpoint. Writes only under $OUT (default /tmp/bitspot-smoke).
+# the numpy-reference check and golden fixtures, resume, a model file imported back into a checkpoint, and
+# a two-activation-base student exported and imported back. Writes only under $OUT (default /tmp/bitspot-smoke).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$ROOT"
@@ -29,6 +30,15 @@ $PY Scripts/train/eval_rec.py $OUT/rec/finetune/best.pt --compare $OUT/rec/stude
 $PY Scripts/train/export.py $OUT/rec/student/best.pt --out $OUT/student.bitnet --check-n 2
 $PY Scripts/train/import_bitnet.py $OUT/student.bitnet $OUT/rec/imported.pt --calibration-batches 2
 $PY Scripts/train/train_rec.py --stage student --out $OUT/rec/from-import --init $OUT/rec/imported.pt --teacher $OUT/rec/teacher/best.pt $R --eval-n 20
+# two activation bases per binary block: from the one-base import (second base at weight 0); a later
+# stage keeps them without the flag; exported (two sign-packs and two binary convs per block) and imported back
+$PY Scripts/train/train_rec.py --stage student --act-bases 2 --out $OUT/rec/ab2 --init $OUT/rec/imported.pt --teacher $OUT/rec/teacher/best.pt $R --eval-n 20
+$PY Scripts/train/train_rec.py --stage finetune --out $OUT/rec/ab2-ft --init $OUT/rec/ab2/best.pt --teacher $OUT/rec/teacher/best.pt $R --eval-n 20
+$PY Scripts/train/export.py $OUT/rec/ab2-ft/best.pt --out $OUT/ab2.bitnet --check-n 2
+$PY Scripts/train/import_bitnet.py $OUT/ab2.bitnet $OUT/rec/ab2-imported.pt --calibration-batches 2
+$PY -c "import sys, torch; ck = torch.load(sys.argv[1], weights_only=False); assert ck['cfg'].get('act_bases') == 2, ck['cfg']" $OUT/rec/ab2-imported.pt
+rc=0; $PY Scripts/train/train_rec.py --stage finetune --act-bases 1 --out $OUT/rec/ab2-drop --init $OUT/rec/ab2/best.pt $R 2>/dev/null || rc=$?
+[ "$rc" = 2 ] || { echo "smoke: dropping a base: exit $rc" >&2; exit 1; }
 D="--steps 2 --batch 2 --eval-every 2 --ckpt-every 1 --threads 1 --workers 0 --eval-n 3"
 $PY Scripts/train/train_det.py --stage teacher --out $OUT/det/teacher $D
 prev=$OUT/det/teacher/best.pt

@@ -94,6 +94,19 @@ def load_weights(model, path):
     return ck, missing, unexpected
 
 
+def resolve_act_bases(args, ap):
+    """--act-bases, defaulting to the checkpoint this run starts from; a two-base start cannot lose a base."""
+    start = args.out / "last.pt" if args.resume and (args.out / "last.pt").exists() else args.init
+    had = 1
+    if start is not None and Path(start).exists():
+        had = torch.load(start, map_location="cpu", weights_only=False).get("cfg", {}).get("act_bases", 1)
+    if args.act_bases is None:
+        return had if args.stage != "teacher" else 1
+    if args.act_bases < had:
+        ap.error(f"--act-bases {args.act_bases}: {start} has {had} activation bases (a base cannot be dropped)")
+    return args.act_bases
+
+
 def second_base_from_first(model):
     """A one-base checkpoint loaded into a two-base network: each block's second threshold sits 0.5 above its
     first (activations here have a spread of about 0.6-0.9), with weight gamma = 0, so the network starts as
@@ -136,9 +149,10 @@ def main():
     ap.add_argument("--lasso", type=float, default=2e-4, help="group-lasso weight (stage sparse)")
     ap.add_argument("--prune-frac", type=float, default=0.45)
     ap.add_argument("--width-mult", type=float, default=1.0)
-    ap.add_argument("--act-bases", type=int, choices=(1, 2), default=1,
+    ap.add_argument("--act-bases", type=int, choices=(1, 2),
                     help="binary bases per activation (2: each binary block binarises its input at two learnable "
-                         "shifts, twice the binary ops; from a one-base --init the second base starts at weight 0)")
+                         "shifts, twice the binary ops; from a one-base --init the second base starts at weight 0). "
+                         "Default: the --init (or resumed) checkpoint's, else 1")
     ap.add_argument("--exit-block", action="store_true", help="a binary block on the exit branch (implied by --stage exithead)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--workers", type=int, default=1)
@@ -153,6 +167,7 @@ def main():
     args = ap.parse_args()
 
     check_out_folder(args.out, args.resume, args.overwrite)
+    args.act_bases = resolve_act_bases(args, ap)
     torch.set_num_threads(args.threads)
     dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     args.out.mkdir(parents=True, exist_ok=True)
