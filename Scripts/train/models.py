@@ -86,6 +86,10 @@ class Recognizer(nn.Module):
     def masks(self):
         return [getattr(self, f"mask{i}") for i in range(len(set(self.stage_of)))]
 
+    def binary_blocks(self):
+        """Every binary block: the backbone's, then the exit branch's if there is one."""
+        return list(self.blocks) + ([self.exit_block] if getattr(self, "exit_block", None) is not None else [])
+
     def forward(self, x, exit_only=False):
         masks = self.masks()
         x = self.stem(x) * masks[0].view(1, -1, 1, 1)

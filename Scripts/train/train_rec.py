@@ -112,7 +112,7 @@ def second_base_from_first(model):
     first (activations here have a spread of about 0.6-0.9), with weight gamma = 0, so the network starts as
     the one-base network it was loaded from."""
     with torch.no_grad():
-        for b in list(model.blocks) + ([model.exit_block] if model.exit_block is not None else []):
+        for b in model.binary_blocks():
             if getattr(b, "act_bases", 1) == 2:
                 b.shift2.copy_(b.shift - 0.5)
                 b.gamma.zero_()

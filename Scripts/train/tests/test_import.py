@@ -34,7 +34,7 @@ def _random_recognizer(seed, **kw):
     if m.exit_block is not None:
         m.exit_block.shift.data.uniform_(-0.3, 0.3)
     if kw.get("act_bases") == 2:
-        for b in list(m.blocks) + ([m.exit_block] if m.exit_block is not None else []):
+        for b in m.binary_blocks():
             b.shift2.data.uniform_(-0.9, 0.1)
             b.gamma.data.fill_(float(torch.empty(()).uniform_(0.2, 0.9)))
     return m

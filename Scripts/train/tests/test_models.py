@@ -114,7 +114,7 @@ def test_two_bases_export_matches_torch_with_pruning(exit_block):
     torch.manual_seed(3)
     m = models.Recognizer(binary=True, act_bases=2, exit_block=exit_block)
     _randomise_bn(m)
-    for b in list(m.blocks) + ([m.exit_block] if exit_block else []):
+    for b in m.binary_blocks():
         b.shift.data.uniform_(-0.3, 0.3)
         b.shift2.data.uniform_(-0.9, 0.1)
         b.gamma.data.fill_(float(torch.empty(()).uniform_(-0.8, 0.8)))
