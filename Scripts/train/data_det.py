@@ -35,6 +35,10 @@ MIN_H = 6.0
 SHRINK_X = 0.5
 SHRINK_Y = 0.25
 WORD_SPLIT = 0.8   # split_columns' valley ratio: bitspot spot's --word-split default
+WORD_JOIN = 0.3    # join pieces of one line at most this many word heights apart: bitspot spot's --word-join default
+SPLIT_GAP = 0.4    # a split's valley at least this many word heights wide: bitspot spot's --split-gap default
+LINE_TOL = 0.5     # pieces are on one line when their centres are at most this many heights apart vertically
+HEIGHT_RATIO = 1.5 # ... and the taller is at most this many times the shorter
 
 
 def make_frame(rng, split="train", fonts=None, photos=None, size=(FRAME_W, FRAME_H), p_empty=0.3, strength=None):
@@ -164,46 +168,99 @@ def _components(mask):
     return comps
 
 
-def split_columns(profile, ratio, a=0, b=None):
+def split_columns(profile, ratio, a=0, b=None, min_width=1):
     """Column ranges [(a, b)] (inclusive) of one component, split at valleys of its column profile (the
     highest kernel probability in each column): the lowest column v, with at least one column either side,
     whose value is below `ratio` x the lower of the highest values left and right of it is a gap between
     two words; both sides are split again. A merged component is the detector's main error on small text
     (neighbouring words' kernels touching where their gap falls under a cell or two); its probability
-    still dips between the words. Computed in float64 so the Swift decoder can match it exactly."""
+    still dips between the words. With `min_width` > 1 a valley counts only where at least that many
+    neighbouring columns (v among them, none of them a or b) lie below the same bar: a dip one or two cells
+    wide inside a tall word is a hole in its kernel, not the gap between two words (a word gap is about
+    one word height wide in the kernels). Computed in float64 so the Swift decoder can match it exactly."""
     p = np.asarray(profile, np.float64)
     b = len(p) - 1 if b is None else b
     best, best_r = None, None
     for v in range(a + 1, b):
         lo = min(p[a:v].max(), p[v + 1:b + 1].max())
-        if p[v] < ratio * lo:
+        bar = ratio * lo
+        if p[v] < bar:
+            if min_width > 1:
+                left, right = v, v
+                while left - 1 > a and p[left - 1] < bar:
+                    left -= 1
+                while right + 1 < b and p[right + 1] < bar:
+                    right += 1
+                if right - left + 1 < min_width:
+                    continue
             r = p[v] / lo
             if best is None or r < best_r:
                 best, best_r = v, r
     if best is None:
         return [(a, b)]
-    return split_columns(p, ratio, a, best - 1) + split_columns(p, ratio, best + 1, b)
+    return (split_columns(p, ratio, a, best - 1, min_width)
+            + split_columns(p, ratio, best + 1, b, min_width))
 
 
-def boxes_from_maps(score, hmap, thr=0.5, min_cells=1, split=None):
+def join_components(comps, hmap, join):
+    """Groups (lists of indices into `comps`) of the kernel components that lie on one text line (centres
+    at most LINE_TOL x the shorter height apart vertically, heights within HEIGHT_RATIO) with at most
+    `join` x the shorter height of empty columns between them, joined transitively. The detector's kernel
+    of a tall or tilted word often breaks into pieces; words of one line are at least about one word
+    height apart in the kernels. Heights in float64, as the Swift decoder computes them."""
+    info = []
+    for rr, cc in comps:
+        h = float(2.0 ** hmap[rr, cc].astype(np.float64).mean())
+        info.append((h, (rr.min() + rr.max() + 1) / 2 * STRIDE, cc.min(), cc.max()))
+    parent = list(range(len(comps)))
+
+    def root(i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+    if join is not None and join > 0:
+        for i, (hi, yi, ai, bi) in enumerate(info):
+            for j in range(i + 1, len(info)):
+                hj, yj, aj, bj = info[j]
+                lo_h = min(hi, hj)
+                if max(hi, hj) > HEIGHT_RATIO * lo_h or abs(yi - yj) > LINE_TOL * lo_h:
+                    continue
+                if (max(ai, aj) - min(bi, bj) - 1) * STRIDE <= join * lo_h:
+                    parent[root(i)] = root(j)
+    groups = {}
+    for i in range(len(comps)):
+        groups.setdefault(root(i), []).append(i)
+    return sorted(groups.values())
+
+
+def boxes_from_maps(score, hmap, thr=0.5, min_cells=1, split=None, join=None, split_gap=None):
     """Word boxes (x0, y0, x1, y1, score) in input pixels from the kernel score map (probabilities)
-    and the log2-height map, both H/STRIDE x W/STRIDE. `split` (a ratio in 0-1, None: off) splits a
-    component at the valleys of its column profile (`split_columns`)."""
+    and the log2-height map, both H/STRIDE x W/STRIDE. `join` (word heights, None: off) first joins the
+    pieces of one line (`join_components`); `split` (a ratio in 0-1, None: off) then splits each at the
+    valleys of its column profile (`split_columns`), with valleys at least `split_gap` word heights wide
+    when given."""
     out = []
-    for rr, cc in _components(score >= thr):
-        if len(rr) < min_cells:
-            continue
+    comps = [c for c in _components(score >= thr) if len(c[0]) >= min_cells]
+    for group in join_components(comps, hmap, join):
+        rr = np.concatenate([comps[i][0] for i in group])
+        cc = np.concatenate([comps[i][1] for i in group])
         if split is None:
             parts = [(rr, cc)]
         else:
             c0 = cc.min()
             prof = np.zeros(cc.max() - c0 + 1, np.float64)
             np.maximum.at(prof, cc - c0, score[rr, cc].astype(np.float64))
+            min_width = 1
+            if split_gap:
+                min_width = max(1, int(np.floor(split_gap * 2.0 ** hmap[rr, cc].astype(np.float64).mean() / STRIDE)))
             parts = []
-            for a, b in split_columns(prof, split):
+            for a, b in split_columns(prof, split, min_width=min_width):
                 m = (cc >= a + c0) & (cc <= b + c0)
                 parts.append((rr[m], cc[m]))
         for pr, pc in parts:
+            if len(pr) == 0:   # columns between joined pieces only
+                continue
             h = float(2.0 ** hmap[pr, pc].mean())
             cx0, cx1 = pc.min() * STRIDE, (pc.max() + 1) * STRIDE
             cy = (pr.min() + pr.max() + 1) / 2 * STRIDE

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Detector evaluation on held-out-font synthetic 640 x 360 frames (fixed seed, cached under data/):
 word precision/recall at IoU 0.5 (Scripts/eval/metrics.detection_counts, 'don't care' words excluded)
-from `data_det.boxes_from_maps`; early exit: a frame is skipped when every tile's text probability
+from `data_det.boxes_from_maps` (pieces of a line joined, then split at wide valleys: the pipeline's defaults); early exit: a frame is skipped when every tile's text probability
 is below t; reported per t: share of no-text frames skipped and the word recall kept.
 
-  .venv-train/bin/python Scripts/train/eval_det.py checkpoints/det/student/best.pt [--n 100] [--split 0 0.7 0.8]
+  .venv-train/bin/python Scripts/train/eval_det.py checkpoints/det/student/best.pt [--n 100] [--split 0 0.7 0.8] [--join 0] [--split-gap 0]
 """
 from __future__ import annotations
 
@@ -42,7 +42,8 @@ def load_eval_set(n=100, seed=EVAL_SEED):
 
 
 @torch.no_grad()
-def evaluate(model, eval_set, dev="cpu", thr=0.5, exit_thresholds=(0.05, 0.1, 0.2, 0.3, 0.5), split=data_det.WORD_SPLIT):
+def evaluate(model, eval_set, dev="cpu", thr=0.5, exit_thresholds=(0.05, 0.1, 0.2, 0.3, 0.5), split=data_det.WORD_SPLIT,
+             join=data_det.WORD_JOIN, split_gap=data_det.SPLIT_GAP):
     frames, words = eval_set
     model.eval()
     tp = n_gt = n_rep = 0
@@ -51,7 +52,7 @@ def evaluate(model, eval_set, dev="cpu", thr=0.5, exit_thresholds=(0.05, 0.1, 0.
         out = model(torch.from_numpy(g).float()[None, None].to(dev))
         prob = torch.sigmoid(out["maps"][0, 0]).cpu().numpy()
         hmap = out["maps"][0, 1].cpu().numpy()
-        boxes = data_det.boxes_from_maps(prob, hmap, thr, split=split)
+        boxes = data_det.boxes_from_maps(prob, hmap, thr, split=split, join=join, split_gap=split_gap)
         a, b, c = metrics.detection_counts(w, [dict(bbox=list(x[:4])) for x in boxes])
         tp, n_gt, n_rep = tp + a, n_gt + b, n_rep + c
         tile_max.append(float(torch.sigmoid(out["tiles"]).max()))
@@ -77,6 +78,10 @@ def main():
     ap.add_argument("--thr", type=float, default=0.5)
     ap.add_argument("--split", type=float, nargs="*", default=[data_det.WORD_SPLIT],
                     help="word-split valley ratios to score, the last one reported in full (data_det.split_columns; 0: none; default: bitspot spot's --word-split default)")
+    ap.add_argument("--join", type=float, default=data_det.WORD_JOIN,
+                    help="join pieces of one line at most this many word heights apart (data_det.join_components; 0: never; default: bitspot spot's --word-join default)")
+    ap.add_argument("--split-gap", type=float, default=data_det.SPLIT_GAP,
+                    help="a split needs a valley at least this many word heights wide (0: one column; default: bitspot spot's --split-gap default)")
     args = ap.parse_args()
     torch.set_num_threads(1)
     import models
@@ -85,10 +90,11 @@ def main():
     m.load_state_dict(ck["model"])
     eval_set = load_eval_set(args.n)
     for split in args.split[:-1]:
-        r = evaluate(m, eval_set, thr=args.thr, split=split)
+        r = evaluate(m, eval_set, thr=args.thr, split=split or None, join=args.join, split_gap=args.split_gap)
         print(f"split {split}: P {r['precision']:.3f} R {r['recall']:.3f} F1 {r['f1']:.3f}", flush=True)
-    r = evaluate(m, eval_set, thr=args.thr, split=args.split[-1] if args.split else None)
+    r = evaluate(m, eval_set, thr=args.thr, split=(args.split[-1] or None) if args.split else None, join=args.join, split_gap=args.split_gap)
     r["split"] = args.split[-1] if args.split else None
+    r["join"], r["split_gap"] = args.join, args.split_gap
     r["params_bytes"] = models.param_bytes(m)
     r["ops"] = m.op_counts()
     print(json.dumps(r, indent=1))

@@ -40,7 +40,8 @@ def read_frame(det, rec, gray, det_thr=0.5, exit_thr=None, tile_thr=None):
     if tile_thr is not None and tile_max < tile_thr:
         return [], tile_max, 0
     prob = torch.sigmoid(out["maps"][0, 0]).numpy()
-    boxes = data_det.boxes_from_maps(prob, out["maps"][0, 1].numpy(), det_thr, split=data_det.WORD_SPLIT)
+    boxes = data_det.boxes_from_maps(prob, out["maps"][0, 1].numpy(), det_thr, split=data_det.WORD_SPLIT,
+                                     join=data_det.WORD_JOIN, split_gap=data_det.SPLIT_GAP)
     sx, sy = W / data_det.FRAME_W, H / data_det.FRAME_H
     words, n_exit = [], 0
     for x0, y0, x1, y1, _ in boxes:

@@ -69,7 +69,8 @@ def main():
         for (p, h, t), w in zip(outs, words):
             cells = select(p, t)
             share.append(dilate(cells, HALO, HALO).mean() if cells.any() else 0.0)
-            boxes = data_det.boxes_from_maps(np.where(cells, p, 0.0), h, 0.5, split=data_det.WORD_SPLIT)
+            boxes = data_det.boxes_from_maps(np.where(cells, p, 0.0), h, 0.5, split=data_det.WORD_SPLIT,
+                                             join=data_det.WORD_JOIN, split_gap=data_det.SPLIT_GAP)
             a, b, c = metrics.detection_counts(w, [dict(bbox=list(x[:4])) for x in boxes])
             tp, n_gt, n_rep = tp + a, n_gt + b, n_rep + c
         P, R, F = metrics.prf(tp, n_gt, n_rep)

@@ -258,7 +258,7 @@ def main():
                           "trained_on": "640 x 360 renders (Scripts/train/data_det.py); fully convolutional, any input size runs"},
                 "output": {"maps": "stride 4: channel 0 word-kernel logit (sigmoid >= 0.5: text), channel 1 log2 word height in input px",
                            "tiles": "early exit, one logit per 40 x 40 input px tile: text present; skip the frame when all sigmoid < threshold",
-                           "boxes": f"4-connected kernel components; h = 2^mean(height); box x from (min col)*4 - {data_det.SHRINK_X}h to (max col+1)*4 + {data_det.SHRINK_X}h, y = centre +- h/2; components split at column-profile valleys below {data_det.WORD_SPLIT} x the peaks either side (Scripts/train/data_det.py boxes_from_maps, split_columns)",
+                           "boxes": f"4-connected kernel components; h = 2^mean(height); box x from (min col)*4 - {data_det.SHRINK_X}h to (max col+1)*4 + {data_det.SHRINK_X}h, y = centre +- h/2; components of one line at most {data_det.WORD_JOIN}h apart joined, then split at column-profile valleys below {data_det.WORD_SPLIT} x the peaks either side and at least {data_det.SPLIT_GAP}h wide (Scripts/train/data_det.py boxes_from_maps, join_components, split_columns)",
                            "shrink_x": data_det.SHRINK_X},
                 "provenance": prov}
         writer = export_detector(model, args.height, width)

@@ -8,30 +8,47 @@ import Foundation
 /// extent widened by `shrinkX` x height on both sides, its vertical centre the middle of its rows, its
 /// height 2^(mean log2 height), its score the mean probability.
 ///
-/// With `split` set, a component is first cut at the valleys of its column profile (the highest
+/// With `join` set, components on one text line (centres at most ``lineTolerance`` x the shorter height
+/// apart vertically, heights within ``heightRatio``) with at most `join` x the shorter height of empty
+/// columns between them are first joined into one (`data_det.join_components`): the kernel of a tall or
+/// tilted word often breaks into pieces, while the words of a line lie about a word height apart.
+/// With `split` set, a (joined) component is then cut at the valleys of its column profile (the highest
 /// probability in each column; `data_det.split_columns`): neighbouring words whose kernels touch
-/// still show a dip between them, and each side becomes a word of its own.
+/// still show a dip between them, and each side becomes a word of its own. With `splitGap` set, a valley
+/// counts only where it is at least that many word heights wide (a narrower dip is a hole in one word).
 public struct ScoreMapDecoder: Sendable {
     public var stride: Int
     public var shrinkX: Double
     public var threshold: Double
     public var minCells: Int
-    /// Valley ratio for splitting components (nil: no splitting); see ``splitColumns(_:ratio:)``.
+    /// Valley ratio for splitting components (nil: no splitting); see ``splitColumns(_:ratio:minWidth:)``.
     public var split: Double?
+    /// Join pieces of one line at most this many word heights apart (nil: no joining).
+    public var join: Double?
+    /// Smallest width of a splitting valley, in word heights (nil: one column).
+    public var splitGap: Double?
+    /// Pieces are on one line when their centres are at most this many (shorter) heights apart vertically.
+    public static let lineTolerance = 0.5
+    /// ... and the taller one is at most this many times the shorter.
+    public static let heightRatio = 1.5
 
-    public init(stride: Int = 4, shrinkX: Double = 0.3, threshold: Double = 0.5, minCells: Int = 1, split: Double? = nil) {
+    public init(stride: Int = 4, shrinkX: Double = 0.3, threshold: Double = 0.5, minCells: Int = 1, split: Double? = nil,
+                join: Double? = nil, splitGap: Double? = nil) {
         self.stride = stride
         self.shrinkX = shrinkX
         self.threshold = threshold
         self.minCells = minCells
         self.split = split
+        self.join = join
+        self.splitGap = splitGap
     }
 
     /// Inclusive column ranges of one component split at the valleys of its column profile: the lowest
     /// column `v` (with a column either side) below `ratio` x the lower of the highest values to its left
-    /// and right is a gap; both sides are split again. Same choice, in the same order, as the trainer's
-    /// `split_columns` (ties go to the leftmost column).
-    public static func splitColumns(_ profile: [Double], ratio: Double) -> [ClosedRange<Int>] {
+    /// and right is a gap, provided at least `minWidth` neighbouring columns (`v` among them, neither end
+    /// of the range among them) lie below that same bar; both sides are split again. Same choice, in the
+    /// same order, as the trainer's `split_columns` (ties go to the leftmost column).
+    public static func splitColumns(_ profile: [Double], ratio: Double, minWidth: Int = 1) -> [ClosedRange<Int>] {
         var out: [ClosedRange<Int>] = []
         var pending: [ClosedRange<Int>] = profile.isEmpty ? [] : [0...(profile.count - 1)]
         while let r = pending.popLast() {
@@ -46,10 +63,16 @@ public struct ScoreMapDecoder: Sendable {
                 for v in (a + 1)..<b {
                     if v > a + 1 { left = max(left, profile[v - 1]) }
                     let lo = min(left, rightMax[v + 1 - a])
-                    if profile[v] < ratio * lo {
-                        let q = profile[v] / lo
-                        if best == nil || q < best!.r { best = (v, q) }
+                    let bar = ratio * lo
+                    guard profile[v] < bar else { continue }
+                    if minWidth > 1 {
+                        var l = v, u = v
+                        while l - 1 > a, profile[l - 1] < bar { l -= 1 }
+                        while u + 1 < b, profile[u + 1] < bar { u += 1 }
+                        if u - l + 1 < minWidth { continue }
                     }
+                    let q = profile[v] / lo
+                    if best == nil || q < best!.r { best = (v, q) }
                 }
             }
             if let v = best?.v {
@@ -63,6 +86,44 @@ public struct ScoreMapDecoder: Sendable {
         return out
     }
 
+    /// One 4-connected component of cells at or above the threshold.
+    private struct Component {
+        var minX: Int, maxX: Int, minY: Int, maxY: Int, cells: Int
+        var sumScore: Double, sumLog2: Double
+        var height: Double { exp2(sumLog2 / Double(cells)) }
+        /// Vertical centre in input pixels for `stride`.
+        func centre(_ stride: Int) -> Double { Double(minY + maxY + 1) / 2 * Double(stride) }
+    }
+
+    /// Groups of components (indices, ascending) joined by ``join``: on one line, at most `join` x the
+    /// shorter height of empty columns apart, transitively (the trainer's `join_components`).
+    private func groups(_ comps: [Component]) -> [[Int]] {
+        var parent = Array(comps.indices)
+        func root(_ i: Int) -> Int {
+            var i = i
+            while parent[i] != i { parent[i] = parent[parent[i]]; i = parent[i] }
+            return i
+        }
+        if let join, join > 0 {
+            let hs = comps.map(\.height), ys = comps.map { $0.centre(stride) }
+            for i in comps.indices {
+                for j in (i + 1)..<comps.count {
+                    let lo = min(hs[i], hs[j])
+                    if max(hs[i], hs[j]) > Self.heightRatio * lo || abs(ys[i] - ys[j]) > Self.lineTolerance * lo { continue }
+                    let gap = max(comps[i].minX, comps[j].minX) - min(comps[i].maxX, comps[j].maxX) - 1
+                    if Double(gap * stride) <= join * lo { parent[root(i)] = root(j) }
+                }
+            }
+        }
+        var byRoot: [Int: Int] = [:]
+        var out: [[Int]] = []
+        for i in comps.indices {
+            let r = root(i)
+            if let k = byRoot[r] { out[k].append(i) } else { byRoot[r] = out.count; out.append([i]) }
+        }
+        return out
+    }
+
     /// Boxes in the detector's input pixels, from row-major `score` and `log2Height` maps of `width` x `height` cells.
     /// `labels` is scratch space of at least `width * height` entries (kept by the caller so a frame allocates nothing new).
     public func boxes(score: UnsafeBufferPointer<Float>, log2Height: UnsafeBufferPointer<Float>, width: Int, height: Int,
@@ -72,64 +133,81 @@ public struct ScoreMapDecoder: Sendable {
         if labels.count < n { labels = [Int32](repeating: 0, count: n) }
         for i in 0..<n { labels[i] = 0 }
         stack.removeAll(keepingCapacity: true)
-        var out: [WordBox] = []
         let thr = Float(threshold)
+        // Components, labelled 1, 2, ... in the order their first cell is met; those under `minCells` keep
+        // their label but are left out.
+        var comps: [Component] = []
+        var labelOf: [Int32] = []   // component index -> its label
         var id: Int32 = 0
         for start in 0..<n where labels[start] == 0 && score[start] >= thr {
             id += 1
             labels[start] = id
             stack.append(Int32(start))
-            var cells = 0
-            var minX = width, maxX = -1, minY = height, maxY = -1
-            var sumScore = 0.0, sumLog2 = 0.0
+            var c = Component(minX: width, maxX: -1, minY: height, maxY: -1, cells: 0, sumScore: 0, sumLog2: 0)
             while let cell = stack.popLast() {
-                let c = Int(cell)
-                let y = c / width, x = c % width
-                cells += 1
-                minX = min(minX, x); maxX = max(maxX, x); minY = min(minY, y); maxY = max(maxY, y)
-                sumScore += Double(score[c])
-                sumLog2 += Double(log2Height[c])
+                let i = Int(cell)
+                let y = i / width, x = i % width
+                c.cells += 1
+                c.minX = min(c.minX, x); c.maxX = max(c.maxX, x); c.minY = min(c.minY, y); c.maxY = max(c.maxY, y)
+                c.sumScore += Double(score[i])
+                c.sumLog2 += Double(log2Height[i])
                 // 4-connected neighbours: up, down, left, right.
-                if y > 0, labels[c - width] == 0, score[c - width] >= thr { labels[c - width] = id; stack.append(Int32(c - width)) }
-                if y + 1 < height, labels[c + width] == 0, score[c + width] >= thr { labels[c + width] = id; stack.append(Int32(c + width)) }
-                if x > 0, labels[c - 1] == 0, score[c - 1] >= thr { labels[c - 1] = id; stack.append(Int32(c - 1)) }
-                if x + 1 < width, labels[c + 1] == 0, score[c + 1] >= thr { labels[c + 1] = id; stack.append(Int32(c + 1)) }
+                if y > 0, labels[i - width] == 0, score[i - width] >= thr { labels[i - width] = id; stack.append(Int32(i - width)) }
+                if y + 1 < height, labels[i + width] == 0, score[i + width] >= thr { labels[i + width] = id; stack.append(Int32(i + width)) }
+                if x > 0, labels[i - 1] == 0, score[i - 1] >= thr { labels[i - 1] = id; stack.append(Int32(i - 1)) }
+                if x + 1 < width, labels[i + 1] == 0, score[i + 1] >= thr { labels[i + 1] = id; stack.append(Int32(i + 1)) }
             }
-            guard cells >= minCells else { continue }
-            guard let ratio = split, maxX > minX + 1 else {
-                out.append(box(minX: minX, maxX: maxX, minY: minY, maxY: maxY, cells: cells, sumScore: sumScore, sumLog2: sumLog2))
+            guard c.cells >= minCells else { continue }
+            comps.append(c)
+            labelOf.append(id)
+        }
+        var out: [WordBox] = []
+        for group in groups(comps) {
+            // The group's extent and sums.
+            var g = comps[group[0]]
+            for k in group.dropFirst() {
+                let c = comps[k]
+                g.minX = min(g.minX, c.minX); g.maxX = max(g.maxX, c.maxX); g.minY = min(g.minY, c.minY); g.maxY = max(g.maxY, c.maxY)
+                g.cells += c.cells; g.sumScore += c.sumScore; g.sumLog2 += c.sumLog2
+            }
+            guard let ratio = split, g.maxX > g.minX + 1 else {
+                out.append(box(g))
                 continue
             }
-            // The component's cells are the ones labelled `id` inside its bounding box.
-            var profile = [Double](repeating: 0, count: maxX - minX + 1)
-            for y in minY...maxY {
-                for x in minX...maxX where labels[y * width + x] == id { profile[x - minX] = max(profile[x - minX], Double(score[y * width + x])) }
+            // The group's cells are the ones labelled with one of its components' labels inside its bounding box.
+            let members = Set(group.map { labelOf[$0] })
+            var profile = [Double](repeating: 0, count: g.maxX - g.minX + 1)
+            for y in g.minY...g.maxY {
+                for x in g.minX...g.maxX where members.contains(labels[y * width + x]) {
+                    profile[x - g.minX] = max(profile[x - g.minX], Double(score[y * width + x]))
+                }
             }
-            for part in Self.splitColumns(profile, ratio: ratio) {
-                var pCells = 0, pMinX = width, pMaxX = -1, pMinY = height, pMaxY = -1
-                var pScore = 0.0, pLog2 = 0.0
-                for y in minY...maxY {
-                    for x in (minX + part.lowerBound)...(minX + part.upperBound) where labels[y * width + x] == id {
-                        let c = y * width + x
-                        pCells += 1
-                        pMinX = min(pMinX, x); pMaxX = max(pMaxX, x); pMinY = min(pMinY, y); pMaxY = max(pMaxY, y)
-                        pScore += Double(score[c])
-                        pLog2 += Double(log2Height[c])
+            var minWidth = 1
+            if let gap = splitGap, gap > 0 { minWidth = max(1, Int((gap * g.height / Double(stride)).rounded(.down))) }
+            for part in Self.splitColumns(profile, ratio: ratio, minWidth: minWidth) {
+                var p = Component(minX: width, maxX: -1, minY: height, maxY: -1, cells: 0, sumScore: 0, sumLog2: 0)
+                for y in g.minY...g.maxY {
+                    for x in (g.minX + part.lowerBound)...(g.minX + part.upperBound) where members.contains(labels[y * width + x]) {
+                        let i = y * width + x
+                        p.cells += 1
+                        p.minX = min(p.minX, x); p.maxX = max(p.maxX, x); p.minY = min(p.minY, y); p.maxY = max(p.maxY, y)
+                        p.sumScore += Double(score[i])
+                        p.sumLog2 += Double(log2Height[i])
                     }
                 }
-                guard pCells > 0 else { continue }
-                out.append(box(minX: pMinX, maxX: pMaxX, minY: pMinY, maxY: pMaxY, cells: pCells, sumScore: pScore, sumLog2: pLog2))
+                guard p.cells > 0 else { continue }   // columns between joined pieces only
+                out.append(box(p))
             }
         }
         return out
     }
 
-    private func box(minX: Int, maxX: Int, minY: Int, maxY: Int, cells: Int, sumScore: Double, sumLog2: Double) -> WordBox {
-        let h = exp2(sumLog2 / Double(cells))
+    private func box(_ c: Component) -> WordBox {
+        let h = c.height
         let s = Double(stride)
-        let cy = Double(minY + maxY + 1) / 2 * s
-        return WordBox(x0: Double(minX) * s - shrinkX * h, y0: cy - h / 2,
-                       x1: Double(maxX + 1) * s + shrinkX * h, y1: cy + h / 2, score: sumScore / Double(cells))
+        let cy = c.centre(stride)
+        return WordBox(x0: Double(c.minX) * s - shrinkX * h, y0: cy - h / 2,
+                       x1: Double(c.maxX + 1) * s + shrinkX * h, y1: cy + h / 2, score: c.sumScore / Double(c.cells))
     }
 
     /// Convenience over arrays.

@@ -55,6 +55,13 @@ public struct SpotterSettings: Sendable {
     /// Split a box's component where its column profile dips below this share of the peaks either side
     /// (``ScoreMapDecoder/split``; 0: no splitting).
     public var wordSplit: Double = 0.8
+    /// Join the detector's pieces of one text line at most this many word heights apart into one before
+    /// splitting (``ScoreMapDecoder/join``; 0: never), and split only at valleys at least `splitGap` word
+    /// heights wide (``ScoreMapDecoder/splitGap``; 0: one column). Defaults chosen on held-out synthetic
+    /// frames (Models/MODEL_CARD.md, session 16): the pieces of tall or tilted words were the largest
+    /// share of the detector's false boxes.
+    public var wordJoin: Double = 0.3
+    public var splitGap: Double = 0.4
     /// Smallest word box height (frame pixels) worth reading.
     public var minWordHeight: Double = 8
     /// Second look at long boxes: a box at least this many of its heights wide and under `zoomHeight`
@@ -118,7 +125,9 @@ public final class TextSpotter {
         self.settings = settings
         decoder = Self.charset(rec.metadata).map { CTCDecoder(charset: Array($0)) } ?? .lpcv
         boxes = ScoreMapDecoder(shrinkX: Self.shrinkX(det.metadata) ?? 0.3, threshold: settings.boxThreshold,
-                                split: settings.wordSplit > 0 ? settings.wordSplit : nil)
+                                split: settings.wordSplit > 0 ? settings.wordSplit : nil,
+                                join: settings.wordJoin > 0 ? settings.wordJoin : nil,
+                                splitGap: settings.splitGap > 0 ? settings.splitGap : nil)
         detectorInput = [UInt8](repeating: 0, count: det.input.count)
         recognizerInput = [UInt8](repeating: 128, count: rec.input.count)
     }
@@ -218,8 +227,10 @@ public final class TextSpotter {
     }
 
     /// Word boxes (in the detector input's pixels) from the detector's `maps` output: the text-kernel
-    /// probability and log2 word height channels.
-    private func decodeBoxes(_ values: UnsafeBufferPointer<Float>, _ shape: TensorShape, inputWidth: Int) -> [WordBox] {
+    /// probability and log2 word height channels. The second look at a long box (`zoomed`) neither joins
+    /// pieces nor asks for wide valleys: it is there to split words a few pixels apart, whose valleys
+    /// are narrow even when zoomed in.
+    private func decodeBoxes(_ values: UnsafeBufferPointer<Float>, _ shape: TensorShape, inputWidth: Int, zoomed: Bool = false) -> [WordBox] {
         let cells = shape.height * shape.width
         if score.count != cells { score = [Float](repeating: 0, count: cells); log2Height = score }
         for i in 0..<cells {
@@ -228,6 +239,7 @@ public final class TextSpotter {
         }
         var decoderForMap = boxes
         decoderForMap.stride = inputWidth / shape.width
+        if zoomed { decoderForMap.join = nil; decoderForMap.splitGap = nil }
         return score.withUnsafeBufferPointer { s in
             log2Height.withUnsafeBufferPointer { h in
                 decoderForMap.boxes(score: s, log2Height: h, width: shape.width, height: shape.height,
@@ -259,7 +271,7 @@ public final class TextSpotter {
         var found: [WordBox] = []
         let summary = window.bytes.withUnsafeBufferPointer { image in
             executor.run(image: image.baseAddress!) { out in
-                if !out.head.isExit { found = self.decodeBoxes(out.values, out.shape, inputWidth: windowWidth) }
+                if !out.head.isExit { found = self.decodeBoxes(out.values, out.shape, inputWidth: windowWidth, zoomed: true) }
                 return .proceed
             }
         }

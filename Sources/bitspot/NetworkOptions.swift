@@ -24,6 +24,12 @@ struct NetworkOptions: ParsableArguments {
     @Option(name: .customLong("word-split"), help: ArgumentHelp("Split a detected word where the detector's text probability dips below this share of the peaks either side (0: never split).", valueName: "ratio"))
     var wordSplit: Double = SpotterSettings().wordSplit
 
+    @Option(name: .customLong("word-join"), help: ArgumentHelp("Before splitting, join detected pieces of one text line at most this many word heights apart (0: never join).", valueName: "heights"))
+    var wordJoin: Double = SpotterSettings().wordJoin
+
+    @Option(name: .customLong("split-gap"), help: ArgumentHelp("Split a word only where its dip is at least this many word heights wide (0: any dip one cell wide).", valueName: "heights"))
+    var splitGap: Double = SpotterSettings().splitGap
+
     @Option(name: .customLong("zoom-split"), help: ArgumentHelp("Look again, zoomed in, at every box at least this many of its heights wide, and split it into the words found there (0: never).", valueName: "aspect"))
     var zoomSplit: Double = SpotterSettings().zoomAspect ?? 0
 
@@ -37,6 +43,8 @@ struct NetworkOptions: ParsableArguments {
         guard tileExit > 0, tileExit < 1 else { throw ValidationError("--tile-exit must be between 0 and 1 (exclusive)") }
         guard tileRegion > 0, tileRegion < 1 else { throw ValidationError("--tile-region must be between 0 and 1 (exclusive)") }
         guard wordSplit >= 0, wordSplit < 1 else { throw ValidationError("--word-split must be at least 0 and below 1") }
+        guard wordJoin >= 0, wordJoin <= 5 else { throw ValidationError("--word-join must be between 0 and 5 word heights") }
+        guard splitGap >= 0, splitGap <= 5 else { throw ValidationError("--split-gap must be between 0 and 5 word heights") }
         guard zoomSplit == 0 || (zoomSplit >= 1 && zoomSplit <= 100) else { throw ValidationError("--zoom-split must be 0 (never) or between 1 and 100") }
         guard recognizerExit > 0, recognizerExit <= 1 else { throw ValidationError("--recognizer-exit must be in (0, 1]") }
     }
@@ -47,6 +55,8 @@ struct NetworkOptions: ParsableArguments {
         s.recognizerExitConfidence = recognizerExit
         s.tileRegionThreshold = wholeFrame ? nil : tileRegion
         s.wordSplit = wordSplit
+        s.wordJoin = wordJoin
+        s.splitGap = splitGap
         s.zoomAspect = zoomSplit > 0 ? zoomSplit : nil
         s.detectorExit = !noExits
         s.recognizerExit = !noExits

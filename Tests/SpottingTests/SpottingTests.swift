@@ -10,6 +10,8 @@ final class ScoreMapDecoderTests: XCTestCase {
             var width: Int, height: Int, stride: Int
             var shrinkX: Double, threshold: Double
             var split: Double?
+            var join: Double?
+            var splitGap: Double?
             var score: [Float], log2Height: [Float]
             var boxes: [[Double]]
         }
@@ -21,7 +23,8 @@ final class ScoreMapDecoderTests: XCTestCase {
         let golden = try JSONDecoder().decode(Golden.self, from: Data(contentsOf: url))
         var total = 0
         for c in golden.cases {
-            let decoder = ScoreMapDecoder(stride: c.stride, shrinkX: c.shrinkX, threshold: c.threshold, split: c.split)
+            let decoder = ScoreMapDecoder(stride: c.stride, shrinkX: c.shrinkX, threshold: c.threshold, split: c.split,
+                                          join: c.join, splitGap: c.splitGap)
             let got = decoder.boxes(score: c.score, log2Height: c.log2Height, width: c.width, height: c.height)
             // Same components, possibly in another order: compare as sorted lists.
             let key: (WordBox) -> [Double] = { [$0.x0, $0.y0, $0.x1, $0.y1] }
@@ -70,6 +73,50 @@ final class ScoreMapDecoderTests: XCTestCase {
                 }
             }
         }
+    }
+
+    func testJoinsThePiecesOfOneLineOnly() {
+        // Two rows of 12 cells; 16-pixel words (log2 4). Row 0: pieces at cells 0-3 and 5-8 (one empty
+        // column, 4 px apart: 0.25 heights), then 11 alone (two empty columns, 8 px = 0.5 heights).
+        let w = 12
+        var score = [Float](repeating: 0, count: 2 * w)
+        for x in [0, 1, 2, 3, 5, 6, 7, 8, 11] { score[x] = 0.9 }
+        var log2h = [Float](repeating: 4, count: 2 * w)
+        XCTAssertEqual(ScoreMapDecoder(shrinkX: 0.5).boxes(score: score, log2Height: log2h, width: w, height: 2).count, 3)
+        var joined = ScoreMapDecoder(shrinkX: 0.5, join: 0.3).boxes(score: score, log2Height: log2h, width: w, height: 2)
+            .sorted { $0.x0 < $1.x0 }
+        XCTAssertEqual(joined.count, 2)
+        XCTAssertEqual(joined[0].x0, -8, accuracy: 1e-9); XCTAssertEqual(joined[0].x1, 44, accuracy: 1e-9)
+        XCTAssertEqual(ScoreMapDecoder(shrinkX: 0.5, join: 0.5).boxes(score: score, log2Height: log2h, width: w, height: 2).count, 1)
+        // A piece a row lower (4 px = 0.25 heights) is on the same line; one twice as tall is not.
+        for x in [5, 6, 7, 8] { score[x] = 0; score[w + x] = 0.9 }
+        XCTAssertEqual(ScoreMapDecoder(shrinkX: 0.5, join: 0.3).boxes(score: score, log2Height: log2h, width: w, height: 2).count, 2)
+        for x in [5, 6, 7, 8] { log2h[w + x] = 5 }
+        joined = ScoreMapDecoder(shrinkX: 0.5, join: 0.3).boxes(score: score, log2Height: log2h, width: w, height: 2)
+        XCTAssertEqual(joined.count, 3)
+        // Joined pieces are split again at a valley: two 8-pixel words (log2 3) one empty column apart.
+        let row: [Float] = [0.9, 0.9, 0.9, 0, 0.9, 0.9, 0.9]
+        let h3 = [Float](repeating: 3, count: row.count)
+        XCTAssertEqual(ScoreMapDecoder(shrinkX: 0.5, join: 0.5).boxes(score: row, log2Height: h3, width: row.count, height: 1).count, 1)
+        XCTAssertEqual(ScoreMapDecoder(shrinkX: 0.5, split: 0.8, join: 0.5).boxes(score: row, log2Height: h3, width: row.count, height: 1).count, 2)
+    }
+
+    func testSplitGapKeepsNarrowDipsInOneWord() {
+        // A 32-pixel word (log2 5) with a dip one cell wide, then a dip three cells wide.
+        let row: [Float] = [0.9, 0.9, 0.55, 0.9, 0.9, 0.9, 0.55, 0.55, 0.55, 0.9, 0.9]
+        let h = [Float](repeating: 5, count: row.count)
+        func count(_ gap: Double?) -> Int {
+            ScoreMapDecoder(shrinkX: 0.5, split: 0.8, splitGap: gap).boxes(score: row, log2Height: h, width: row.count, height: 1).count
+        }
+        XCTAssertEqual(count(nil), 3)
+        XCTAssertEqual(count(0.3), 2)    // at least 2 columns (0.3 x 32 / 4 = 2.4)
+        XCTAssertEqual(count(0.4), 2)    // at least 3 (3.2)
+        XCTAssertEqual(count(0.5), 1)    // at least 4
+        let p: [Double] = [0.9, 0.5, 0.9, 0.5, 0.5, 0.9]
+        XCTAssertEqual(ScoreMapDecoder.splitColumns(p, ratio: 0.8, minWidth: 2), [0...2, 4...5])
+        XCTAssertEqual(ScoreMapDecoder.splitColumns(p, ratio: 0.8, minWidth: 3), [0...5])
+        // The ends of the range never count towards a valley's width.
+        XCTAssertEqual(ScoreMapDecoder.splitColumns([0.5, 0.5, 0.9, 0.9], ratio: 0.8, minWidth: 2), [0...3])
     }
 
     func testSplitColumnsPicksTheDeepestValleyFirstAndRecurses() {

@@ -123,3 +123,38 @@ def test_boxes_from_maps_splits_two_joined_words():
     s = data_det.SHRINK_X * 8
     assert abs(boxes[0][0] - (4 - s)) < 1e-9 and abs(boxes[0][2] - (20 + s)) < 1e-9
     assert abs(boxes[1][0] - (24 - s)) < 1e-9 and abs(boxes[1][2] - (36 + s)) < 1e-9
+
+
+def test_split_columns_min_width_matches_the_swift_decoder():
+    import data_det
+    p = [0.9, 0.5, 0.9, 0.5, 0.5, 0.9]
+    assert data_det.split_columns(p, 0.8, min_width=2) == [(0, 2), (4, 5)]
+    assert data_det.split_columns(p, 0.8, min_width=3) == [(0, 5)]
+    assert data_det.split_columns([0.5, 0.5, 0.9, 0.9], 0.8, min_width=2) == [(0, 3)]
+
+
+def test_boxes_from_maps_joins_the_pieces_of_one_line_only():
+    import data_det
+    w = 12
+    score = np.zeros((2, w), np.float32)
+    score[0, [0, 1, 2, 3, 5, 6, 7, 8, 11]] = 0.9
+    log2h = np.full((2, w), 4.0, np.float32)   # 16-pixel words
+    assert len(data_det.boxes_from_maps(score, log2h)) == 3
+    joined = sorted(data_det.boxes_from_maps(score, log2h, join=0.3))
+    assert len(joined) == 2 and joined[0][0] == -8 and joined[0][2] == 44
+    assert len(data_det.boxes_from_maps(score, log2h, join=0.5)) == 1
+    score[0, 5:9], score[1, 5:9] = 0, 0.9    # a row lower: the same line
+    assert len(data_det.boxes_from_maps(score, log2h, join=0.3)) == 2
+    log2h[1, 5:9] = 5                        # twice as tall: another line
+    assert len(data_det.boxes_from_maps(score, log2h, join=0.3)) == 3
+    row = np.array([[0.9, 0.9, 0.9, 0, 0.9, 0.9, 0.9]], np.float32)   # 8-pixel words one empty column apart
+    assert len(data_det.boxes_from_maps(row, np.full_like(row, 3.0), join=0.5)) == 1
+    assert len(data_det.boxes_from_maps(row, np.full_like(row, 3.0), split=0.8, join=0.5)) == 2
+
+
+def test_split_gap_keeps_narrow_dips_in_one_word():
+    import data_det
+    row = np.array([[0.9, 0.9, 0.55, 0.9, 0.9, 0.9, 0.55, 0.55, 0.55, 0.9, 0.9]], np.float32)
+    h = np.full_like(row, 5.0)   # 32-pixel word
+    counts = [len(data_det.boxes_from_maps(row, h, split=0.8, split_gap=g)) for g in (None, 0.3, 0.4, 0.5)]
+    assert counts == [3, 2, 2, 1]
