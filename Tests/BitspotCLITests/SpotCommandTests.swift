@@ -58,6 +58,8 @@ final class SpotCommandTests: XCTestCase {
         XCTAssertEqual(try CLI.run(["spot", "--models", Self.models, "--tile-region", "1"]).status, 64)
         XCTAssertEqual(try CLI.run(["spot", "--models", Self.models, "--word-split", "1"]).status, 64)
         XCTAssertEqual(try CLI.run(["spot", "--models", Self.models, "--word-split=-0.1"]).status, 64)
+        XCTAssertEqual(try CLI.run(["spot", "--models", Self.models, "--word-join=-0.1"]).status, 64)
+        XCTAssertEqual(try CLI.run(["spot", "--models", Self.models, "--split-gap", "6"]).status, 64)
     }
 
     /// `--zoom-split`: the summary counts the long boxes looked at again (none with 0); a ratio under 1 is a usage error.
