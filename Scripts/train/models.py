@@ -179,7 +179,8 @@ def from_cfg(cfg, binary=None):
     """The network a checkpoint's `cfg` describes (detector or recogniser); `binary` overrides its kind."""
     b = cfg["binary"] if binary is None else binary
     if cfg.get("task") == "detector":
-        return Detector(binary=b, stem=cfg["stem"], blocks=cfg["blocks"], exit_after=cfg["exit_after"])
+        return Detector(binary=b, stem=cfg["stem"], blocks=cfg["blocks"], exit_after=cfg["exit_after"],
+                        act_bases=cfg.get("act_bases", 1) if b else 1)
     return Recognizer(binary=b, stem=cfg["stem"], blocks=cfg["blocks"], exit_after=cfg["exit_after"],
                       num_classes=cfg.get("num_classes", NUM_CLASSES), exit_block=cfg.get("exit_block", False),
                       real_weights=cfg.get("real_weights", False) and b, real_acts=cfg.get("real_acts", False) and b,
@@ -242,9 +243,10 @@ class Detector(Recognizer):
     'maps' N x 2 x H/4 x W/4 (kernel logit, log2 word height), 'tiles' N x 1 x H/40 x W/40 (exit:
     tile holds text logit). Same blocks, stage masks and pruning as the recognizer."""
 
-    def __init__(self, binary=True, stem=DET_STEM, blocks=None, exit_after=DET_EXIT_AFTER, width_mult=1.0):
+    def __init__(self, binary=True, stem=DET_STEM, blocks=None, exit_after=DET_EXIT_AFTER, width_mult=1.0,
+                 act_bases=1):
         super().__init__(binary=binary, stem=stem, blocks=blocks or DET_BLOCKS, exit_after=exit_after,
-                         num_classes=2, width_mult=width_mult)
+                         num_classes=2, width_mult=width_mult, act_bases=act_bases)
         self.exit_head = nn.Conv2d(self.cfg["blocks"][exit_after][0], 1, 1)
         self.cfg["task"] = "detector"
 
@@ -270,7 +272,7 @@ class Detector(Recognizer):
         for i, (b, (c, s, p)) in enumerate(zip(self.blocks, self.cfg["blocks"])):
             cin, cout = masks[self.stage_of[i]], masks[self.stage_of[i + 1]]
             h, w = math.ceil(h / s), math.ceil(w / s)
-            binary += h * w * cout * cin * 9
+            binary += h * w * cout * cin * 9 * b.act_bases
             if b.proj is not None:
                 real += h * w * cout * cin
             if i == self.exit_after:

@@ -25,7 +25,7 @@ import data_det
 import fonts_train
 import models
 from eval_det import EVAL_SEED, evaluate, load_eval_set
-from train_rec import STAGES, prune_masks
+from train_rec import ACT_BASES_HELP, STAGES, prune_masks, resolve_act_bases, second_base_from_first
 
 WIN_W, WIN_H = 320, 160
 VAL_SEED = 20212     # validation frames (held-out fonts) for choosing best.pt; not the reported set (EVAL_SEED)
@@ -89,6 +89,7 @@ def main():
                     help="kernel-loss weight of the background cells between neighbouring words (1 = none)")
     ap.add_argument("--lasso", type=float, default=2e-4)
     ap.add_argument("--prune-frac", type=float, default=0.45)
+    ap.add_argument("--act-bases", type=int, choices=(1, 2), help=ACT_BASES_HELP)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--eval-every", type=int, default=500)
@@ -102,11 +103,12 @@ def main():
     args = ap.parse_args()
 
     check_out_folder(args.out, args.resume, args.overwrite)
+    args.act_bases = resolve_act_bases(args, ap)
     torch.set_num_threads(args.threads)
     dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     args.out.mkdir(parents=True, exist_ok=True)
     logf = args.out / "train.log"
-    model = models.Detector(binary=args.stage != "teacher")
+    model = models.Detector(binary=args.stage != "teacher", act_bases=args.act_bases)
     lr = args.lr or (2e-3 if args.stage in ("teacher", "student") else 5e-4)
     teacher = None
     if args.teacher and args.stage != "teacher":
@@ -125,8 +127,11 @@ def main():
         step, best, elapsed0 = ck["step"], ck["best"], ck.get("elapsed", 0.0)
         log(logf, f"resumed {last} at step {step}")
     elif args.init:
-        model.load_state_dict(torch.load(args.init, map_location="cpu", weights_only=False)["model"], strict=False)
+        missing, _ = model.load_state_dict(torch.load(args.init, map_location="cpu", weights_only=False)["model"], strict=False)
         log(logf, f"init from {args.init}")
+        if any(k.endswith(".shift2") for k in missing):
+            second_base_from_first(model)
+            log(logf, "second activation base: shifts 0.5 below the first's (threshold 0.5 above), weight gamma 0")
         if args.stage == "prune":
             prune_masks(model, args.prune_frac)
             log(logf, f"pruned: {model.binary_channels()} binary channels kept/total")

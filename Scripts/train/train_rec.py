@@ -94,6 +94,11 @@ def load_weights(model, path):
     return ck, missing, unexpected
 
 
+ACT_BASES_HELP = ("binary bases per activation (2: each binary block binarises its input at two learnable shifts, "
+                  "twice the binary ops; from a one-base --init the second base starts at weight 0). "
+                  "Default: the --init (or resumed) checkpoint's, else 1")
+
+
 def resolve_act_bases(args, ap):
     """--act-bases, defaulting to the checkpoint this run starts from; a two-base start cannot lose a base."""
     start = args.out / "last.pt" if args.resume and (args.out / "last.pt").exists() else args.init
@@ -149,10 +154,7 @@ def main():
     ap.add_argument("--lasso", type=float, default=2e-4, help="group-lasso weight (stage sparse)")
     ap.add_argument("--prune-frac", type=float, default=0.45)
     ap.add_argument("--width-mult", type=float, default=1.0)
-    ap.add_argument("--act-bases", type=int, choices=(1, 2),
-                    help="binary bases per activation (2: each binary block binarises its input at two learnable "
-                         "shifts, twice the binary ops; from a one-base --init the second base starts at weight 0). "
-                         "Default: the --init (or resumed) checkpoint's, else 1")
+    ap.add_argument("--act-bases", type=int, choices=(1, 2), help=ACT_BASES_HELP)
     ap.add_argument("--exit-block", action="store_true", help="a binary block on the exit branch (implied by --stage exithead)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--workers", type=int, default=1)

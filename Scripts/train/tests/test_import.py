@@ -12,7 +12,7 @@ torch = pytest.importorskip("torch")
 import models  # noqa: E402
 import export  # noqa: E402
 import import_bitnet as ib  # noqa: E402
-from test_models import _randomise  # noqa: E402
+from test_models import _randomise, use_second_base  # noqa: E402
 
 SCRIPT = Path(__file__).resolve().parents[1] / "import_bitnet.py"
 
@@ -34,9 +34,7 @@ def _random_recognizer(seed, **kw):
     if m.exit_block is not None:
         m.exit_block.shift.data.uniform_(-0.3, 0.3)
     if kw.get("act_bases") == 2:
-        for b in m.binary_blocks():
-            b.shift2.data.uniform_(-0.9, 0.1)
-            b.gamma.data.fill_(float(torch.empty(()).uniform_(0.2, 0.9)))
+        use_second_base(m)
     return m
 
 
@@ -64,14 +62,18 @@ def test_recognizer_round_trip(tmp_path, exit_block, act_bases):
             assert torch.equal(bm.shift2, bg.shift2) and float(bg.gamma.detach()) == pytest.approx(float(bm.gamma.detach()), rel=1e-5)
 
 
-def test_detector_round_trip(tmp_path):
+@pytest.mark.parametrize("act_bases", [1, 2])
+def test_detector_round_trip(tmp_path, act_bases):
     torch.manual_seed(5)
-    m = models.Detector(binary=True)
+    m = models.Detector(binary=True, act_bases=act_bases)
     _randomise(m)
+    if act_bases == 2:
+        use_second_base(m)
     path = _file(tmp_path, m, 80, 120, "detector")
     got, _, report = ib.import_file(path, n_batches=0, check_n=1)
     cfg = got.cfg
     assert cfg["task"] == "detector" and cfg["blocks"] == [tuple(b) for b in m.cfg["blocks"]]
+    assert cfg.get("act_bases", 1) == act_bases
     assert report["float_rel_diff_after_export"] < 1e-6 and report["max_head_diff_vs_file"] < 1e-3
 
 

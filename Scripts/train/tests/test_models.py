@@ -116,8 +116,7 @@ def test_two_bases_export_matches_torch_with_pruning(exit_block):
     _randomise_bn(m)
     for b in m.binary_blocks():
         b.shift.data.uniform_(-0.3, 0.3)
-        b.shift2.data.uniform_(-0.9, 0.1)
-        b.gamma.data.fill_(float(torch.empty(()).uniform_(-0.8, 0.8)))
+    use_second_base(m, gamma=(-0.8, 0.8))
     if not exit_block:        # an exit block after pruned channels is not exported
         train_rec.prune_masks(m, 0.4)
     m.eval()
@@ -169,14 +168,17 @@ def test_exit_block_exports_and_counts():
     assert models.param_bytes(m)[1] > models.param_bytes(plain)[1] + 128 * 128 * 9 // 8
 
 
-def test_detector_shapes_and_export():
+@pytest.mark.parametrize("act_bases", [1, 2])
+def test_detector_shapes_and_export(act_bases):
     import export
     import train_rec
     torch.manual_seed(1)
-    m = models.Detector(binary=True)
+    m = models.Detector(binary=True, act_bases=act_bases)
     for mod in m.modules():
         if isinstance(mod, torch.nn.BatchNorm2d):
             mod.running_mean.uniform_(-3, 3); mod.running_var.uniform_(0.5, 4)
+    if act_bases == 2:    # the second base in use (gamma 0 would hide a wrong second conv)
+        use_second_base(m)
     train_rec.prune_masks(m, 0.4)
     m.eval()
     out = m(torch.zeros(1, 1, 360, 640))
@@ -185,6 +187,10 @@ def test_detector_shapes_and_export():
     img = np.random.default_rng(0).integers(0, 256, (40, 48)).astype(np.uint8)
     worst, md = export.check_maps(m, w, {"name": "t"}, [img])
     assert worst < 1e-3
+    assert sum(n["op_name"] == "binary_conv" for n in md["nodes"]) == len(m.blocks) * act_bases
+    assert models.from_cfg(m.cfg).blocks[0].act_bases == act_bases
+    assert (models.Detector(binary=True, act_bases=act_bases).op_counts()["binary_macs"]
+            == act_bases * models.Detector(binary=True).op_counts()["binary_macs"])
 
 
 def test_prune_masks_keep_fraction():
@@ -193,6 +199,13 @@ def test_prune_masks_keep_fraction():
     train_rec.prune_masks(m, 0.5)
     kept, total = m.binary_channels()
     assert 0.45 <= 1 - kept / total <= 0.55
+
+
+def use_second_base(m, gamma=(0.2, 0.9)):
+    """Two-base blocks with their second base in use: shifts off the first's, gamma drawn from `gamma`."""
+    for b in m.binary_blocks():
+        b.shift2.data.uniform_(-0.9, 0.1)
+        b.gamma.data.fill_(float(torch.empty(()).uniform_(*gamma)))
 
 
 def _randomise(m):
