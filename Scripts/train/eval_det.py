@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image
 
 from common import ROOT
 import data_det
@@ -43,17 +44,22 @@ def load_eval_set(n=100, seed=EVAL_SEED):
 
 @torch.no_grad()
 def evaluate(model, eval_set, dev="cpu", thr=0.5, exit_thresholds=(0.05, 0.1, 0.2, 0.3, 0.5), split=data_det.WORD_SPLIT,
-             join=data_det.WORD_JOIN, split_gap=data_det.SPLIT_GAP):
+             join=data_det.WORD_JOIN, split_gap=data_det.SPLIT_GAP, scale=1.0):
+    """Word precision/recall of `model` on `eval_set`; `scale` runs the detector on each frame resized by that
+    factor (bilinear; 1.25: 640 x 360 renders at the shipped detector's 800 x 450) and scales its boxes back."""
     frames, words = eval_set
     model.eval()
     tp = n_gt = n_rep = 0
     tile_max, per_frame = [], []
     for g, w in zip(frames, words):
+        if scale != 1.0:
+            size = (round(g.shape[1] * scale), round(g.shape[0] * scale))
+            g = np.asarray(Image.fromarray(g).resize(size, Image.BILINEAR))
         out = model(torch.from_numpy(g).float()[None, None].to(dev))
         prob = torch.sigmoid(out["maps"][0, 0]).cpu().numpy()
         hmap = out["maps"][0, 1].cpu().numpy()
         boxes = data_det.boxes_from_maps(prob, hmap, thr, split=split, join=join, split_gap=split_gap)
-        a, b, c = metrics.detection_counts(w, [dict(bbox=list(x[:4])) for x in boxes])
+        a, b, c = metrics.detection_counts(w, [dict(bbox=[v / scale for v in x[:4]]) for x in boxes])
         tp, n_gt, n_rep = tp + a, n_gt + b, n_rep + c
         tile_max.append(float(torch.sigmoid(out["tiles"]).max()))
         per_frame.append((a, b, any(x["care"] for x in w)))
@@ -82,19 +88,26 @@ def main():
                     help="join pieces of one line at most this many word heights apart (data_det.join_components; 0: never; default: bitspot spot's --word-join default)")
     ap.add_argument("--split-gap", type=float, default=data_det.SPLIT_GAP,
                     help="a split needs a valley at least this many word heights wide (0: one column; default: bitspot spot's --split-gap default)")
+    ap.add_argument("--scale", type=float, default=1.0,
+                    help="run the detector on the frames resized by this factor and scale the boxes back "
+                         "(1.25: the 640 x 360 renders at the shipped detector's 800 x 450; default 1)")
     args = ap.parse_args()
+    if not 0.25 <= args.scale <= 4:
+        ap.error(f"--scale {args.scale}: expected 0.25 to 4")
     torch.set_num_threads(1)
     import models
     ck = torch.load(args.checkpoint, map_location="cpu", weights_only=False)
-    m = models.Detector(binary=ck["cfg"]["binary"])
+    m = models.from_cfg(ck["cfg"])
     m.load_state_dict(ck["model"])
     eval_set = load_eval_set(args.n)
     for split in args.split[:-1]:
-        r = evaluate(m, eval_set, thr=args.thr, split=split or None, join=args.join, split_gap=args.split_gap)
+        r = evaluate(m, eval_set, thr=args.thr, split=split or None, join=args.join, split_gap=args.split_gap,
+                     scale=args.scale)
         print(f"split {split}: P {r['precision']:.3f} R {r['recall']:.3f} F1 {r['f1']:.3f}", flush=True)
-    r = evaluate(m, eval_set, thr=args.thr, split=(args.split[-1] or None) if args.split else None, join=args.join, split_gap=args.split_gap)
+    r = evaluate(m, eval_set, thr=args.thr, split=(args.split[-1] or None) if args.split else None, join=args.join,
+                 split_gap=args.split_gap, scale=args.scale)
     r["split"] = args.split[-1] if args.split else None
-    r["join"], r["split_gap"] = args.join, args.split_gap
+    r["join"], r["split_gap"], r["scale"] = args.join, args.split_gap, args.scale
     r["params_bytes"] = models.param_bytes(m)
     r["ops"] = m.op_counts()
     print(json.dumps(r, indent=1))

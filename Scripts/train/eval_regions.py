@@ -51,7 +51,7 @@ def main():
     args = ap.parse_args()
     torch.set_num_threads(1)
     ck = torch.load(args.checkpoint, map_location="cpu", weights_only=False)
-    m = models.Detector(binary=ck["cfg"]["binary"])
+    m = models.from_cfg(ck["cfg"])
     m.load_state_dict(ck["model"], strict=False)
     m.eval()
     frames, words = load_eval_set(args.n)
