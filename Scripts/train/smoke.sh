@@ -2,7 +2,7 @@
 # End-to-end smoke test of every stage on tiny settings (minutes on CPU): teacher -> [actbin ->] student (KD) ->
 # sparse (group lasso) -> prune -> finetune -> exits, for recognizer and detector, then export with
 # the numpy-reference check and golden fixtures, resume, a model file imported back into a checkpoint, and
-# a two-activation-base student exported and imported back. Writes only under $OUT (default /tmp/bitspot-smoke).
+# a two-activation-base student exported and imported back (recogniser; detector trained and exported). Writes only under $OUT (default /tmp/bitspot-smoke).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$ROOT"
@@ -47,4 +47,8 @@ for s in student sparse prune finetune exits; do
   prev=$OUT/det/$s/best.pt
 done
 $PY Scripts/train/export.py $prev --out $OUT/detector.bitnet --golden $OUT/golden/detector
+# a two-base detector (session 17): grown from the one-base student, scored at another input scale, exported
+$PY Scripts/train/train_det.py --stage student --act-bases 2 --out $OUT/det/ab2 --init $OUT/det/student/best.pt --teacher $OUT/det/teacher/best.pt $D
+$PY Scripts/train/eval_det.py $OUT/det/ab2/best.pt --n 3 --scale 1.25 > /dev/null
+$PY Scripts/train/export.py $OUT/det/ab2/best.pt --out $OUT/detector-ab2.bitnet --golden $OUT/golden/detector-ab2
 echo "smoke OK: $OUT"
