@@ -25,7 +25,7 @@ import data_det
 import fonts_train
 import models
 from eval_det import EVAL_SEED, evaluate, load_eval_set
-from train_rec import ACT_BASES_HELP, STAGES, prune_masks, resolve_act_bases, second_base_from_first
+from train_rec import ACT_BASES_HELP, STAGES, grow_second_base, prune_masks, resolve_act_bases
 
 WIN_W, WIN_H = 320, 160
 VAL_SEED = 20212     # validation frames (held-out fonts) for choosing best.pt; not the reported set (EVAL_SEED)
@@ -129,9 +129,7 @@ def main():
     elif args.init:
         missing, _ = model.load_state_dict(torch.load(args.init, map_location="cpu", weights_only=False)["model"], strict=False)
         log(logf, f"init from {args.init}")
-        if any(k.endswith(".shift2") for k in missing):
-            second_base_from_first(model)
-            log(logf, "second activation base: shifts 0.5 below the first's (threshold 0.5 above), weight gamma 0")
+        grow_second_base(model, missing, logf)
         if args.stage == "prune":
             prune_masks(model, args.prune_frac)
             log(logf, f"pruned: {model.binary_channels()} binary channels kept/total")

@@ -123,6 +123,14 @@ def second_base_from_first(model):
                 b.gamma.zero_()
 
 
+def grow_second_base(model, missing, logf):
+    """After loading a checkpoint with `strict=False`: a one-base checkpoint in a two-base network (its
+    `missing` keys name the second shifts) gets its second base from the first (`second_base_from_first`)."""
+    if any(k.endswith(".shift2") for k in missing):
+        second_base_from_first(model)
+        log(logf, "second activation base: shifts 0.5 below the first's (threshold 0.5 above), weight gamma 0")
+
+
 def prune_masks(model, frac):
     """Per stage, zero the `frac` channels with the smallest group norms (at least 8 kept)."""
     with torch.no_grad():
@@ -206,9 +214,7 @@ def main():
     elif args.init:
         _, missing, unexpected = load_weights(model, args.init)
         log(logf, f"init from {args.init} (missing {list(missing)[:6]}, unexpected {list(unexpected)[:6]})")
-        if any(k.endswith(".shift2") for k in missing):
-            second_base_from_first(model)
-            log(logf, "second activation base: shifts 0.5 below the first's (threshold 0.5 above), weight gamma 0")
+        grow_second_base(model, missing, logf)
         if args.stage == "prune":
             prune_masks(model, args.prune_frac)
             kept, total = model.binary_channels()
