@@ -21,7 +21,9 @@ the file is instead of from a jolt. Pruned files (fewer kept than original chann
 
 Checks before writing: the checkpoint, exported again, has the file's graph node for node, the same
 binary weights, thresholds and int8 weights, and float parameters within --tolerance (relative); and
-the PyTorch model's heads agree with the numpy reference run of the file on a few training inputs.
+the PyTorch model's heads agree with the numpy reference run of the file on a few training inputs (within
+1e-2; where they do not, the first block to differ must have an input activation within rounding of one of its
+sign thresholds, a tie that flipped, which is counted in the report as threshold_ties).
 
   .venv-train/bin/python Scripts/train/import_bitnet.py Models/recognizer.bitnet checkpoints/rec/shipped/best.pt
   .venv-train/bin/python Scripts/train/import_bitnet.py Models/detector.bitnet checkpoints/det/shipped/best.pt
@@ -318,6 +320,44 @@ def compare_outputs(model, md, imgs):
     return worst
 
 
+def tie_explanation(model, md, ids, img, agree=1e-3):
+    """Why PyTorch and the file's reference disagree on `img` (H x W uint8), if the reason is a rounding tie.
+
+    Binary layers amplify rounding: an activation that lies within float32 rounding of its sign threshold
+    can come out +1 in one implementation and -1 in the other, and the flip spreads through the receptive
+    field of every later layer (two-base blocks have twice the thresholds to land near). This finds the first
+    binary block (in graph order) whose output differs by more than `agree`, takes the largest difference
+    d of that block's input between the two, and counts the PyTorch input activations within d of one of
+    the block's thresholds (either base). Returns (block node, d, count) — a count of 0 means the
+    disagreement is not a tie (a real difference between the file and the network) — or None when no
+    block output differs."""
+    ref = export.run_reference(md, img[..., None])
+    mods = list(zip(model.blocks, ids["blocks"]))
+    if ids.get("exit_block") is not None:
+        mods.append((model.exit_block, ids["exit_block"]))
+    mods.sort(key=lambda mn: mn[1])
+    seen = {}
+    hooks = [b.register_forward_hook(lambda mod, inp, out, i=i: seen.__setitem__(i, (inp[0].detach(), out.detach())))
+             for i, (b, _) in enumerate(mods)]
+    try:
+        model.eval()
+        with torch.no_grad():
+            model(torch.from_numpy(img.astype(np.float32))[None, None])
+    finally:
+        for h in hooks:
+            h.remove()
+    for i, (b, node) in enumerate(mods):
+        x, y = (t[0].numpy().transpose(1, 2, 0) for t in seen[i])
+        if np.abs(ref[node] - y).max() <= agree:
+            continue
+        in_node = _node(md, _node(md, node)["inputs"][0])["inputs"][0]     # binary conv <- sign_pack <- input
+        d = float(np.abs(ref[in_node] - x).max())
+        shifts = [b.shift] + ([b.shift2] if getattr(b, "act_bases", 1) == 2 else [])
+        near = sum(int((np.abs(x + s.detach().numpy()) <= d).sum()) for s in shifts)
+        return node, d, near
+    return None
+
+
 def import_file(path, n_batches=8, seed=7, tol=1e-5, check_n=2):
     """(model, parsed file, report) for the model file at `path`; raises ImportFailure / OSError."""
     try:
@@ -344,7 +384,20 @@ def import_file(path, n_batches=8, seed=7, tol=1e-5, check_n=2):
     if before is not None:
         report["max_head_diff_before_calibration"] = before
     if report["max_head_diff_vs_file"] > 1e-2:
-        raise ImportFailure(f"the rebuilt network's heads differ from the file's by {report['max_head_diff_vs_file']:.3g}")
+        # Acceptable only where each disagreeing image's first diverging block has an input activation
+        # within rounding of its threshold (a tie that flipped; see tie_explanation).
+        ties = 0
+        for img in imgs:
+            if compare_outputs(model, md, [img]) <= 1e-2:
+                continue
+            why = tie_explanation(model, md, ids, img)
+            if why is None or why[2] == 0:
+                where = "no block output differs" if why is None else \
+                    f"node {why[0]} is the first to differ and none of its inputs lies within {why[1]:.2g} of a threshold"
+                raise ImportFailure(f"the rebuilt network's heads differ from the file's by "
+                                    f"{report['max_head_diff_vs_file']:.3g} ({where})")
+            ties += why[2]
+        report["threshold_ties"] = ties
     return model, md, report
 
 

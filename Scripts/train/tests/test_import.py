@@ -77,6 +77,48 @@ def test_detector_round_trip(tmp_path, act_bases):
     assert report["float_rel_diff_after_export"] < 1e-6 and report["max_head_diff_vs_file"] < 1e-3
 
 
+def test_tie_explanation_tells_a_flipped_tie_from_a_real_difference(tmp_path):
+    """The import check accepts head differences only where a block's input lies within rounding of a
+    threshold: a changed parameter is refused, a planted near-threshold activation is explained."""
+    torch.manual_seed(6)
+    m = models.Detector(binary=True, act_bases=2)
+    _randomise(m)
+    use_second_base(m)
+    m.eval()
+    path = _file(tmp_path, m, 80, 120, "detector")
+    md = ib.mf.read(path)
+    _, ids = ib.infer_layout(md)
+    img = np.random.default_rng(3).integers(0, 256, (80, 120)).astype(np.uint8)
+    assert ib.tie_explanation(m, md, ids, img) is None            # same function: nothing differs
+    # a real difference: block 2's batch-norm bias moved after export; its input is untouched
+    with torch.no_grad():
+        m.blocks[2].bn.bias.add_(0.5)
+    node, d, near = ib.tie_explanation(m, md, ids, img)
+    assert node == ids["blocks"][2] and d < 1e-4 and near == 0
+    with torch.no_grad():
+        m.blocks[2].bn.bias.sub_(0.5)
+    # a tie: the file's block 0 output 1e-4 above PyTorch's (below the agreement tolerance), and block 1's
+    # thresholds for one channel 5e-5 below the file's value of one activation v: the file reads
+    # v >= v - 5e-5 -> +1, PyTorch v - 1e-4 < v - 5e-5 -> -1
+    with torch.no_grad():
+        m.blocks[0].act.shift_out.add_(1e-4)
+        seen = {}
+        h = m.blocks[1].register_forward_hook(lambda mod, inp, out: seen.setdefault("x", inp[0]))
+        m(torch.from_numpy(img.astype(np.float32))[None, None])
+        h.remove()
+        x = seen["x"][0]
+        c = 0
+        v = float(x[c].flatten()[x[c].flatten().abs().argmax()])
+        m.blocks[1].shift[c] = -(v - 5e-5)
+        m.blocks[1].shift2[c] = -(v - 5e-5)
+    export.export_net(m, 80, 120).write(path, {"name": "t", "task": "detector"})
+    md = ib.mf.read(path)
+    with torch.no_grad():
+        m.blocks[0].act.shift_out.sub_(1e-4)
+    node, d, near = ib.tie_explanation(m, md, ids, img)
+    assert node == ids["blocks"][1] and 5e-5 < d < 2e-4 and near >= 1
+
+
 def test_recalibration_keeps_eval_function_and_matches_batch_statistics():
     """After recalibrate_bn the evaluation-mode outputs are unchanged, and a training-mode pass (batch
     statistics) on the calibration inputs gives nearly the same outputs, as it did not before (float64,
