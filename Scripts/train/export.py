@@ -216,6 +216,26 @@ def check_maps(model, writer, meta, imgs):
     return worst, md
 
 
+def tie_note(model, md, imgs, worst, agree=1e-2):
+    """Where the check's difference is over `agree`, what import_bitnet.tie_explanation says of it (a sign
+    flip at an activation within rounding of its threshold, or not), as text to append to the check line."""
+    if worst <= agree:
+        return ""
+    import import_bitnet as ib                  # imports this module: imported here, not at the top
+    try:
+        _, ids = ib.infer_layout(md)
+    except ib.ImportFailure as e:               # e.g. pruned: no per-block attribution
+        return f" (not traced: {e})"
+    notes = []
+    for img in imgs:
+        why = ib.tie_explanation(model, md, ids, img)
+        if why is not None:
+            node, d, near = why
+            notes.append(f"node {node} first differs, {near} of its input activations within {d:.1e} of a threshold"
+                         + ("" if near else ": NOT a rounding tie, the file and the network differ"))
+    return " (" + "; ".join(notes) + ")" if notes else ""
+
+
 def check(model, writer, meta, imgs):
     """Max |torch - reference| of both heads' logits, and greedy-decoded agreement, over `imgs` (H x W uint8)."""
     md = mf.read(writer.to_bytes(meta))
@@ -265,8 +285,9 @@ def main():
         frames, _ = det_set(100)  # evaluation frames (held-out fonts, 640 x 360)
         # The reference check runs at the frames' own size (same weights; the file's size is metadata
         # and layer shapes).
-        worst, md = check_maps(model, export_detector(model, 360, 640), meta, [f[:360, :640] for f in frames[:2]])
-        print(f"reference vs torch: max |output diff| {worst:.2e} over 2 frames")
+        check_imgs = [f[:360, :640] for f in frames[:2]]
+        worst, md = check_maps(model, export_detector(model, 360, 640), meta, check_imgs)
+        print(f"reference vs torch: max |output diff| {worst:.2e} over 2 frames{tie_note(model, md, check_imgs, worst)}")
         gh, gw = 40, 40
         gmake = lambda: export_detector(model, gh, gw)
         fr, ws = det_set(100)
