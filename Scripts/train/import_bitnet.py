@@ -119,11 +119,9 @@ def infer_layout(md):
         cfg["task"] = "detector"
     if exit_block is not None:
         cfg["exit_block"] = True
-    if second:
-        if len(second) != len(convs) + (exit_block is not None):
-            raise ImportFailure(f"{len(second)} of {len(convs) + (exit_block is not None)} binary blocks have two "
-                                "activation bases: the trainer builds all or none")
-        cfg["act_bases"] = 2
+    if second:   # per block since session 19 (one count when every block has two)
+        bases = [2 if c in second else 1 for c in convs + ([exit_block] if exit_block is not None else [])]
+        cfg["act_bases"] = 2 if min(bases) == 2 else bases
     ids = dict(stem=1, stem_act=2, blocks=convs, exit_block=exit_block, exit_head=exit_head, final_head=final_head,
                second=second)
     return cfg, ids

@@ -33,6 +33,18 @@ def _stages(stem, blocks):
     return ids, widths
 
 
+def block_bases(act_bases, n):
+    """Activation bases of each of `n` binary blocks (the backbone's, then the exit branch's if there is one):
+    `act_bases` is one count for all (1 or 2) or a list with one count per block (session 19: the second
+    base only where it pays)."""
+    if isinstance(act_bases, int):
+        return [act_bases] * n
+    bases = [int(b) for b in act_bases]
+    if len(bases) != n:
+        raise ValueError(f"act_bases lists {len(bases)} blocks; the network has {n} binary blocks")
+    return bases
+
+
 class Recognizer(nn.Module):
     """Input: uint8 grey crops as float, N x 1 x 32 x W. Output: dict of logits N x C x T (T = ceil(W/4))
     for 'final' and 'exit'."""
@@ -51,14 +63,14 @@ class Recognizer(nn.Module):
             self.cfg["real_weights"] = True
         if real_acts:      # binary weights, real activations (stage wbin): a diagnostic
             self.cfg["real_acts"] = True
-        if act_bases != 1 and binary:   # two binary bases per activation (session 15)
-            self.cfg["act_bases"] = act_bases
-        bases = act_bases if binary else 1
+        bases = block_bases(act_bases if binary else 1, len(blocks) + bool(exit_block))
+        if binary and any(b != 1 for b in bases):   # two binary bases per activation (session 15; per block, 19)
+            self.cfg["act_bases"] = bases[0] if len(set(bases)) == 1 else bases
         self.stem = FirstConv(stem, stride=2)
         self.blocks = nn.ModuleList()
         cin = stem
-        for c, s, _ in blocks:
-            self.blocks.append(Block(cin, c, s, binary, real_weights, real_acts, bases))
+        for (c, s, _), nb in zip(blocks, bases):
+            self.blocks.append(Block(cin, c, s, binary, real_weights, real_acts, nb))
             cin = c
         self.pools = [p for _, _, p in blocks]
         self.stage_of, widths = _stages(stem, blocks)
@@ -68,7 +80,7 @@ class Recognizer(nn.Module):
         self.exit_rows = self._rows_after(exit_after)
         # Optional (session 7): one more binary block on the exit branch, after the rows are averaged (a
         # 1 x 3 context over time steps, as the 1-row input's padding leaves it), before the exit head.
-        self.exit_block = (Block(blocks[exit_after][0], blocks[exit_after][0], 1, binary, real_weights, real_acts, bases)
+        self.exit_block = (Block(blocks[exit_after][0], blocks[exit_after][0], 1, binary, real_weights, real_acts, bases[-1])
                            if exit_block else None)
         self.exit_head = nn.Conv2d(blocks[exit_after][0], num_classes, 1)
         self.head = nn.Conv2d(cin, num_classes, 1)

@@ -51,4 +51,10 @@ $PY Scripts/train/export.py $prev --out $OUT/detector.bitnet --golden $OUT/golde
 $PY Scripts/train/train_det.py --stage student --act-bases 2 --out $OUT/det/ab2 --init $OUT/det/student/best.pt --teacher $OUT/det/teacher/best.pt $D
 $PY Scripts/train/eval_det.py $OUT/det/ab2/best.pt --n 3 --scale 1.25 > /dev/null
 $PY Scripts/train/export.py $OUT/det/ab2/best.pt --out $OUT/detector-ab2.bitnet --golden $OUT/golden/detector-ab2
+# the second base in blocks 0-2 only (session 19): dropped from blocks 3-5 of the two-base detector, exported,
+# imported back with its per-block layout
+$PY Scripts/train/train_det.py --stage finetune --act-bases 2,2,2,1,1,1 --out $OUT/det/ab-mixed --init $OUT/det/ab2/best.pt $D
+$PY Scripts/train/export.py $OUT/det/ab-mixed/best.pt --out $OUT/detector-mixed.bitnet --golden $OUT/golden/detector-mixed
+$PY Scripts/train/import_bitnet.py $OUT/detector-mixed.bitnet $OUT/det/mixed-imported.pt --calibration-batches 0
+$PY -c "import sys, torch; ck = torch.load(sys.argv[1], weights_only=False); assert ck['cfg'].get('act_bases') == [2, 2, 2, 1, 1, 1], ck['cfg']" $OUT/det/mixed-imported.pt
 echo "smoke OK: $OUT"

@@ -25,7 +25,8 @@ import data_det
 import fonts_train
 import models
 from eval_det import EVAL_SEED, evaluate, load_eval_set
-from train_rec import ACT_BASES_HELP, STAGES, grow_second_base, prune_masks, resolve_act_bases
+from train_rec import (ACT_BASES_HELP, STAGES, dropped_bases, grow_second_base, parse_act_bases, prune_masks,
+                       resolve_act_bases)
 
 WIN_W, WIN_H = 320, 160
 VAL_SEED = 20212     # validation frames (held-out fonts) for choosing best.pt; not the reported set (EVAL_SEED)
@@ -89,7 +90,7 @@ def main():
                     help="kernel-loss weight of the background cells between neighbouring words (1 = none)")
     ap.add_argument("--lasso", type=float, default=2e-4)
     ap.add_argument("--prune-frac", type=float, default=0.45)
-    ap.add_argument("--act-bases", type=int, choices=(1, 2), help=ACT_BASES_HELP)
+    ap.add_argument("--act-bases", type=parse_act_bases, metavar="N[,N...]", help=ACT_BASES_HELP)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--eval-every", type=int, default=500)
@@ -127,9 +128,11 @@ def main():
         step, best, elapsed0 = ck["step"], ck["best"], ck.get("elapsed", 0.0)
         log(logf, f"resumed {last} at step {step}")
     elif args.init:
-        missing, _ = model.load_state_dict(torch.load(args.init, map_location="cpu", weights_only=False)["model"], strict=False)
+        state = torch.load(args.init, map_location="cpu", weights_only=False)["model"]
+        missing, unexpected = model.load_state_dict(state, strict=False)
         log(logf, f"init from {args.init}")
         grow_second_base(model, missing, logf)
+        dropped_bases(model, unexpected, state, logf)
         if args.stage == "prune":
             prune_masks(model, args.prune_frac)
             log(logf, f"pruned: {model.binary_channels()} binary channels kept/total")

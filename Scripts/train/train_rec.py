@@ -94,22 +94,49 @@ def load_weights(model, path):
     return ck, missing, unexpected
 
 
-ACT_BASES_HELP = ("binary bases per activation (2: each binary block binarises its input at two learnable shifts, "
-                  "twice the binary ops; from a one-base --init the second base starts at weight 0). "
+ACT_BASES_HELP = ("binary bases per activation: 1, 2 (each binary block binarises its input at two learnable "
+                  "shifts, twice the binary ops), or one count per binary block, comma-separated (e.g. 2,2,2,1,1,1: "
+                  "the second base only where it pays). From a one-base --init a second base starts at weight 0; a "
+                  "list may drop an --init block's second base (its gamma * b2 term goes; fine-tune after). "
                   "Default: the --init (or resumed) checkpoint's, else 1")
 
 
+def parse_act_bases(text):
+    """--act-bases: '1', '2' or a comma-separated count per binary block ('2,2,2,1,1,1')."""
+    try:
+        bases = [int(t) for t in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: give 1, 2 or a comma-separated list of 1s and 2s")
+    if any(b not in (1, 2) for b in bases):
+        raise argparse.ArgumentTypeError(f"{text!r}: each block has 1 or 2 activation bases")
+    return bases[0] if len(bases) == 1 else bases
+
+
+def _as_list(bases, n):
+    return [bases] * n if isinstance(bases, int) else list(bases)
+
+
 def resolve_act_bases(args, ap):
-    """--act-bases, defaulting to the checkpoint this run starts from; a two-base start cannot lose a base."""
-    start = args.out / "last.pt" if args.resume and (args.out / "last.pt").exists() else args.init
+    """--act-bases, defaulting to the checkpoint this run starts from. A resumed run keeps its layout; a
+    one-count request cannot drop a base the --init checkpoint has (a per-block list can, block by block)."""
+    resuming = args.resume and (args.out / "last.pt").exists()
+    start = args.out / "last.pt" if resuming else args.init
     had = 1
     if start is not None and Path(start).exists():
         had = torch.load(start, map_location="cpu", weights_only=False).get("cfg", {}).get("act_bases", 1)
     if args.act_bases is None:
         return had if args.stage != "teacher" else 1
-    if args.act_bases < had:
-        ap.error(f"--act-bases {args.act_bases}: {start} has {had} activation bases (a base cannot be dropped)")
-    return args.act_bases
+    want = args.act_bases
+    n = len(want) if isinstance(want, list) else len(had) if isinstance(had, list) else 1
+    if isinstance(want, list) and isinstance(had, list) and len(want) != len(had):
+        ap.error(f"--act-bases {want}: {start} has {len(had)} binary blocks")
+    w, h = _as_list(want, n), _as_list(had, n)
+    if resuming and w != h:
+        ap.error(f"--act-bases {want}: {start} has {had} activation bases (a resumed run keeps its layout)")
+    if not isinstance(want, list) and any(a < b for a, b in zip(w, h)):
+        ap.error(f"--act-bases {want}: {start} has {had} activation bases (a base cannot be dropped from every "
+                 "block at once; a per-block list such as 2,2,2,1,1,1 drops it where asked)")
+    return want
 
 
 def second_base_from_first(model):
@@ -121,6 +148,16 @@ def second_base_from_first(model):
             if getattr(b, "act_bases", 1) == 2:
                 b.shift2.copy_(b.shift - 0.5)
                 b.gamma.zero_()
+
+
+def dropped_bases(model, unexpected, state, logf):
+    """After loading with `strict=False`: the blocks whose second base the --init checkpoint had and this
+    network has not (`unexpected` names their .shift2/.gamma), logged with the weight the term had."""
+    gone = sorted(k[:-len(".gamma")] for k in unexpected if k.endswith(".gamma"))
+    if gone:
+        log(logf, "second activation base dropped in " + ", ".join(
+            f"{k} (gamma {float(state[k + '.gamma']):.3f})" for k in gone) + ": the network changes; this run fine-tunes it")
+    return gone
 
 
 def grow_second_base(model, missing, logf):
@@ -162,7 +199,7 @@ def main():
     ap.add_argument("--lasso", type=float, default=2e-4, help="group-lasso weight (stage sparse)")
     ap.add_argument("--prune-frac", type=float, default=0.45)
     ap.add_argument("--width-mult", type=float, default=1.0)
-    ap.add_argument("--act-bases", type=int, choices=(1, 2), help=ACT_BASES_HELP)
+    ap.add_argument("--act-bases", type=parse_act_bases, metavar="N[,N...]", help=ACT_BASES_HELP)
     ap.add_argument("--exit-block", action="store_true", help="a binary block on the exit branch (implied by --stage exithead)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--workers", type=int, default=1)
@@ -212,9 +249,10 @@ def main():
         step, best, elapsed0 = ck["step"], ck["best"], ck.get("elapsed", 0.0)
         log(logf, f"resumed {last} at step {step} (best {best:.4f})")
     elif args.init:
-        _, missing, unexpected = load_weights(model, args.init)
+        ick, missing, unexpected = load_weights(model, args.init)
         log(logf, f"init from {args.init} (missing {list(missing)[:6]}, unexpected {list(unexpected)[:6]})")
         grow_second_base(model, missing, logf)
+        dropped_bases(model, unexpected, ick["model"], logf)
         if args.stage == "prune":
             prune_masks(model, args.prune_frac)
             kept, total = model.binary_channels()

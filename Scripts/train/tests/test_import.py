@@ -33,12 +33,13 @@ def _random_recognizer(seed, **kw):
             mod.running_var.mul_(0.05)
     if m.exit_block is not None:
         m.exit_block.shift.data.uniform_(-0.3, 0.3)
-    if kw.get("act_bases") == 2:
+    if kw.get("act_bases", 1) != 1:
         use_second_base(m)
     return m
 
 
-@pytest.mark.parametrize("exit_block,act_bases", [(False, 1), (True, 1), (False, 2), (True, 2)])
+@pytest.mark.parametrize("exit_block,act_bases", [(False, 1), (True, 1), (False, 2), (True, 2),
+                                                   (True, [1, 2, 1, 1, 2, 1, 1, 2])])
 def test_recognizer_round_trip(tmp_path, exit_block, act_bases):
     m = _random_recognizer(4, exit_block=exit_block, act_bases=act_bases)
     path = _file(tmp_path, m, 32, 40, "recognizer")
@@ -58,16 +59,17 @@ def test_recognizer_round_trip(tmp_path, exit_block, act_bases):
     for bm, bg in zip(m.blocks, got.blocks):
         assert torch.equal(torch.where(bm.weight >= 0, 1, -1), torch.where(bg.weight >= 0, 1, -1))
         assert torch.allclose(bg.weight.abs(), torch.full_like(bg.weight, ib.latent_magnitude(bg.cin)))
-        if act_bases == 2:
+        assert bm.act_bases == bg.act_bases
+        if bm.act_bases == 2:
             assert torch.equal(bm.shift2, bg.shift2) and float(bg.gamma.detach()) == pytest.approx(float(bm.gamma.detach()), rel=1e-5)
 
 
-@pytest.mark.parametrize("act_bases", [1, 2])
+@pytest.mark.parametrize("act_bases", [1, 2, [2, 2, 2, 1, 1, 1], [1, 2, 1, 1, 2, 1]])
 def test_detector_round_trip(tmp_path, act_bases):
     torch.manual_seed(5)
     m = models.Detector(binary=True, act_bases=act_bases)
     _randomise(m)
-    if act_bases == 2:
+    if act_bases != 1:
         use_second_base(m)
     path = _file(tmp_path, m, 80, 120, "detector")
     got, _, report = ib.import_file(path, n_batches=0, check_n=1)

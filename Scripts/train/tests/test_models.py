@@ -193,6 +193,82 @@ def test_detector_shapes_and_export(act_bases):
             == act_bases * models.Detector(binary=True).op_counts()["binary_macs"])
 
 
+def test_per_block_activation_bases():
+    """act_bases as a list (session 19): the second base only in the blocks named; counted, exported and
+    rebuilt per block; a one-count list collapses; a list of the wrong length is refused."""
+    import export
+    import train_rec
+    torch.manual_seed(3)
+    mixed = [2, 2, 2, 1, 1, 1]
+    m = models.Detector(binary=True, act_bases=mixed)
+    assert m.cfg["act_bases"] == mixed and [b.act_bases for b in m.blocks] == mixed
+    assert [b.act_bases for b in models.from_cfg(m.cfg).blocks] == mixed
+    assert models.Detector(binary=True, act_bases=[2] * 6).cfg["act_bases"] == 2
+    assert "act_bases" not in models.Detector(binary=True, act_bases=[1] * 6).cfg
+    with pytest.raises(ValueError):
+        models.Detector(binary=True, act_bases=[2, 1])
+    # binary MACs: the one-base count plus blocks 0-2's once more (block 0 at stride 4 after its stride 2)
+    one = models.Detector(binary=True).op_counts(640, 360)["binary_macs"]
+    extra = 90 * 160 * 9 * (16 * 32 + 32 * 32 + 32 * 48)
+    assert m.op_counts(640, 360)["binary_macs"] == one + extra
+    assert models.param_bytes(m)[1] > models.param_bytes(models.Detector(binary=True))[1]
+    _randomise_bn(m)
+    use_second_base(m)
+    train_rec.prune_masks(m, 0.4)
+    m.eval()
+    w = export.export_detector(m, 40, 48)
+    img = np.random.default_rng(1).integers(0, 256, (40, 48)).astype(np.uint8)
+    worst, md = export.check_maps(m, w, {"name": "t"}, [img])
+    assert worst < 1e-3
+    assert sum(n["op_name"] == "binary_conv" for n in md["nodes"]) == sum(mixed)
+    # a recogniser with an exit block: one count per backbone block, then the exit block's
+    n = len(models.REC_BLOCKS) + 1
+    r = models.Recognizer(binary=True, exit_block=True, act_bases=[1] * (n - 1) + [2])
+    assert r.exit_block.act_bases == 2 and all(b.act_bases == 1 for b in r.blocks)
+
+
+def test_act_bases_option():
+    """--act-bases: 1, 2 or a per-block list; a list may drop an --init checkpoint's second bases, one count
+    may not, and a resumed run keeps its layout."""
+    import argparse
+    import train_rec
+    assert train_rec.parse_act_bases("2") == 2 and train_rec.parse_act_bases("2,2,1") == [2, 2, 1]
+    for bad in ("3", "2,x", ""):
+        with pytest.raises(argparse.ArgumentTypeError):
+            train_rec.parse_act_bases(bad)
+
+    class Parser:
+        def error(self, msg):
+            raise SystemExit(msg)
+
+    def resolve(tmp, want, had, resume=False):
+        ck = tmp / "init.pt"
+        torch.save(dict(cfg=dict(act_bases=had) if had != 1 else {}), ck)
+        out = tmp / "out"
+        out.mkdir(exist_ok=True)
+        if resume:
+            torch.save(dict(cfg=dict(act_bases=had)), out / "last.pt")
+        args = argparse.Namespace(out=out, resume=resume, init=ck, act_bases=want, stage="student")
+        return train_rec.resolve_act_bases(args, Parser())
+
+    import tempfile
+    from pathlib import Path
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        assert resolve(tmp, None, 2) == 2 and resolve(tmp, None, 1) == 1
+        assert resolve(tmp, 2, 1) == 2
+        assert resolve(tmp, [2, 2, 2, 1, 1, 1], 2) == [2, 2, 2, 1, 1, 1]     # dropped where asked
+        with pytest.raises(SystemExit, match="cannot be dropped"):
+            resolve(tmp, 1, 2)
+        with pytest.raises(SystemExit, match="cannot be dropped"):
+            resolve(tmp, 1, [2, 1, 1])
+        with pytest.raises(SystemExit, match="binary blocks"):
+            resolve(tmp, [2, 1], [2, 1, 1])
+        with pytest.raises(SystemExit, match="keeps its layout"):
+            resolve(tmp, [2, 1, 1], 2, resume=True)
+        assert resolve(tmp, [2, 2, 2], 2, resume=True) == [2, 2, 2]
+
+
 def test_prune_masks_keep_fraction():
     import train_rec
     m = models.Recognizer(binary=True)
@@ -204,6 +280,8 @@ def test_prune_masks_keep_fraction():
 def use_second_base(m, gamma=(0.2, 0.9)):
     """Two-base blocks with their second base in use: shifts off the first's, gamma drawn from `gamma`."""
     for b in m.binary_blocks():
+        if b.act_bases != 2:
+            continue
         b.shift2.data.uniform_(-0.9, 0.1)
         b.gamma.data.fill_(float(torch.empty(()).uniform_(*gamma)))
 
