@@ -25,8 +25,8 @@ import data_det
 import fonts_train
 import models
 from eval_det import EVAL_SEED, evaluate, load_eval_set
-from train_rec import (ACT_BASES_HELP, STAGES, dropped_bases, grow_second_base, parse_act_bases, prune_masks,
-                       resolve_act_bases)
+from train_rec import (ACT_BASES_HELP, STAGES, dropped_bases, grow_second_base, load_weights, parse_act_bases,
+                       prune_masks, resolve_act_bases)
 
 WIN_W, WIN_H = 320, 160
 VAL_SEED = 20212     # validation frames (held-out fonts) for choosing best.pt; not the reported set (EVAL_SEED)
@@ -128,11 +128,10 @@ def main():
         step, best, elapsed0 = ck["step"], ck["best"], ck.get("elapsed", 0.0)
         log(logf, f"resumed {last} at step {step}")
     elif args.init:
-        state = torch.load(args.init, map_location="cpu", weights_only=False)["model"]
-        missing, unexpected = model.load_state_dict(state, strict=False)
+        ick, missing, unexpected = load_weights(model, args.init)
         log(logf, f"init from {args.init}")
         grow_second_base(model, missing, logf)
-        dropped_bases(model, unexpected, state, logf)
+        dropped_bases(unexpected, ick["model"], logf)
         if args.stage == "prune":
             prune_masks(model, args.prune_frac)
             log(logf, f"pruned: {model.binary_channels()} binary channels kept/total")

@@ -112,10 +112,6 @@ def parse_act_bases(text):
     return bases[0] if len(bases) == 1 else bases
 
 
-def _as_list(bases, n):
-    return [bases] * n if isinstance(bases, int) else list(bases)
-
-
 def resolve_act_bases(args, ap):
     """--act-bases, defaulting to the checkpoint this run starts from. A resumed run keeps its layout; a
     one-count request cannot drop a base the --init checkpoint has (a per-block list can, block by block)."""
@@ -130,7 +126,7 @@ def resolve_act_bases(args, ap):
     n = len(want) if isinstance(want, list) else len(had) if isinstance(had, list) else 1
     if isinstance(want, list) and isinstance(had, list) and len(want) != len(had):
         ap.error(f"--act-bases {want}: {start} has {len(had)} binary blocks")
-    w, h = _as_list(want, n), _as_list(had, n)
+    w, h = models.block_bases(want, n), models.block_bases(had, n)
     if resuming and w != h:
         ap.error(f"--act-bases {want}: {start} has {had} activation bases (a resumed run keeps its layout)")
     if not isinstance(want, list) and any(a < b for a, b in zip(w, h)):
@@ -150,7 +146,7 @@ def second_base_from_first(model):
                 b.gamma.zero_()
 
 
-def dropped_bases(model, unexpected, state, logf):
+def dropped_bases(unexpected, state, logf):
     """After loading with `strict=False`: the blocks whose second base the --init checkpoint had and this
     network has not (`unexpected` names their .shift2/.gamma), logged with the weight the term had."""
     gone = sorted(k[:-len(".gamma")] for k in unexpected if k.endswith(".gamma"))
@@ -252,7 +248,7 @@ def main():
         ick, missing, unexpected = load_weights(model, args.init)
         log(logf, f"init from {args.init} (missing {list(missing)[:6]}, unexpected {list(unexpected)[:6]})")
         grow_second_base(model, missing, logf)
-        dropped_bases(model, unexpected, ick["model"], logf)
+        dropped_bases(unexpected, ick["model"], logf)
         if args.stage == "prune":
             prune_masks(model, args.prune_frac)
             kept, total = model.binary_channels()
