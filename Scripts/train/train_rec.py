@@ -223,7 +223,7 @@ def main():
         teacher_mtime = os.path.getmtime(args.teacher)
         # the teacher's own layout (a widened student may learn from a narrower teacher)
         tck = torch.load(args.teacher, map_location="cpu", weights_only=False)
-        teacher = models.from_cfg(tck["cfg"], binary=False)
+        teacher = models.from_cfg(tck["cfg"])       # its own kind: a binary checkpoint teaches as itself (self-distillation)
         teacher.load_state_dict(tck["model"], strict=False)
         teacher.eval().to(dev)
         for p in teacher.parameters():

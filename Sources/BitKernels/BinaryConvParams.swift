@@ -53,12 +53,39 @@ public struct SignPack: @unchecked Sendable {
     public var bits: UnsafeMutablePointer<UInt64>
     public var layout: PackedLayout
     public var thresholds: UnsafePointer<Float>
+    /// A second sign-pack of the same values at other thresholds, in the same layout (the second activation
+    /// base of the next two-base convolution), written in the same pass.
+    public var bits2: UnsafeMutablePointer<UInt64>?
+    public var thresholds2: UnsafePointer<Float>?
 
     @inlinable
-    public init(bits: UnsafeMutablePointer<UInt64>, layout: PackedLayout, thresholds: UnsafePointer<Float>) {
+    public init(bits: UnsafeMutablePointer<UInt64>, layout: PackedLayout, thresholds: UnsafePointer<Float>,
+                bits2: UnsafeMutablePointer<UInt64>? = nil, thresholds2: UnsafePointer<Float>? = nil) {
         self.bits = bits
         self.layout = layout
         self.thresholds = thresholds
+        self.bits2 = bits2
+        self.thresholds2 = thresholds2
+    }
+}
+
+/// The second activation base of a two-base binary convolution (ABC-Net): the same weights convolved with a
+/// second sign-pack of the block's input (`input`, in the convolution's input layout), combined in one
+/// epilogue as the model file's two chained convolutions compute it (docs/model-format.md):
+/// `y2 = scale[c] * dot2 + bias[c] (+ shortcut)`, then `y = outScale[c] * dot1 + outBias[c] + y2`, then the
+/// PReLU. The output's own `shortcut` must be nil (the second base's result takes its place).
+public struct SecondBase: @unchecked Sendable {
+    public var input: UnsafePointer<UInt64>
+    public var scale: UnsafePointer<Float>
+    public var bias: UnsafePointer<Float>
+    public var shortcut: Shortcut?
+
+    @inlinable
+    public init(input: UnsafePointer<UInt64>, scale: UnsafePointer<Float>, bias: UnsafePointer<Float>, shortcut: Shortcut?) {
+        self.input = input
+        self.scale = scale
+        self.bias = bias
+        self.shortcut = shortcut
     }
 }
 
@@ -80,11 +107,14 @@ public struct BinaryConvParams: @unchecked Sendable {
     /// Output columns to compute (every column when nil): the executor's tile-region mode runs a layer on
     /// row runs only. Other columns of the output are left as they were.
     public var columns: Range<Int>?
+    /// A two-base convolution's second base (real output only): one pass over the weights computes both
+    /// popcounts, one epilogue combines them (`SecondBase`).
+    public var second: SecondBase?
 
     @inlinable
     public init(input: UnsafePointer<UInt64>, inLayout: PackedLayout, weights: UnsafePointer<UInt64>,
                 outChannels: Int, kernel: Int, stride: Int, output: BinaryConvOutput, signPack: SignPack? = nil,
-                columns: Range<Int>? = nil) {
+                columns: Range<Int>? = nil, second: SecondBase? = nil) {
         self.input = input
         self.inLayout = inLayout
         self.weights = weights
@@ -94,6 +124,7 @@ public struct BinaryConvParams: @unchecked Sendable {
         self.output = output
         self.signPack = signPack
         self.columns = columns
+        self.second = second
     }
 
     /// The output columns a kernel computes: `columns` clamped to the output, or all of them.
@@ -106,7 +137,11 @@ public struct BinaryConvParams: @unchecked Sendable {
     @inlinable @inline(__always)
     public func packPixel(_ values: UnsafePointer<Float>, _ oy: Int, _ ox: Int) {
         if let s = signPack {
-            Packing.packPixel(values, channels: outChannels, thresholds: s.thresholds, into: s.bits + s.layout.offset(oy, ox))
+            let o = s.layout.offset(oy, ox)
+            Packing.packPixel(values, channels: outChannels, thresholds: s.thresholds, into: s.bits + o)
+            if let b2 = s.bits2, let t2 = s.thresholds2 {
+                Packing.packPixel(values, channels: outChannels, thresholds: t2, into: b2 + o)
+            }
         }
     }
 
@@ -125,8 +160,9 @@ public struct BinaryConvParams: @unchecked Sendable {
               inLayout.channels > 0, inLayout.height > 0, inLayout.width > 0,
               inLayout.border >= padding else { return false }
         if case .bits(_, let l, _) = output {
-            return signPack == nil && l.height == outHeight && l.width == outWidth && l.channels == outChannels
+            return signPack == nil && second == nil && l.height == outHeight && l.width == outWidth && l.channels == outChannels
         }
+        if second != nil, case .real(_, _, _, let shortcut, _) = output, shortcut != nil { return false }
         if let s = signPack {
             return s.layout.height == outHeight && s.layout.width == outWidth && s.layout.channels == outChannels
         }

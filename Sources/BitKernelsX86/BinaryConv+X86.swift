@@ -102,6 +102,7 @@ private func int32Lanes(_ v: __m256i) -> SIMD4<Int32> { SIMD4<Int32>(truncatingI
 /// The x86-64 AVX2 + POPCNT tier.
 public enum X86Kernels {
     public static func binaryConv(_ p: BinaryConvParams, rows: Range<Int>) {
+        if let sb = p.second { return twoBases(p, sb, rows: rows) }
         let k = p.kernel, s = p.stride, pad = p.padding
         let l = p.inLayout
         let run = k * l.words
@@ -180,6 +181,48 @@ public enum X86Kernels {
                     if pair { p.packPixel(out + (oy * outW + ox + 1) * outC, oy, ox + 1) }
                 }
                 ox += pair ? 2 : 1
+            }
+        }
+    }
+
+    /// A two-base convolution (`p.second`): the micro-kernel's two patches are one output pixel's two bases,
+    /// so each weight load serves both, and the epilogue is `_twoBaseEpilogue4`'s.
+    static func twoBases(_ p: BinaryConvParams, _ sb: SecondBase, rows: Range<Int>) {
+        guard case .real(let out, let scale, let bias, _, let prelu) = p.output else { preconditionFailure("two bases need a real output") }
+        let k = p.kernel, s = p.stride, pad = p.padding
+        let l = p.inLayout
+        let run = k * l.words
+        let wpc = k * run
+        let rowStride = l.rowStride
+        let outW = p.outWidth, outC = p.outChannels
+        let blocks = (outC + 7) / 8
+        let depth = Int32(p.depth)
+        for oy in rows {
+            for ox in p.columnRange {
+                let offset = l.offset(oy * s - pad, ox * s - pad)
+                let a1 = p.input + offset, a2 = sb.input + offset
+                let pixel = oy * outW + ox
+                for b in 0..<blocks {
+                    let (t10, t11, t20, t21) = patchPopcount2x8(a1, a2, rowStride: rowStride, kernel: k, run: run,
+                                                                 weights: p.weights + b * 8 * wpc)
+                    let c0 = b * 8
+                    let n = min(8, outC - c0)
+                    if n == 8 {
+                        _twoBaseEpilogue4(int32Lanes(t10), int32Lanes(t20), depth: depth, channel: c0, pixel: pixel, scale: scale,
+                                          bias: bias, second: sb, prelu: prelu, out: out, outChannels: outC)
+                        _twoBaseEpilogue4(int32Lanes(t11), int32Lanes(t21), depth: depth, channel: c0 + 4, pixel: pixel, scale: scale,
+                                          bias: bias, second: sb, prelu: prelu, out: out, outChannels: outC)
+                    } else {
+                        let v10 = lanes(t10), v11 = lanes(t11), v20 = lanes(t20), v21 = lanes(t21)
+                        for j in 0..<n {
+                            let c1 = Int32(truncatingIfNeeded: j < 4 ? v10[j] : v11[j - 4])
+                            let c2 = Int32(truncatingIfNeeded: j < 4 ? v20[j] : v21[j - 4])
+                            _twoBaseEpilogue(c1, c2, depth: depth, channel: c0 + j, pixel: pixel, scale: scale, bias: bias,
+                                             second: sb, prelu: prelu, out: out, outChannels: outC)
+                        }
+                    }
+                }
+                p.packPixel(out + pixel * outC, oy, ox)
             }
         }
     }

@@ -81,7 +81,13 @@ public final class Executor {
     /// reused by a later node after the last reader of its previous node has run), which is what keeps a
     /// large input's arena small; `keepAllOutputs` gives every node its own slot instead (to read every
     /// layer after a run, as the golden tests do).
-    public init(model: Model, tier: KernelTier? = nil, threads: Int = 1, keepAllOutputs: Bool = false) throws(BitNetError) {
+    ///
+    /// With `fuseBases`, each two-base block (two binary convolutions over the same weights, the second
+    /// base's feeding the first's shortcut; docs/model-format.md) runs as one fused convolution
+    /// (`BinaryConvParams.second`) with the same outputs; the second base's own output is then never written
+    /// (`elidedNodes`).
+    public init(model: Model, tier: KernelTier? = nil, threads: Int = 1, keepAllOutputs: Bool = false,
+                fuseBases: Bool = true) throws(BitNetError) {
         self.model = model
         self.kernels = try KernelSelector.kernels(forced: tier)
         self.threads = max(1, threads)
@@ -97,6 +103,13 @@ public final class Executor {
             for j in n.inputs where j > 0 { lastReader[j] = max(lastReader[j], k + 1) }
         }
         let heads = Set(model.heads.map(\.node))
+        // Two-base pairs (first base's node -> second base's, the node before it). The fused node reads the
+        // second base's inputs, so they live until it has run.
+        let basePairs = fuseBases ? Self.twoBasePairs(model, heads: heads) : [:]
+        for (i, j) in basePairs {
+            for r in model.nodes[j - 1].inputs where r > 0 { lastReader[r] = max(lastReader[r], i) }
+        }
+        elidedNodes = basePairs.values.sorted()
         var free: [(offset: Int, bytes: Int)] = []
         var slotOf: [Int: (offset: Int, bytes: Int)] = [:]
         for (k, n) in model.nodes.enumerated() {
@@ -105,7 +118,9 @@ public final class Executor {
                 ? PackedLayout(height: n.shape.height, width: n.shape.width, channels: n.shape.channels).count * 8
                 : n.shape.count * 4
             let shares = !keepAllOutputs && n.kind == .real && !heads.contains(i) && lastReader[i] > 0
-            if shares, let best = free.indices.filter({ free[$0].bytes >= bytes }).min(by: { free[$0].bytes < free[$1].bytes }) {
+            if basePairs.values.contains(i) {
+                outputs.append(0)                       // a fused second base's output is never written
+            } else if shares, let best = free.indices.filter({ free[$0].bytes >= bytes }).min(by: { free[$0].bytes < free[$1].bytes }) {
                 let slot = free.remove(at: best)
                 outputs.append(slot.offset)
                 slotOf[i] = slot
@@ -128,12 +143,17 @@ public final class Executor {
         }
         let patchBytes = model.nodes.compactMap { patchLayout($0).map { $0.count * 8 } }.max() ?? 0
         let patchOffset = patchBytes > 0 ? layout.reserve(patchBytes) : nil
+        // A fused two-base node packs its second base's patches too.
+        let secondPatchBytes = basePairs.keys.compactMap { patchLayout(model.nodes[$0 - 1]).map { $0.count * 8 } }.max() ?? 0
+        let secondPatchOffset = secondPatchBytes > 0 ? layout.reserve(secondPatchBytes) : nil
         var paramOffsets: [[Int]] = []
         let wl = kernels.weightLayout
         for (idx, n) in model.nodes.enumerated() {
             let inC = model.shape(n.inputs[0]).channels
             var o: [Int] = []
-            if n.op == .binaryConv {
+            if n.op == .binaryConv && basePairs.values.contains(idx + 1) {
+                o.append(layout.reserve(0))             // a fused second base: the first's copy of the weights serves
+            } else if n.op == .binaryConv {
                 let wpc = patchLayout(n)?.words ?? n.kernel * n.kernel * bitWords(inC)
                 o.append(layout.reserve(8 * wl.count(outChannels: n.shape.channels, wordsPerChannel: wpc)))
             } else {
@@ -172,7 +192,7 @@ public final class Executor {
             }
             var plan = NodePlan(output: arena + outputs[idx + 1])
             plan.inputs = n.inputs.map { $0 == 0 ? nil : arena + outputs[$0] }
-            if n.op == .binaryConv {
+            if n.op == .binaryConv && !basePairs.values.contains(idx + 1) {
                 let dst = (arena + o[0]).assumingMemoryBound(to: UInt64.self)
                 if let pl = patchLayout(n), let patchOffset {
                     var packed = [UInt64](repeating: 0, count: n.shape.channels * pl.words)
@@ -232,14 +252,58 @@ public final class Executor {
                                              layout: packedLayout(i + 1),
                                              thresholds: plans[i].thresholds!.assumingMemoryBound(to: Float.self))
             plans[i].fused = true
+            // A second sign_pack of the same output right after (the next block's second base): same pass.
+            if i + 1 < model.nodes.count, model.nodes[i + 1].op == .signPack, model.nodes[i + 1].inputs == [i] {
+                let bits2 = plans[i + 1].output.assumingMemoryBound(to: UInt64.self)
+                let thresholds2 = plans[i + 1].thresholds!.assumingMemoryBound(to: Float.self)
+                plans[i - 1].signPack?.bits2 = bits2
+                plans[i - 1].signPack?.thresholds2 = thresholds2
+                plans[i + 1].fused = true
+            }
+        }
+        for (i, j) in basePairs {
+            let second = model.nodes[j - 1], pj = plans[j - 1]
+            let shortcut = second.inputs.count > 1
+                ? Shortcut(values: UnsafePointer(pj.inputs[1]!.assumingMemoryBound(to: Float.self)),
+                           channels: model.shape(second.inputs[1]).channels, map: pj.map) : nil
+            var input = UnsafePointer(pj.inputs[0]!.assumingMemoryBound(to: UInt64.self))
+            if plans[i - 1].patches != nil, let secondPatchOffset {
+                plans[i - 1].patches!.source.second = input
+                input = UnsafePointer((arena + secondPatchOffset).assumingMemoryBound(to: UInt64.self))
+            }
+            plans[i - 1].second = SecondBase(input: input, scale: pj.scale!, bias: pj.bias!, shortcut: shortcut)
+            plans[j - 1].fused = true
         }
         for h in model.heads where h.isExit {
             if let r = RegionPlan(model: model, head: h.node) { regionPlans[h.node] = r }
         }
     }
 
-    /// Nodes (1-based) whose work is done inside the node before them (a fused sign_pack).
+    /// Nodes (1-based) whose work is done inside another node: a sign_pack done by the binary conv whose
+    /// output it packs, a two-base block's second convolution done by the first's (`fuseBases`).
     public var fusedNodes: [Int] { plans.indices.filter { plans[$0].fused }.map { $0 + 1 } }
+
+    /// Fused nodes whose output is never written: the second convolutions of fused two-base blocks.
+    public let elidedNodes: [Int]
+
+    /// The two-base blocks of `model` that run fused, as first base's node -> second base's node: binary
+    /// convolutions with real outputs, the second right before the first, read by it alone as its shortcut
+    /// (without a channel map), without a PReLU and not a head; same weights, kernel, stride and shapes.
+    static func twoBasePairs(_ model: Model, heads: Set<Int>) -> [Int: Int] {
+        var readers = [Int](repeating: 0, count: model.nodes.count + 1)
+        for n in model.nodes { for j in n.inputs where j > 0 { readers[j] += 1 } }
+        var pairs: [Int: Int] = [:]
+        for i in 2...max(2, model.nodes.count) where i <= model.nodes.count {
+            let a = model.nodes[i - 1], j = i - 1, b = model.nodes[j - 1]
+            guard a.op == .binaryConv, b.op == .binaryConv, a.kind == .real, b.kind == .real,
+                  a.inputs.count == 2, a.inputs[1] == j, a.shortcutMap == nil, b.prelu == nil,
+                  readers[j] == 1, !heads.contains(j), pairs[j] == nil,
+                  a.kernel == b.kernel, a.stride == b.stride, a.shape == b.shape,
+                  model.shape(a.inputs[0]) == model.shape(b.inputs[0]), a.binaryWeights == b.binaryWeights else { continue }
+            pairs[i] = j
+        }
+        return pairs
+    }
 
     deinit { arena.deallocate() }
 
@@ -250,7 +314,7 @@ public final class Executor {
     }
 
     /// The output of real node `node` from the last run: a head's, or any node's with `keepAllOutputs`
-    /// (other slots are reused within the run).
+    /// (other slots are reused within the run) but those in `elidedNodes`.
     public func realOutput(_ node: Int) -> UnsafeBufferPointer<Float> {
         precondition(node >= 1 && model.kind(node) == .real)
         return UnsafeBufferPointer(start: plans[node - 1].output.assumingMemoryBound(to: Float.self), count: model.shape(node).count)
@@ -339,7 +403,7 @@ public final class Executor {
             output = .bits(plan.output.assumingMemoryBound(to: UInt64.self), outPacked,
                            thresholds: plan.thresholds!.assumingMemoryBound(to: Int32.self))
         } else {
-            let shortcut = n.inputs.count > 1
+            let shortcut = n.inputs.count > 1 && plan.second == nil
                 ? Shortcut(values: UnsafePointer(plan.inputs[1]!.assumingMemoryBound(to: Float.self)),
                            channels: model.shape(n.inputs[1]).channels, map: plan.map) : nil
             output = .real(plan.output.assumingMemoryBound(to: Float.self), scale: plan.scale!, bias: plan.bias!,
@@ -349,12 +413,13 @@ public final class Executor {
             // The 1x1 convolution over the packed patches (`patches.source` packs them).
             return BinaryConvParams(input: UnsafePointer(patches.scratch), inLayout: patches.layout,
                                     weights: plan.weights!.assumingMemoryBound(to: UInt64.self),
-                                    outChannels: n.shape.channels, kernel: 1, stride: 1, output: output, signPack: plan.signPack)
+                                    outChannels: n.shape.channels, kernel: 1, stride: 1, output: output, signPack: plan.signPack,
+                                    second: plan.second)
         }
         return BinaryConvParams(input: UnsafePointer(plan.inputs[0]!.assumingMemoryBound(to: UInt64.self)), inLayout: inPacked,
                                 weights: plan.weights!.assumingMemoryBound(to: UInt64.self),
                                 outChannels: n.shape.channels, kernel: n.kernel, stride: n.stride, output: output,
-                                signPack: plan.signPack)
+                                signPack: plan.signPack, second: plan.second)
     }
 
     func runNode(_ i: Int, image: UnsafePointer<UInt8>) {
@@ -377,6 +442,7 @@ public final class Executor {
             pool.run(task: .firstConv(FirstConvParams(image: image, layout: inReal, zeroPoint: n.zeroPoint, weights: w,
                                                       outChannels: n.shape.channels, stride: n.stride, output: output), kernels))
         case .binaryConv:
+            if plan.fused { return }
             if let patches = plan.patches {
                 pool.run(task: .patchConv(binaryConvParams(i), kernels, source: patches.source))
             } else {
@@ -418,8 +484,10 @@ struct NodePlan {
     var prelu: ShiftedPReLU?
     /// A binary conv that also packs its real output for the sign_pack after it.
     var signPack: SignPack?
-    /// A sign_pack done by the binary conv before it.
+    /// A sign_pack done by the binary conv before it, or a two-base block's second conv done by the first.
     var fused = false
+    /// A two-base block's first conv: also runs the second base (`Executor.twoBasePairs`).
+    var second: SecondBase?
     /// A narrow 3x3 binary conv runs on packed patches.
     var patches: PatchPlan?
 

@@ -400,3 +400,53 @@ extension KernelBenchmark {
         return (scalar, lanes)
     }
 }
+
+extension KernelBenchmark {
+    /// Whole runs of a model with two-base blocks, unfused (each block's two convolutions as layers) and
+    /// fused (`Executor(fuseBases:)`), on one thread: median thread CPU seconds per run of each, measured
+    /// alternately in the same process (`repetitions` rounds of a batch of runs each).
+    public struct TwoBaseTiming: Sendable {
+        public var pairs: Int
+        public var unfused: Double
+        public var fused: Double
+        /// Executor memory (activations and prepared parameters) of each.
+        public var unfusedArenaBytes: Int
+        public var fusedArenaBytes: Int
+        /// `unfused / fused`.
+        public var speedup: Double { unfused / fused }
+    }
+
+    /// Times `model` (nil when it has no two-base block) on `tier` with a deterministic textured image.
+    public static func timeTwoBaseFusion(_ model: Model, tier: KernelTier, repetitions: Int,
+                                         seconds: Double = 0.05) throws(BitNetError) -> TwoBaseTiming? {
+        let plain = try Executor(model: model, tier: tier, threads: 1, fuseBases: false)
+        let fused = try Executor(model: model, tier: tier, threads: 1)
+        guard !fused.elidedNodes.isEmpty else { return nil }
+        let w = model.input.width, h = model.input.height, c = model.input.channels
+        let image = (0..<(w * h * c)).map { k -> UInt8 in
+            let x = (k / c) % w, y = k / c / w
+            return (x / 24 + y / 10) % 3 == 0 && (x % 6 < 2 || y % 10 < 2) ? 35 : UInt8(150 + (x * 7 + y * 13) % 31)
+        }
+        return image.withUnsafeBufferPointer { img -> TwoBaseTiming in
+            let p = img.baseAddress!
+            plain.run(image: p)
+            fused.run(image: p)
+            // A batch long enough for the thread clock: `seconds` of unfused runs.
+            let t0 = threadCPUTime()
+            plain.run(image: p)
+            let batch = max(1, Int(seconds / max(threadCPUTime() - t0, 1e-6)))
+            func time(_ e: Executor) -> Double {
+                let start = threadCPUTime()
+                for _ in 0..<batch { e.run(image: p) }
+                return (threadCPUTime() - start) / Double(batch)
+            }
+            var a: [Double] = [], b: [Double] = []
+            for r in 0..<max(1, repetitions) {
+                // Alternate which goes first, so neither always follows the other.
+                if r % 2 == 0 { a.append(time(plain)); b.append(time(fused)) } else { b.append(time(fused)); a.append(time(plain)) }
+            }
+            return TwoBaseTiming(pairs: fused.elidedNodes.count, unfused: median(a), fused: median(b),
+                                 unfusedArenaBytes: plain.arenaBytes, fusedArenaBytes: fused.arenaBytes)
+        }
+    }
+}

@@ -227,16 +227,23 @@ public struct PatchSource: @unchecked Sendable {
     public var input: UnsafePointer<UInt64>
     public var layout: PackedLayout
     public var stride: Int
+    /// A two-base convolution's second input (same layout), packed into `p.second.input`.
+    public var second: UnsafePointer<UInt64>?
 
-    public init(input: UnsafePointer<UInt64>, layout: PackedLayout, stride: Int) {
+    public init(input: UnsafePointer<UInt64>, layout: PackedLayout, stride: Int, second: UnsafePointer<UInt64>? = nil) {
         self.input = input
         self.layout = layout
         self.stride = stride
+        self.second = second
     }
 
     /// Packs the patches of `rows` (and of `p.columns`) into the input of `p`, the 1x1 convolution over them.
     func pack(into p: BinaryConvParams, rows: Range<Int>) {
         PatchPacking.pack(input, layout, stride: stride, into: UnsafeMutablePointer(mutating: p.input), p.inLayout, rows: rows,
                           columns: p.columns)
+        if let s2 = second, let sb = p.second {
+            PatchPacking.pack(s2, layout, stride: stride, into: UnsafeMutablePointer(mutating: sb.input), p.inLayout, rows: rows,
+                              columns: p.columns)
+        }
     }
 }

@@ -61,6 +61,9 @@ struct BenchKernels: ParsableCommand {
     @Flag(help: "Also time the real-valued path (conv with scale/bias, shortcut add, shifted PReLU, float output, fused sign-pack for the next conv).")
     var realPath = false
 
+    @Flag(help: "Also time whole runs of the --models files that have two-base blocks (one thread): each block's two convolutions as separate layers against the fused kernel (one pass over the weights for both bases), alternately in this run.")
+    var twoBase = false
+
     /// One timing row: a JSON line (with the clock it was measured on) under --json, else the text.
     private func printRow(_ fields: [String: Any], _ text: String) {
         guard json else { print(text); return }
@@ -111,6 +114,21 @@ struct BenchKernels: ParsableCommand {
                     printRow(["layer": "real 1x1 \(ci)->\(co) @\(w)x\(h)", "scalar_seconds": scalar, "lanes_seconds": lanes],
                              String(format: "real 1x1 %d->%d @%dx%d: scalar %.3f ms, eight lanes %.3f ms (%.2f G float MAC/s, %.1fx)",
                                     ci, co, w, h, scalar * 1e3, lanes * 1e3, gmacs, scalar / lanes))
+                }
+            }
+            if twoBase {
+                for (file, model) in BenchModels.models(in: models) {
+                    guard let t = try KernelBenchmark.timeTwoBaseFusion(model, tier: kernels.tier, repetitions: repetitions) else {
+                        if !json { print("two bases, \(file): no two-base block") }
+                        continue
+                    }
+                    let s = model.input
+                    printRow(["model": file, "input": "\(s.width)x\(s.height)", "two_base_blocks": t.pairs,
+                              "unfused_seconds": t.unfused, "fused_seconds": t.fused, "speedup": t.speedup,
+                              "unfused_arena_bytes": t.unfusedArenaBytes, "fused_arena_bytes": t.fusedArenaBytes],
+                             String(format: "two bases, %@ (%dx%d, %d blocks): unfused %.3f ms, fused %.3f ms per run (%.2fx); executor memory %.2f -> %.2f MB",
+                                    file, s.width, s.height, t.pairs, t.unfused * 1e3, t.fused * 1e3, t.speedup,
+                                    Double(t.unfusedArenaBytes) / 1e6, Double(t.fusedArenaBytes) / 1e6))
                 }
             }
             if !json {
@@ -228,16 +246,23 @@ struct BenchError: ReportableError {
 
 /// Layer shapes of the binary convolutions in Models/*.bitnet.
 enum BenchModels {
-    static func layerShapes(in folder: String) -> [KernelBenchmark.ConvShape] {
+    /// The valid `*.bitnet` files of `folder` (file name, model), sorted by name; others are skipped with a line.
+    static func models(in folder: String) -> [(file: String, model: Model)] {
         let files = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [])
             .filter { $0.hasSuffix(".bitnet") }.sorted()
-        var shapes: [KernelBenchmark.ConvShape] = []
-        for file in files {
+        return files.compactMap { file in
             let path = folder + "/" + file
             guard let m = try? ModelFile.load(path: path) else {
                 printError("bitspot: skipping \(path): not a valid model")
-                continue
+                return nil
             }
+            return (file, m)
+        }
+    }
+
+    static func layerShapes(in folder: String) -> [KernelBenchmark.ConvShape] {
+        var shapes: [KernelBenchmark.ConvShape] = []
+        for (file, m) in models(in: folder) {
             for (i, n) in m.nodes.enumerated() where n.op == .binaryConv {
                 let s = m.shape(n.inputs[0])
                 let shape = KernelBenchmark.ConvShape(label: "\(file.dropLast(7))#\(i + 1)", height: s.height, width: s.width,

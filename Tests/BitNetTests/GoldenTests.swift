@@ -37,7 +37,8 @@ final class GoldenTests: XCTestCase {
         let summary = image.withUnsafeBufferPointer { exec.run(image: $0.baseAddress!) }
         XCTAssertNil(summary.stoppedAtHead)
         XCTAssertEqual(summary.nodesRun, g.model.nodes.count)
-        for i in 1...g.model.nodes.count {
+        // The second convolutions of fused two-base blocks are never written; the first's output checks them.
+        for i in 1...g.model.nodes.count where !exec.elidedNodes.contains(i) {
             let (kind, shape, bytes) = g.tensors[i]!
             let s = g.model.shape(i)
             XCTAssertEqual([s.height, s.width, s.channels], shape, "\(name) node \(i) shape")

@@ -82,6 +82,12 @@ public func _realEpilogue4(_ popcounts: SIMD4<Int32>, depth: Int32, channel c: I
 /// Runs output rows `rows` of a binary convolution, four output channels at a time.
 @inlinable @inline(__always)
 public func _binaryConvBlocked(_ p: BinaryConvParams, rows: Range<Int>) {
+    if let sb = p.second {
+        _binaryConvTwoBases(p, sb, rows: rows) { a1, a2, rs, k, run, w, wpc in
+            _patchPopcount2x4(a1, a2, rowStride: rs, kernel: k, run: run, weights: w, wordsPerChannel: wpc)
+        }
+        return
+    }
     _binaryConvBlocked(p, rows: rows) { a, rs, k, run, w, wpc in
         _patchPopcount4(a, rowStride: rs, kernel: k, run: run, weights: w, wordsPerChannel: wpc)
     }
@@ -90,6 +96,10 @@ public func _binaryConvBlocked(_ p: BinaryConvParams, rows: Range<Int>) {
 /// Runs output rows `rows` of a binary convolution with the given four-channel patch popcount.
 @inlinable @inline(__always)
 public func _binaryConvBlocked(_ p: BinaryConvParams, rows: Range<Int>, patch4: _PatchPopcount4) {
+    if let sb = p.second {
+        _binaryConvTwoBases(p, sb, rows: rows) { a1, a2, rs, k, run, w, wpc in (patch4(a1, rs, k, run, w, wpc), patch4(a2, rs, k, run, w, wpc)) }
+        return
+    }
     let k = p.kernel, s = p.stride, pad = p.padding
     let l = p.inLayout
     let run = k * l.words

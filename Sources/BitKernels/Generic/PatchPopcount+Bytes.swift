@@ -128,6 +128,13 @@ public func _bytePatchPopcount2x4(_ a0: UnsafePointer<UInt64>, _ a1: UnsafePoint
 /// (the last pixel of an odd row runs alone). Same outputs as `_binaryConvBlocked`.
 @inlinable @inline(__always)
 public func _binaryConvPairs(_ p: BinaryConvParams, rows: Range<Int>) {
+    if let sb = p.second {
+        // The pair is the pixel's two bases: each weight load serves both.
+        _binaryConvTwoBases(p, sb, rows: rows) { a1, a2, rs, k, run, w, wpc in
+            _bytePatchPopcount2x4(a1, a2, rowStride: rs, kernel: k, run: run, weights: w, wordsPerChannel: wpc)
+        }
+        return
+    }
     let k = p.kernel, s = p.stride, pad = p.padding
     let l = p.inLayout
     let run = k * l.words

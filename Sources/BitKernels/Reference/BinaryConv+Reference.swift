@@ -15,7 +15,7 @@ public enum ReferenceKernels {
         for oy in rows {
             for ox in p.columnRange {
                 for oc in 0..<p.outChannels {
-                    var dot = 0
+                    var dot = 0, dot2 = 0
                     for ky in 0..<k {
                         for kx in 0..<k {
                             let y = oy * p.stride - pad + ky, x = ox * p.stride - pad + kx
@@ -24,6 +24,7 @@ public enum ReferenceKernels {
                                 let wi = ((oc * k + ky) * k + kx) * inWords + c / 64
                                 let w = (p.weights[wi] >> UInt64(c % 64)) & 1 == 1 ? -1 : 1
                                 dot += a * w
+                                if let sb = p.second { dot2 += value(sb.input, p.inLayout, y, x, c) * w }
                             }
                         }
                     }
@@ -40,12 +41,24 @@ public enum ReferenceKernels {
                             let sc = s.map.map { Int($0[oc]) } ?? oc
                             y += s.values[(oy * outW + ox) * s.channels + sc]
                         }
+                        if let sb = p.second {
+                            // The second base's layer, then the first base's with it as the shortcut.
+                            var y2 = sb.scale[oc] * Float(dot2) + sb.bias[oc]
+                            if let s = sb.shortcut {
+                                let sc = s.map.map { Int($0[oc]) } ?? oc
+                                y2 += s.values[(oy * outW + ox) * s.channels + sc]
+                            }
+                            y += y2
+                        }
                         if let r = prelu { y = r.apply(y, oc) }
                         out[i] = y
                         if let sp = p.signPack {
                             let j = sp.layout.offset(oy, ox) + oc / 64
                             let bit = UInt64(1) << UInt64(oc % 64)
                             if y < sp.thresholds[oc] { sp.bits[j] |= bit } else { sp.bits[j] &= ~bit }
+                            if let b2 = sp.bits2, let t2 = sp.thresholds2 {
+                                if y < t2[oc] { b2[j] |= bit } else { b2[j] &= ~bit }
+                            }
                         }
                     }
                 }
