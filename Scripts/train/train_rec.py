@@ -135,13 +135,14 @@ def resolve_act_bases(args, ap):
     return want
 
 
-def second_base_from_first(model):
+def second_base_from_first(model, only=None):
     """A one-base checkpoint loaded into a two-base network: each block's second threshold sits 0.5 above its
     first (activations here have a spread of about 0.6-0.9), with weight gamma = 0, so the network starts as
-    the one-base network it was loaded from."""
+    the one-base network it was loaded from. `only`: the module names of the blocks to grow (every two-base
+    block when None); the others keep the second base they were loaded with."""
     with torch.no_grad():
-        for b in model.binary_blocks():
-            if getattr(b, "act_bases", 1) == 2:
+        for name, b in model.named_modules():
+            if getattr(b, "act_bases", 1) == 2 and hasattr(b, "shift2") and (only is None or name in only):
                 b.shift2.copy_(b.shift - 0.5)
                 b.gamma.zero_()
 
@@ -159,9 +160,12 @@ def dropped_bases(unexpected, state, logf):
 def grow_second_base(model, missing, logf):
     """After loading a checkpoint with `strict=False`: a one-base checkpoint in a two-base network (its
     `missing` keys name the second shifts) gets its second base from the first (`second_base_from_first`)."""
-    if any(k.endswith(".shift2") for k in missing):
-        second_base_from_first(model)
-        log(logf, "second activation base: shifts 0.5 below the first's (threshold 0.5 above), weight gamma 0")
+    grown = sorted(k[:-len(".shift2")] for k in missing if k.endswith(".shift2"))
+    if grown:
+        second_base_from_first(model, set(grown))
+        log(logf, "second activation base in " + ", ".join(grown) + ": shifts 0.5 below the first's (threshold 0.5 above), "
+                  "weight gamma 0")
+    return grown
 
 
 def prune_masks(model, frac):

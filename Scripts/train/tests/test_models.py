@@ -227,6 +227,22 @@ def test_per_block_activation_bases():
     assert r.exit_block.act_bases == 2 and all(b.act_bases == 1 for b in r.blocks)
 
 
+def test_second_base_grows_only_where_missing():
+    """A two-base checkpoint loaded into the same network with a new (two-base) exit block: only the exit
+    block's second base is grown (gamma 0); the backbone keeps the shifts and gammas it was trained with."""
+    import train_rec
+    torch.manual_seed(4)
+    src = models.Recognizer(binary=True, act_bases=2)
+    use_second_base(src)
+    dst = models.Recognizer(binary=True, act_bases=2, exit_block=True)
+    missing, _ = dst.load_state_dict(src.state_dict(), strict=False)
+    grown = train_rec.grow_second_base(dst, missing, None)
+    assert grown == ["exit_block"]
+    assert float(dst.exit_block.gamma) == 0.0
+    for a, b in zip(src.blocks, dst.blocks):
+        assert torch.equal(a.shift2, b.shift2) and torch.equal(a.gamma, b.gamma) and float(b.gamma) != 0.0
+
+
 def test_act_bases_option():
     """--act-bases: 1, 2 or a per-block list; a list may drop an --init checkpoint's second bases, one count
     may not, and a resumed run keeps its layout."""
