@@ -293,7 +293,7 @@ public final class Executor {
         var readers = [Int](repeating: 0, count: model.nodes.count + 1)
         for n in model.nodes { for j in n.inputs where j > 0 { readers[j] += 1 } }
         var pairs: [Int: Int] = [:]
-        for i in 2...max(2, model.nodes.count) where i <= model.nodes.count {
+        for i in stride(from: 2, through: model.nodes.count, by: 1) {
             let a = model.nodes[i - 1], j = i - 1, b = model.nodes[j - 1]
             guard a.op == .binaryConv, b.op == .binaryConv, a.kind == .real, b.kind == .real,
                   a.inputs.count == 2, a.inputs[1] == j, a.shortcutMap == nil, b.prelu == nil,
