@@ -59,6 +59,27 @@ def kind(label):
     return "digits" if label.isdigit() else "letters" if label.isalpha() else "codes"
 
 
+def deleted(truth, read):
+    """The characters of `truth` a minimal alignment with `read` deletes, and whether each is one of a doubled letter."""
+    n, k = len(truth), len(read)
+    d = np.zeros((n + 1, k + 1), int)
+    d[:, 0], d[0, :] = range(n + 1), range(k + 1)
+    for i in range(1, n + 1):
+        for j in range(1, k + 1):
+            d[i, j] = min(d[i - 1, j] + 1, d[i, j - 1] + 1, d[i - 1, j - 1] + (truth[i - 1] != read[j - 1]))
+    i, j, out = n, k, []
+    while i > 0 or j > 0:
+        if i > 0 and j > 0 and d[i, j] == d[i - 1, j - 1] + (truth[i - 1] != read[j - 1]):
+            i, j = i - 1, j - 1
+        elif i > 0 and d[i, j] == d[i - 1, j] + 1:
+            c = truth[i - 1]
+            out.append((c, (i >= 2 and truth[i - 2] == c) or (i < n and truth[i] == c)))
+            i -= 1
+        else:
+            j -= 1
+    return out[::-1]
+
+
 def error_report(preds, labels, imgs):
     d = [levenshtein(l, p) for p, l in zip(preds, labels)]
     print(f"final head: word accuracy {np.mean([x == 0 for x in d]):.3f} on {len(labels)} crops")
@@ -73,6 +94,9 @@ def error_report(preds, labels, imgs):
     subs = Counter((a, b) for p, l, x in zip(preds, labels, d) if x == 1 and len(p) == len(l)
                    for a, b in zip(l, p) if a != b)
     print("one-character substitutions (truth -> read):", ", ".join(f"{a}->{b} {n}" for (a, b), n in subs.most_common(12)))
+    dels = [c for p, l in zip(preds, labels) if p != l for c in deleted(l, p)]
+    print(f"deleted characters: {len(dels)}, {sum(t for _, t in dels)} of them doubled letters;",
+          ", ".join(f"{c} {n}" for c, n in Counter(c for c, _ in dels).most_common(10)))
     print("length read - true, errors only:", dict(sorted(Counter(len(p) - len(l) for p, l, x in zip(preds, labels, d) if x).items())))
 
 

@@ -3,7 +3,7 @@ import numpy as np
 import torch
 
 import models
-from rec_analysis import kind, readings
+from rec_analysis import deleted, kind, readings
 
 
 def test_label_kinds():
@@ -27,3 +27,9 @@ def test_confidences_of_a_random_recogniser():
         assert c.shape == (3,) and np.all((c >= 0) & (c <= 1 + 1e-6))
     assert np.all(conf["path_prob"] <= conf["min_top"] + 1e-6)
     assert np.all(conf["min_top_emitting"] >= conf["min_top"] - 1e-6)
+
+
+def test_deleted_characters():
+    assert deleted("UNSCREW", "UNSCRW") == [("E", False)]
+    assert deleted("BALLOON", "BALON") == [("L", True), ("O", True)]
+    assert deleted("ABC", "ABC") == [] and deleted("AB", "XAB") == []
