@@ -50,6 +50,11 @@ public struct SpotterSettings: Sendable {
     public var tileRegionGrowX = 1
     /// Recognizer exit: a crop whose early head is at least this confident is not run further.
     public var recognizerExitConfidence: Double = 0.8
+    /// Widest recognizer crop, in pixels at the crop height of 32: a wider word is squeezed to it. The
+    /// recognizer runs at each crop's own width, rounded up to a multiple of ``TextSpotter/recognizerWidthStep``.
+    /// Default: the training crops' limit (`MAX_WIDTH` in Scripts/train/data_rec.py); 128 (the shipped file's
+    /// nominal width, the limit before session 21) read 3.5 points fewer of the held-out crops (Models/MODEL_CARD.md).
+    public var recognizerMaxWidth = 160
     /// Word-kernel probability threshold for boxes.
     public var boxThreshold: Double = 0.5
     /// Split a box's component where its column profile dips below this share of the peaks either side
@@ -84,12 +89,22 @@ public struct SpotterSettings: Sendable {
 /// the recognizer's height, CTC readings, words grouped into signs.
 public final class TextSpotter {
     public let detector: Executor
-    public let recognizer: Executor
+    /// The recognizer network; it runs at each crop's width (``SpotterSettings/recognizerMaxWidth``).
+    public let recognizerModel: Model
     public var settings: SpotterSettings
     private let decoder: CTCDecoder
     private let boxes: ScoreMapDecoder
     private var detectorInput: [UInt8]
-    private var recognizerInput: [UInt8]
+    private var recognizerInput: [UInt8] = []
+    /// Recognizer executors, one per input width (multiples of `recognizerWidthStep` up to the settings'
+    /// maximum), the `recognizerCacheLimit` most recently used kept, the latest last.
+    private var recognizers: [(width: Int, executor: Executor)] = []
+    private let recognizerThreads: Int
+    /// Crop widths are rounded up to a multiple of this (four CTC time steps).
+    public static let recognizerWidthStep = 16
+    static let recognizerCacheLimit = 12
+    /// Input widths of the recognizer executors kept (at most `recognizerCacheLimit`), the latest last.
+    var recognizerWidths: [Int] { recognizers.map(\.width) }
     private var score: [Float] = []
     private var log2Height: [Float] = []
     private var labels: [Int32] = []
@@ -120,8 +135,16 @@ public final class TextSpotter {
         guard det.input.channels == 1, rec.input.channels == 1, rec.input.height == 32 else {
             throw BitNetError(.invalid, "models: the detector must take grey frames and the recognizer grey 32-pixel crops")
         }
+        let step = Self.recognizerWidthStep
+        guard settings.recognizerMaxWidth >= step, settings.recognizerMaxWidth <= 1024 else {
+            throw BitNetError(.badRequest, "the widest recognizer crop must be \(step) to 1024 pixels, not \(settings.recognizerMaxWidth)")
+        }
+        do { _ = try rec.withInput(height: 32, width: (settings.recognizerMaxWidth + step - 1) / step * step) } catch {
+            throw BitNetError(error.category, "the recognizer cannot read \(settings.recognizerMaxWidth)-pixel crops: \(error.message)")
+        }
         detector = try Executor(model: det, threads: threads)
-        recognizer = try Executor(model: rec, threads: threads)
+        recognizerModel = rec
+        recognizerThreads = threads
         self.settings = settings
         decoder = Self.charset(rec.metadata).map { CTCDecoder(charset: Array($0)) } ?? .lpcv
         boxes = ScoreMapDecoder(shrinkX: Self.shrinkX(det.metadata) ?? 0.3, threshold: settings.boxThreshold,
@@ -129,7 +152,6 @@ public final class TextSpotter {
                                 join: settings.wordJoin > 0 ? settings.wordJoin : nil,
                                 splitGap: settings.splitGap > 0 ? settings.splitGap : nil)
         detectorInput = [UInt8](repeating: 0, count: det.input.count)
-        recognizerInput = [UInt8](repeating: 128, count: rec.input.count)
     }
 
     private static func charset(_ metadata: String) -> String? {
@@ -284,6 +306,18 @@ public final class TextSpotter {
         }
     }
 
+    /// The recognizer at an input `width` (a multiple of `recognizerWidthStep`), built on first use.
+    private func recognizer(width: Int) throws -> Executor {
+        if let i = recognizers.firstIndex(where: { $0.width == width }) {
+            if i != recognizers.count - 1 { recognizers.append(recognizers.remove(at: i)) }
+            return recognizers[recognizers.count - 1].executor
+        }
+        if recognizers.count >= Self.recognizerCacheLimit { recognizers.removeFirst() }
+        let e = try Executor(model: recognizerModel.withInput(height: 32, width: width), threads: recognizerThreads)
+        recognizers.append((width, e))
+        return e
+    }
+
     private func zoomDetector(width: Int, height: Int) throws -> Executor {
         if let i = zoomDetectors.firstIndex(where: { $0.width == width }) {
             let hit = zoomDetectors.remove(at: i)
@@ -331,18 +365,21 @@ public final class TextSpotter {
     /// Cuts the box out of the frame, scales it to the recognizer's height, normalises it per crop,
     /// and reads it (stopping at the early head when it is sure enough).
     private func read(_ frame: LumaFrame, box: WordBox, result: inout FrameSpots) throws -> (text: String, confidence: Double, head: String)? {
-        let rin = recognizer.model.input
+        let maxWidth = settings.recognizerMaxWidth
         // The crop the recognizer was trained on: the box grown by 0.1 h left and right, 0.08 h top and
         // bottom; the sideways margin is left out when the crop would then be squeezed to fit the
-        // recognizer's width (long words: squeezing costs more than the margin gives).
+        // widest crop (long words: squeezing costs more than the margin gives).
         let h = box.height
-        let fits = (box.width + 0.2 * h) * 32 / (1.16 * h) <= Double(rin.width)
+        let fits = (box.width + 0.2 * h) * 32 / (1.16 * h) <= Double(maxWidth)
         let mx = fits ? 0.1 * h : 0
         let x0 = max(0, Int((box.x0 - mx).rounded(.down))), y0 = max(0, Int((box.y0 - 0.08 * h).rounded(.down)))
         let x1 = min(frame.width, Int((box.x1 + mx).rounded(.up))), y1 = min(frame.height, Int((box.y1 + 0.08 * h).rounded(.up)))
         guard x1 - x0 >= 4, y1 - y0 >= 4 else { return nil }
         let crop = Self.cut(frame, x0: x0, y0: y0, width: x1 - x0, height: y1 - y0)
-        let width = min(rin.width, max(4, Int((Double(x1 - x0) * 32 / Double(y1 - y0)).rounded())))
+        let width = min(maxWidth, max(4, Int((Double(x1 - x0) * 32 / Double(y1 - y0)).rounded())))
+        let step = Self.recognizerWidthStep
+        let inWidth = (width + step - 1) / step * step
+        let recognizer = try self.recognizer(width: inWidth)
         let scaled = try Raster(width: x1 - x0, height: y1 - y0, layout: .gray8, bytes: crop)
             .resized(to: FrameSize(width: width, height: 32))
         // Per-crop normalisation, as in training: 128 + 50 (x - mean) / max(std, 8), clipped.
@@ -350,12 +387,15 @@ public final class TextSpotter {
         let mean = scaled.bytes.reduce(0.0) { $0 + Double($1) } / n
         let std = (scaled.bytes.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / n).squareRoot()
         let k = 50 / max(std, 8)
-        for i in 0..<recognizerInput.count { recognizerInput[i] = 128 }
+        // Up to the executor's width each row goes on with its last pixel, as training pads its batches.
+        if recognizerInput.count < 32 * inWidth { recognizerInput = [UInt8](repeating: 128, count: 32 * inWidth) }
         for y in 0..<32 {
             for x in 0..<width {
                 let v = 128 + k * (Double(scaled.bytes[y * width + x]) - mean)
-                recognizerInput[y * rin.width + x] = UInt8(max(0, min(255, v.rounded())))
+                recognizerInput[y * inWidth + x] = UInt8(max(0, min(255, v.rounded())))
             }
+            let last = recognizerInput[y * inWidth + width - 1]
+            for x in width..<inWidth { recognizerInput[y * inWidth + x] = last }
         }
         let steps = (width + 3) / 4
         var reading: (text: String, confidence: Double, head: String)?

@@ -36,6 +36,9 @@ struct NetworkOptions: ParsableArguments {
     @Option(name: .customLong("recognizer-exit"), help: "Recognizer early exit: stop at the early head when it is this confident.")
     var recognizerExit: Double = SpotterSettings().recognizerExitConfidence
 
+    @Option(name: .customLong("recognizer-width"), help: ArgumentHelp("Widest recognizer crop in pixels at its height of 32: wider words are squeezed to it (16 to 1024; the recognizer runs at each crop's width rounded up to a multiple of 16).", valueName: "px"))
+    var recognizerWidth: Int = SpotterSettings().recognizerMaxWidth
+
     @Flag(name: .customLong("no-exits"), help: "Run both networks to the end on every frame and crop (for comparisons).")
     var noExits = false
 
@@ -47,12 +50,14 @@ struct NetworkOptions: ParsableArguments {
         guard splitGap >= 0, splitGap <= 5 else { throw ValidationError("--split-gap must be between 0 and 5 word heights") }
         guard zoomSplit == 0 || (zoomSplit >= 1 && zoomSplit <= 100) else { throw ValidationError("--zoom-split must be 0 (never) or between 1 and 100") }
         guard recognizerExit > 0, recognizerExit <= 1 else { throw ValidationError("--recognizer-exit must be in (0, 1]") }
+        guard (16...1024).contains(recognizerWidth) else { throw ValidationError("--recognizer-width must be 16 to 1024 pixels") }
     }
 
     var settings: SpotterSettings {
         var s = SpotterSettings()
         s.tileExitThreshold = tileExit
         s.recognizerExitConfidence = recognizerExit
+        s.recognizerMaxWidth = recognizerWidth
         s.tileRegionThreshold = wholeFrame ? nil : tileRegion
         s.wordSplit = wordSplit
         s.wordJoin = wordJoin

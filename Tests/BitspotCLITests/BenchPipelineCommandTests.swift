@@ -156,7 +156,7 @@ final class BenchPipelineCommandTests: XCTestCase {
         XCTAssertEqual(r.status, 64)
         XCTAssertTrue(r.stderr.contains("--word-split"), r.stderr)
         // The network options shared with spot are checked the same way here.
-        for (option, value) in [("--zoom-split", "0.5"), ("--word-join", "nan"), ("--split-gap", "5.5"), ("--tile-exit", "1"), ("--tile-region", "0"), ("--recognizer-exit", "1.5")] {
+        for (option, value) in [("--zoom-split", "0.5"), ("--word-join", "nan"), ("--split-gap", "5.5"), ("--tile-exit", "1"), ("--tile-region", "0"), ("--recognizer-exit", "1.5"), ("--recognizer-width", "8"), ("--recognizer-width", "4096")] {
             r = try CLI.run(["bench", "pipeline", sample, "--no-network", option, value])
             XCTAssertEqual(r.status, 64, option)
             XCTAssertTrue(r.stderr.contains(option), r.stderr)
