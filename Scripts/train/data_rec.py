@@ -39,7 +39,10 @@ def _background(rng, w, h, photos):
     return Image.new("RGB", (w, h), c)
 
 
-def resize_to_height(a: np.ndarray, height: int = HEIGHT, max_width: int = MAX_WIDTH) -> np.ndarray:
+def resize_to_height(a: np.ndarray, height: int = HEIGHT, max_width: int | None = None) -> np.ndarray:
+    """Scaled to `height` keeping the aspect ratio, squeezed to `max_width` (default `MAX_WIDTH`, which the
+    trainers' and evaluators' --max-width set) when wider."""
+    max_width = MAX_WIDTH if max_width is None else max_width
     h, w = a.shape[:2]
     nw = int(np.clip(round(w * height / max(h, 1)), 4, max_width))
     return np.asarray(Image.fromarray(a).resize((nw, height), Image.BILINEAR))

@@ -44,7 +44,8 @@ EVAL_SEED = 20201
 
 
 def load_eval_set(n=1000, seed=EVAL_SEED, cache=True):
-    path = ROOT / "data" / f"rec_eval_s{seed}_n{n}.npz"
+    wide = "" if data_rec.MAX_WIDTH == 160 else f"_w{data_rec.MAX_WIDTH}"
+    path = ROOT / "data" / f"rec_eval_s{seed}_n{n}{wide}.npz"
     if cache and path.exists():
         z = np.load(path, allow_pickle=False)
         imgs = [z[f"i{k}"] for k in range(n)]
@@ -138,6 +139,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("checkpoint", type=Path)
     ap.add_argument("--n", type=int, default=1000)
+    ap.add_argument("--max-width", type=int, default=data_rec.MAX_WIDTH,
+                    help="widest crop in pixels at 32 high, wider ones squeezed (default %(default)s, as in training)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--calibrate-exit", type=int, metavar="SEED",
                     help="choose the exit threshold on a second set of --n crops made from SEED, report it on the evaluation set")
@@ -148,6 +151,7 @@ def main():
     ap.add_argument("--compare", type=Path, metavar="OTHER",
                     help="a second checkpoint: compare the final heads crop by crop on the same crops (sign test)")
     args = ap.parse_args()
+    data_rec.MAX_WIDTH = args.max_width
     torch.set_num_threads(args.threads)
     import json
     import models

@@ -25,6 +25,7 @@ import torch
 
 from common import CHARSET, ROOT
 import data_det
+import data_rec
 import models
 
 sys.path.insert(0, str(ROOT / "Scripts"))
@@ -300,7 +301,10 @@ def main():
         from eval_rec import load_eval_set
         width = args.width or 128
         meta = {"name": "bitspot-recognizer", "task": "recognizer", "charset": CHARSET, "blank": 0,
+                # max_width: the widest crop it was trained on (wider ones squeezed); bitspot spot's default
                 "input": {"height": 32, "width": width, "channels": 1, "variable_width": True,
+                          "max_width": int(ck.get("args", {}).get("max_width")
+                                           or ck.get("source_meta", {}).get("input", {}).get("max_width") or data_rec.MAX_WIDTH),
                           "normalisation": "per crop: u8 = clip(round(128 + 50 * (x - mean) / max(std, 8)), 0, 255)"},
                 "output": "logits (ceil(W/4) time steps x 37 classes), CTC greedy decoding; class 0 = blank, 1.. = charset",
                 "heads": {"exit": "early-exit CTC head after block %d; confidence = min over steps of max softmax" % model.exit_after,

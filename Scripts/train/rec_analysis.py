@@ -19,6 +19,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+import data_rec
 import eval_rec
 import models
 from common import greedy_decode
@@ -104,11 +105,14 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("checkpoint")
     ap.add_argument("--n", type=int, default=1000)
+    ap.add_argument("--max-width", type=int, default=data_rec.MAX_WIDTH,
+                    help="widest crop in pixels at 32 high, wider ones squeezed (default %(default)s, as in training)")
     ap.add_argument("--calibration-seed", type=int, default=20202)
     ap.add_argument("--calibration-n", type=int, default=2000)
     ap.add_argument("--max-drop", type=float, default=1.0)
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
+    data_rec.MAX_WIDTH = args.max_width
     torch.set_num_threads(args.threads)
     ck = torch.load(args.checkpoint, map_location="cpu", weights_only=False)
     model = models.from_cfg(ck["cfg"])

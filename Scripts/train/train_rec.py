@@ -46,10 +46,12 @@ STAGES = ("teacher", "actbin", "wbin", "student", "sparse", "prune", "finetune",
 
 
 class CropStream(torch.utils.data.IterableDataset):
-    def __init__(self, seed, batch):
+    def __init__(self, seed, batch, max_width=None):
         self.seed, self.batch = seed, batch
+        self.max_width = max_width or data_rec.MAX_WIDTH
 
     def __iter__(self):
+        data_rec.MAX_WIDTH = self.max_width      # a worker started afresh (spawn, forkserver) has the default
         info = torch.utils.data.get_worker_info()
         wid = info.id if info else 0
         rng = np.random.default_rng([self.seed, wid])
@@ -199,6 +201,8 @@ def main():
     ap.add_argument("--lasso", type=float, default=2e-4, help="group-lasso weight (stage sparse)")
     ap.add_argument("--prune-frac", type=float, default=0.45)
     ap.add_argument("--width-mult", type=float, default=1.0)
+    ap.add_argument("--max-width", type=int, default=data_rec.MAX_WIDTH,
+                    help="widest crop in pixels at 32 high, wider ones squeezed (default %(default)s; bitspot spot --recognizer-width)")
     ap.add_argument("--act-bases", type=parse_act_bases, metavar="N[,N...]", help=ACT_BASES_HELP)
     ap.add_argument("--exit-block", action="store_true", help="a binary block on the exit branch (implied by --stage exithead)")
     ap.add_argument("--threads", type=int, default=2)
@@ -214,6 +218,9 @@ def main():
     args = ap.parse_args()
 
     check_out_folder(args.out, args.resume, args.overwrite)
+    if not 16 <= args.max_width <= 1024:
+        ap.error(f"--max-width {args.max_width}: give 16 to 1024 pixels")
+    data_rec.MAX_WIDTH = args.max_width     # crops made here and by the loader's (forked) workers
     args.act_bases = resolve_act_bases(args, ap)
     torch.set_num_threads(args.threads)
     dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -260,7 +267,7 @@ def main():
     model.to(dev)
 
     eval_set = load_eval_set(args.eval_n, seed=args.val_seed)
-    stream = CropStream(args.seed * 100003 + step, args.batch)
+    stream = CropStream(args.seed * 100003 + step, args.batch, args.max_width)
     loader = torch.utils.data.DataLoader(stream, batch_size=None, num_workers=args.workers,
                                          persistent_workers=args.workers > 0, prefetch_factor=4 if args.workers else None)
     log(logf, f"stage {args.stage}: lr {lr} steps {args.steps} batch {args.batch} device {dev} "

@@ -52,9 +52,10 @@ public struct SpotterSettings: Sendable {
     public var recognizerExitConfidence: Double = 0.8
     /// Widest recognizer crop, in pixels at the crop height of 32: a wider word is squeezed to it. The
     /// recognizer runs at each crop's own width, rounded up to a multiple of ``TextSpotter/recognizerWidthStep``.
-    /// Default: the training crops' limit (`MAX_WIDTH` in Scripts/train/data_rec.py); 128 (the shipped file's
-    /// nominal width, the limit before session 21) read 3.5 points fewer of the held-out crops (Models/MODEL_CARD.md).
-    public var recognizerMaxWidth = 160
+    /// nil: the widest crop the recognizer was trained on (its metadata's `input.max_width`; 160 when absent,
+    /// `MAX_WIDTH` in Scripts/train/data_rec.py). 128 (the shipped file's nominal width, the limit before
+    /// session 21) read 3.5 points fewer of the held-out crops (Models/MODEL_CARD.md).
+    public var recognizerMaxWidth: Int?
     /// Word-kernel probability threshold for boxes.
     public var boxThreshold: Double = 0.5
     /// Split a box's component where its column profile dips below this share of the peaks either side
@@ -89,8 +90,10 @@ public struct SpotterSettings: Sendable {
 /// the recognizer's height, CTC readings, words grouped into signs.
 public final class TextSpotter {
     public let detector: Executor
-    /// The recognizer network; it runs at each crop's width (``SpotterSettings/recognizerMaxWidth``).
+    /// The recognizer network; it runs at each crop's width up to `recognizerMaxWidth`.
     public let recognizerModel: Model
+    /// The widest crop (``SpotterSettings/recognizerMaxWidth``, else the recognizer's training limit).
+    public let recognizerMaxWidth: Int
     public var settings: SpotterSettings
     private let decoder: CTCDecoder
     private let boxes: ScoreMapDecoder
@@ -136,12 +139,14 @@ public final class TextSpotter {
             throw BitNetError(.invalid, "models: the detector must take grey frames and the recognizer grey 32-pixel crops")
         }
         let step = Self.recognizerWidthStep
-        guard settings.recognizerMaxWidth >= step, settings.recognizerMaxWidth <= 1024 else {
-            throw BitNetError(.badRequest, "the widest recognizer crop must be \(step) to 1024 pixels, not \(settings.recognizerMaxWidth)")
+        let maxWidth = settings.recognizerMaxWidth ?? Self.trainedMaxWidth(rec.metadata) ?? 160
+        guard maxWidth >= step, maxWidth <= 1024 else {
+            throw BitNetError(.badRequest, "the widest recognizer crop must be \(step) to 1024 pixels, not \(maxWidth)")
         }
-        do { _ = try rec.withInput(height: 32, width: (settings.recognizerMaxWidth + step - 1) / step * step) } catch {
-            throw BitNetError(error.category, "the recognizer cannot read \(settings.recognizerMaxWidth)-pixel crops: \(error.message)")
+        do { _ = try rec.withInput(height: 32, width: (maxWidth + step - 1) / step * step) } catch {
+            throw BitNetError(error.category, "the recognizer cannot read \(maxWidth)-pixel crops: \(error.message)")
         }
+        recognizerMaxWidth = maxWidth
         detector = try Executor(model: det, threads: threads)
         recognizerModel = rec
         recognizerThreads = threads
@@ -166,6 +171,15 @@ public final class TextSpotter {
               let output = json["output"] as? [String: Any], let v = (output["shrink_x"] as? NSNumber)?.doubleValue,
               v.isFinite, v >= 0, v <= 2 else { return nil }
         return v
+    }
+
+    /// The widest crop a recognizer was trained on (`input.max_width` in its metadata; an integer in
+    /// 1...4096, else nil).
+    static func trainedMaxWidth(_ metadata: String) -> Int? {
+        guard let json = try? JSONSerialization.jsonObject(with: Data(metadata.utf8)) as? [String: Any],
+              let input = json["input"] as? [String: Any], let v = (input["max_width"] as? NSNumber)?.doubleValue,
+              v.isFinite, v == v.rounded(), v >= 1, v <= 4096 else { return nil }
+        return Int(v)
     }
 
     /// The shrink the box decoder uses (see ``shrinkX(_:)``).
@@ -365,7 +379,7 @@ public final class TextSpotter {
     /// Cuts the box out of the frame, scales it to the recognizer's height, normalises it per crop,
     /// and reads it (stopping at the early head when it is sure enough).
     private func read(_ frame: LumaFrame, box: WordBox, result: inout FrameSpots) throws -> (text: String, confidence: Double, head: String)? {
-        let maxWidth = settings.recognizerMaxWidth
+        let maxWidth = recognizerMaxWidth
         // The crop the recognizer was trained on: the box grown by 0.1 h left and right, 0.08 h top and
         // bottom; the sideways margin is left out when the crop would then be squeezed to fit the
         // widest crop (long words: squeezing costs more than the margin gives).

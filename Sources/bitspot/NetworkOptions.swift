@@ -36,8 +36,8 @@ struct NetworkOptions: ParsableArguments {
     @Option(name: .customLong("recognizer-exit"), help: "Recognizer early exit: stop at the early head when it is this confident.")
     var recognizerExit: Double = SpotterSettings().recognizerExitConfidence
 
-    @Option(name: .customLong("recognizer-width"), help: ArgumentHelp("Widest recognizer crop in pixels at its height of 32: wider words are squeezed to it (16 to 1024; the recognizer runs at each crop's width rounded up to a multiple of 16).", valueName: "px"))
-    var recognizerWidth: Int = SpotterSettings().recognizerMaxWidth
+    @Option(name: .customLong("recognizer-width"), help: ArgumentHelp("Widest recognizer crop in pixels at its height of 32: wider words are squeezed to it (16 to 1024; default: the widest the recognizer was trained on, its metadata's input.max_width, else 160). The recognizer runs at each crop's width rounded up to a multiple of 16.", valueName: "px"))
+    var recognizerWidth: Int?
 
     @Flag(name: .customLong("no-exits"), help: "Run both networks to the end on every frame and crop (for comparisons).")
     var noExits = false
@@ -50,7 +50,7 @@ struct NetworkOptions: ParsableArguments {
         guard splitGap >= 0, splitGap <= 5 else { throw ValidationError("--split-gap must be between 0 and 5 word heights") }
         guard zoomSplit == 0 || (zoomSplit >= 1 && zoomSplit <= 100) else { throw ValidationError("--zoom-split must be 0 (never) or between 1 and 100") }
         guard recognizerExit > 0, recognizerExit <= 1 else { throw ValidationError("--recognizer-exit must be in (0, 1]") }
-        guard (16...1024).contains(recognizerWidth) else { throw ValidationError("--recognizer-width must be 16 to 1024 pixels") }
+        guard recognizerWidth.map({ (16...1024).contains($0) }) ?? true else { throw ValidationError("--recognizer-width must be 16 to 1024 pixels") }
     }
 
     var settings: SpotterSettings {

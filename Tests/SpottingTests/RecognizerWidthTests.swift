@@ -48,6 +48,19 @@ final class RecognizerWidthTests: XCTestCase {
         XCTAssertTrue(r.widths[0] < 128 && r.widths[0] % TextSpotter.recognizerWidthStep == 0, "\(r.widths)")
     }
 
+    /// By default the widest crop is the recognizer's training limit: its metadata's, else 160.
+    func testDefaultWidestCropComesFromTheModel() throws {
+        XCTAssertEqual(try TextSpotter(models: Self.models).recognizerMaxWidth, 160)
+        XCTAssertEqual(TextSpotter.trainedMaxWidth(#"{"input": {"height": 32, "max_width": 256}}"#), 256)
+        for bad in [#"{"input": {"max_width": 25.5}}"#, #"{"input": {"max_width": -1}}"#, #"{"input": {"max_width": "wide"}}"#,
+                    #"{"input": {}}"#, "not json"] {
+            XCTAssertNil(TextSpotter.trainedMaxWidth(bad), bad)
+        }
+        var settings = SpotterSettings()
+        settings.recognizerMaxWidth = 96
+        XCTAssertEqual(try TextSpotter(models: Self.models, settings: settings).recognizerMaxWidth, 96)
+    }
+
     func testWidestCropOutOfRangeIsRefused() {
         for bad in [0, 8, 2048] {
             var settings = SpotterSettings()
