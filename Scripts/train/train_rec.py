@@ -85,8 +85,9 @@ def kd_loss(s_logits, t_logits, widths, T):
 
 
 def build(stage, args):
-    return models.Recognizer(binary=(stage != "teacher"), width_mult=args.width_mult,
-                             exit_block=(stage == "exithead" or args.exit_block), real_weights=(stage == "actbin"),
+    exit_block = args.exit_block if args.exit_block is not None else stage == "exithead"
+    return models.Recognizer(binary=(stage != "teacher"), width_mult=args.width_mult, exit_after=args.exit_after,
+                             exit_block=exit_block, real_weights=(stage == "actbin"),
                              real_acts=(stage == "wbin"), act_bases=args.act_bases)
 
 
@@ -135,6 +136,23 @@ def resolve_act_bases(args, ap):
         ap.error(f"--act-bases {want}: {start} has {had} activation bases (a base cannot be dropped from every "
                  "block at once; a per-block list such as 2,2,2,1,1,1 drops it where asked)")
     return want
+
+
+def resolve_exit_after(args, ap):
+    """--exit-after, defaulting to the checkpoint this run starts from; a resumed run keeps its exit."""
+    resuming = args.resume and (args.out / "last.pt").exists()
+    start = args.out / "last.pt" if resuming else args.init
+    had = None
+    if start is not None and Path(start).exists():
+        had = torch.load(start, map_location="cpu", weights_only=False).get("cfg", {}).get("exit_after")
+    if args.exit_after is None:
+        return had if had is not None else models.REC_EXIT_AFTER
+    n = len(models.REC_BLOCKS)
+    if not 0 <= args.exit_after < n - 1:
+        ap.error(f"--exit-after {args.exit_after}: give a binary block from 0 to {n - 2} (the last one feeds the final head)")
+    if resuming and had is not None and args.exit_after != had:
+        ap.error(f"--exit-after {args.exit_after}: {start} has its exit after block {had} (a resumed run keeps its layout)")
+    return args.exit_after
 
 
 def second_base_from_first(model, only=None):
@@ -204,7 +222,12 @@ def main():
     ap.add_argument("--max-width", type=int, default=data_rec.MAX_WIDTH,
                     help="widest crop in pixels at 32 high, wider ones squeezed (default %(default)s; bitspot spot --recognizer-width)")
     ap.add_argument("--act-bases", type=parse_act_bases, metavar="N[,N...]", help=ACT_BASES_HELP)
-    ap.add_argument("--exit-block", action="store_true", help="a binary block on the exit branch (implied by --stage exithead)")
+    ap.add_argument("--exit-block", action=argparse.BooleanOptionalAction, default=None,
+                    help="a binary block on the exit branch (default: with --stage exithead only; --no-exit-block "
+                         "trains the exit head alone there)")
+    ap.add_argument("--exit-after", type=int, metavar="K",
+                    help="the exit head reads binary block K's output (0-based; default: the --init or resumed "
+                         f"checkpoint's, else {models.REC_EXIT_AFTER}); a later exit is more accurate and saves less")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--eval-every", type=int, default=500)
@@ -222,6 +245,7 @@ def main():
         ap.error(f"--max-width {args.max_width}: give 16 to 1024 pixels")
     data_rec.MAX_WIDTH = args.max_width     # crops made here and by the loader's (forked) workers
     args.act_bases = resolve_act_bases(args, ap)
+    args.exit_after = resolve_exit_after(args, ap)
     torch.set_num_threads(args.threads)
     dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     args.out.mkdir(parents=True, exist_ok=True)

@@ -38,10 +38,11 @@ def _random_recognizer(seed, **kw):
     return m
 
 
-@pytest.mark.parametrize("exit_block,act_bases", [(False, 1), (True, 1), (False, 2), (True, 2),
-                                                   (True, [1, 2, 1, 1, 2, 1, 1, 2])])
-def test_recognizer_round_trip(tmp_path, exit_block, act_bases):
-    m = _random_recognizer(4, exit_block=exit_block, act_bases=act_bases)
+@pytest.mark.parametrize("exit_block,act_bases,exit_after", [(False, 1, 3), (True, 1, 3), (False, 2, 3), (True, 2, 3),
+                                                              (True, [1, 2, 1, 1, 2, 1, 1, 2], 3),
+                                                              (False, 2, 4), (False, 2, 5)])   # later exits (session 22)
+def test_recognizer_round_trip(tmp_path, exit_block, act_bases, exit_after):
+    m = _random_recognizer(4, exit_block=exit_block, act_bases=act_bases, exit_after=exit_after)
     path = _file(tmp_path, m, 32, 40, "recognizer")
     got, _, report = ib.import_file(path, n_batches=0, check_n=2)
     cfg = got.cfg

@@ -285,6 +285,40 @@ def test_act_bases_option():
         assert resolve(tmp, [2, 2, 2], 2, resume=True) == [2, 2, 2]
 
 
+def test_exit_after_option(tmp_path):
+    """--exit-after: defaults to the checkpoint the run starts from (else models.REC_EXIT_AFTER), must name a
+    block before the last, and a resumed run keeps its exit."""
+    import argparse
+    import train_rec
+
+    class Parser:
+        def error(self, msg):
+            raise SystemExit(msg)
+
+    def resolve(want, had, resume=False, init=True):
+        ck = tmp_path / "init.pt"
+        torch.save(dict(cfg=dict(exit_after=had) if had is not None else {}), ck)
+        out = tmp_path / "out"
+        out.mkdir(exist_ok=True)
+        (out / "last.pt").unlink(missing_ok=True)
+        if resume:
+            torch.save(dict(cfg=dict(exit_after=had)), out / "last.pt")
+        args = argparse.Namespace(out=out, resume=resume, init=ck if init else None, exit_after=want)
+        return train_rec.resolve_exit_after(args, Parser())
+
+    assert resolve(None, 5) == 5 and resolve(None, None) == models.REC_EXIT_AFTER
+    assert resolve(None, None, init=False) == models.REC_EXIT_AFTER
+    assert resolve(4, 3) == 4 and resolve(4, 4, resume=True) == 4
+    for bad in (-1, len(models.REC_BLOCKS) - 1):
+        with pytest.raises(SystemExit, match="give a binary block"):
+            resolve(bad, 3)
+    with pytest.raises(SystemExit, match="keeps its layout"):
+        resolve(4, 3, resume=True)
+    # the exit's MACs follow it: a later exit does more of the backbone's work before it answers
+    counts = [models.Recognizer(binary=True, exit_after=k).op_counts()["exit_binary_macs"] for k in (3, 4, 5)]
+    assert counts[0] < counts[1] < counts[2] < models.Recognizer(binary=True).op_counts()["binary_macs"]
+
+
 def test_prune_masks_keep_fraction():
     import train_rec
     m = models.Recognizer(binary=True)
