@@ -69,26 +69,54 @@ def score(preds, labels):
     return dict(word_acc=float(exact.mean()), lpcv_score=float(lpcv.mean()), cer=float(cer), n=len(labels))
 
 
+EXITS = ("exit", "exit2")   # a recogniser's exit heads in the order they run (the second only in some files)
+
+
 @torch.no_grad()
 def run(model, imgs, dev="cpu", batch=64):
-    """Predictions and exit confidences, per crop, in order."""
+    """Predictions per head and exit confidences (min over steps of the max softmax), per crop, in order:
+    (pred: head -> strings, conf: array n, or 2 x n for a network with a second exit)."""
     by_w = defaultdict(list)
     for i, a in enumerate(imgs):
         by_w[a.shape[1]].append(i)
-    pred = {"final": [None] * len(imgs), "exit": [None] * len(imgs)}
-    conf = np.zeros(len(imgs))
+    heads = ["final"] + [h for h in EXITS if h == "exit" or getattr(model, "late_exit_head", None) is not None]
+    exits = heads[1:]
+    pred = {h: [None] * len(imgs) for h in heads}
+    conf = np.zeros((len(exits), len(imgs)))
     for w, idx in by_w.items():
         for s in range(0, len(idx), batch):
             ii = idx[s:s + batch]
             x = torch.from_numpy(np.stack([imgs[i] for i in ii])).unsqueeze(1).float().to(dev)
             out = model(x)
-            for head in ("final", "exit"):
+            for head in heads:
                 ids = out[head].argmax(1).cpu().numpy()
                 for j, i in enumerate(ii):
                     pred[head][i] = greedy_decode(ids[j])
-            c = F.softmax(out["exit"], 1).amax(1).amin(1).cpu().numpy()
-            conf[ii] = c
-    return pred, conf
+            for k, head in enumerate(exits):
+                conf[k, ii] = F.softmax(out[head], 1).amax(1).amin(1).cpu().numpy()
+    return pred, conf[0] if len(exits) == 1 else conf
+
+
+def exit_masks(conf, t):
+    """Per exit head, the crops it answers at threshold t: the first exit whose confidence reaches t."""
+    conf = np.atleast_2d(conf)
+    left = np.ones(conf.shape[1], bool)
+    masks = []
+    for c in conf:
+        use = left & (c >= t)
+        masks.append(use)
+        left &= ~use
+    return masks
+
+
+def cascade(per_head, conf, t):
+    """Per-crop values (predictions or scores) of the heads that answer at threshold t: `per_head` maps
+    'final', 'exit' (and 'exit2') to per-crop arrays or lists."""
+    out = list(per_head["final"])
+    for head, use in zip(EXITS, exit_masks(conf, t)):
+        for i in np.nonzero(use)[0]:
+            out[i] = per_head[head][i]
+    return out
 
 
 def evaluate(model, eval_set, dev="cpu", thresholds=(0.5, 0.6, 0.7, 0.8, 0.9, 0.95), outputs=None):
@@ -100,13 +128,15 @@ def evaluate(model, eval_set, dev="cpu", thresholds=(0.5, 0.6, 0.7, 0.8, 0.9, 0.
         outputs = run(model, imgs, dev)
         model.train(was)
     pred, conf = outputs
-    r = {h: score(pred[h], labels) for h in ("final", "exit")}
+    r = {h: score(pred[h], labels) for h in pred}
     ex = []
     for t in thresholds:
-        use = conf >= t
-        comb = [pe if u else pf for pe, pf, u in zip(pred["exit"], pred["final"], use)]
-        s = score(comb, labels)
-        ex.append(dict(threshold=t, exit_rate=float(use.mean()), **s))
+        masks = exit_masks(conf, t)
+        s = score(cascade(pred, conf, t), labels)
+        row = dict(threshold=t, exit_rate=float(sum(m.mean() for m in masks)))
+        if len(masks) > 1:
+            row["exit_rates"] = {h: float(m.mean()) for h, m in zip(EXITS, masks)}
+        ex.append(dict(row, **s))
     r["early_exit"] = ex
     return r
 
@@ -118,18 +148,18 @@ def calibrated_exit(model, calibration_set, eval_set, max_drop=1.0, dev="cpu", e
     scored = []
     for (imgs, labels), outputs in ((calibration_set, None), (eval_set, eval_outputs)):
         pred, conf = outputs if outputs is not None else run(model, imgs, dev)
-        fe, fl = per_crop(pred["final"], labels)
-        ee, el = per_crop(pred["exit"], labels)
-        scored.append(dict(conf=conf, word_acc=(ee, fe), lpcv_score=(el, fl)))
+        per = {h: per_crop(p, labels) for h, p in pred.items()}
+        scored.append(dict(conf=conf, **{m: {h: per[h][k] for h in per} for k, m in enumerate(("word_acc", "lpcv_score"))}))
     cal, ev = scored
     out = []
     for metric in ("word_acc", "lpcv_score"):
-        t = calibrate_threshold(cal["conf"], *cal[metric], max_drop)
-        use = ev["conf"] >= t
-        row = dict(calibrated_on=metric, threshold=t, exit_rate=float(use.mean()))
+        # one threshold for every exit: the cascade's per-crop score at each candidate threshold
+        t = calibrate_threshold(cal["conf"], None, cal[metric]["final"], max_drop,
+                                combine=lambda t: np.array(cascade(cal[metric], cal["conf"], t)))
+        row = dict(calibrated_on=metric, threshold=t, exit_rate=float(sum(m.mean() for m in exit_masks(ev["conf"], t))))
         for m in ("word_acc", "lpcv_score"):
-            e, f = ev[m]
-            row[m] = float(np.where(use, e, f).mean())
+            f = ev[m]["final"]
+            row[m] = float(np.mean(cascade(ev[m], ev["conf"], t)))
             row[m + "_drop_points"] = (row[m] - float(f.mean())) * 100
         out.append(row)
     return out

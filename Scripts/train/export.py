@@ -96,6 +96,9 @@ def _export_block(w, x, b, kin, kout, pruned_in, stride, c):
                              shortcut=short, prelu=_prelu(b.act, kout), orig_c=c)
 
 
+LATE_EXIT = "exit2"   # a recogniser's second exit head, when it has one
+
+
 def head_names(task):
     """(exit head, final head): their names in the model file of a detector or a recogniser."""
     return ("tiles", "maps") if task == "detector" else ("exit", "final")
@@ -121,7 +124,7 @@ def export_net(model, height, width):
     x = w.add_first_conv(wint[k0], stride=st.stride, zero_point=st.ZERO_POINT, scale=scale[k0].astype(F32),
                          bias=bias[k0].astype(F32), orig_c=len(masks[0]))
     x = w.add_prelu(x, *_prelu(st.act, k0))
-    exit_node = None
+    exit_node = late_node = None
     for i, (b, (c, stride, pool)) in enumerate(zip(model.blocks, model.cfg["blocks"])):
         kin, kout = keeps[so[i]], keeps[so[i + 1]]
         x = _export_block(w, x, b, kin, kout, np.nonzero(~masks[so[i]])[0], stride, c)
@@ -140,12 +143,18 @@ def export_net(model, height, width):
                 kout = np.arange(ce)
             hw = model.exit_head.weight.detach().numpy()[:, :, 0, 0][:, kout].astype(F32)
             exit_node = w.add_real_conv1x1(e, hw, model.exit_head.bias.detach().numpy().astype(F32))
+        if i == getattr(model, "late_exit_after", None):
+            e = x if w.shapes[x][0] == 1 else w.add_avg_pool(x, w.shapes[x][0], 1)
+            hw = model.late_exit_head.weight.detach().numpy()[:, :, 0, 0][:, kout].astype(F32)
+            late_node = w.add_real_conv1x1(e, hw, model.late_exit_head.bias.detach().numpy().astype(F32))
     f = x if detector or w.shapes[x][0] == 1 else w.add_avg_pool(x, w.shapes[x][0], 1)
     kl = keeps[so[-1]]
     hw = model.head.weight.detach().numpy()[:, :, 0, 0][:, kl].astype(F32)
     final_node = w.add_real_conv1x1(f, hw, model.head.bias.detach().numpy().astype(F32))
     exit_name, final_name = head_names(model.cfg.get("task"))
     w.add_head(exit_node, exit_name, exit=True)
+    if late_node is not None:
+        w.add_head(late_node, LATE_EXIT, exit=True)
     w.add_head(final_node, final_name, exit=False)
     return w
 
@@ -246,12 +255,13 @@ def check(model, writer, meta, imgs):
         out = run_reference(md, img[..., None])
         with torch.no_grad():
             t = model(torch.from_numpy(img).float()[None, None])
-        for name in ("exit", "final"):
+        names = [n for n in ("exit", LATE_EXIT, "final") if n in t]
+        for name in names:
             r = out[heads[name]][0]               # W' x C
             tt = t[name][0].numpy().T
             worst = max(worst, float(np.abs(r - tt).max()))
             agree += int((r.argmax(1) == tt.argmax(1)).all())
-    return worst, agree / (2 * len(imgs)), md
+    return worst, agree / (len(names) * len(imgs)), md
 
 
 def main():
@@ -310,6 +320,11 @@ def main():
                 "heads": {"exit": "early-exit CTC head after block %d; confidence = min over steps of max softmax" % model.exit_after,
                           "final": "final CTC head"},
                 "provenance": prov}
+        if getattr(model, "late_exit_after", None) is not None:
+            t = model.cfg.get("late_exit_temperature")
+            meta["heads"][LATE_EXIT] = ("second early-exit CTC head after block %d, tried when the first is not confident "
+                                        "enough; same confidence, same threshold" % model.late_exit_after
+                                        + (" (its logits divided by a temperature of %g, Scripts/train/add_exit.py)" % t if t else ""))
         writer = export_recognizer(model, width)
         imgs, _ = load_eval_set(200)
         sample = [a for a in imgs if a.shape[1] <= 96][: args.check_n]

@@ -44,7 +44,7 @@ import torch
 
 from common import ROOT
 import export
-from export import head_names
+from export import LATE_EXIT, head_names
 import models
 
 sys.path.insert(0, str(ROOT / "Scripts"))
@@ -97,21 +97,34 @@ def infer_layout(md):
         e_in = _node(md, second.get(exit_block, exit_block))["inputs"][1]
     exit_pool = e_in if _op(md, e_in) == "avg_pool" else None
     exit_feat = _node(md, exit_pool)["inputs"][0] if exit_pool is not None else e_in
+    # a recogniser's second exit (session 22): [avg_pool] -> head, on a later block's output
+    late_head = heads.get(LATE_EXIT) if task == "recognizer" else None
+    late_pool = late_feat = None
+    if late_head is not None:
+        if _op(md, late_head) != "real_conv1x1":
+            raise ImportFailure(f"head {LATE_EXIT!r} is not a real 1x1 conv")
+        l_in = _node(md, late_head)["inputs"][0]
+        late_pool = l_in if _op(md, l_in) == "avg_pool" else None
+        late_feat = _node(md, late_pool)["inputs"][0] if late_pool is not None else l_in
     seconds = set(second.values())
     convs = [i for i, n in enumerate(nodes, 1)
              if n["op_name"] == "binary_conv" and i != exit_block and i not in seconds]
-    blocks, exit_after = [], None
+    blocks, exit_after, late_after = [], None, None
     for j, i in enumerate(convs):
         n, out, pool = _node(md, i), i, 1
         nxt = i + 1
-        if (nxt <= len(nodes) and nxt != exit_pool and _op(md, nxt) == "avg_pool"
+        if (nxt <= len(nodes) and nxt not in (exit_pool, late_pool) and _op(md, nxt) == "avg_pool"
                 and _node(md, nxt)["inputs"][0] == i and _node(md, nxt)["attrs"][1] == 1):
             pool, out = _node(md, nxt)["attrs"][0], nxt
         if out == exit_feat:
             exit_after = j
+        if out == late_feat:
+            late_after = j
         blocks.append((n["shape"][2], n["attrs"][1], pool))
     if not blocks or exit_after is None:
         raise ImportFailure("could not find the binary blocks or which block the exit head reads")
+    if late_head is not None and (late_after is None or late_after <= exit_after):
+        raise ImportFailure(f"could not find which block after the exit's the {LATE_EXIT!r} head reads")
     first = _node(md, 1)
     cfg = dict(binary=True, stem=first["shape"][2], blocks=blocks, exit_after=exit_after,
                num_classes=_node(md, final_head)["shape"][2])
@@ -119,11 +132,13 @@ def infer_layout(md):
         cfg["task"] = "detector"
     if exit_block is not None:
         cfg["exit_block"] = True
+    if late_head is not None:
+        cfg["late_exit_after"] = late_after
     if second:   # per block since session 19 (one count when every block has two)
         bases = [2 if c in second else 1 for c in convs + ([exit_block] if exit_block is not None else [])]
         cfg["act_bases"] = 2 if min(bases) == 2 else bases
     ids = dict(stem=1, stem_act=2, blocks=convs, exit_block=exit_block, exit_head=exit_head, final_head=final_head,
-               second=second)
+               second=second, late_head=late_head)
     return cfg, ids
 
 
@@ -218,6 +233,8 @@ def load_params(model, md, ids):
             _load_block(md, model.exit_block, ids["exit_block"], second.get(ids["exit_block"]))
         _conv1x1(model.exit_head, _node(md, ids["exit_head"])["params"], model.exit_head.out_channels)
         _conv1x1(model.head, _node(md, ids["final_head"])["params"], model.head.out_channels)
+        if ids.get("late_head") is not None:
+            _conv1x1(model.late_exit_head, _node(md, ids["late_head"])["params"], model.late_exit_head.out_channels)
 
 
 def recalibrate_bn(model, batches):
@@ -301,7 +318,7 @@ def compare_export(model, md, tol):
 
 
 def compare_outputs(model, md, imgs):
-    """Largest |PyTorch - numpy reference of the file| over both heads for uint8 images (H x W)."""
+    """Largest |PyTorch - numpy reference of the file| over every head for uint8 images (H x W)."""
     exit_name, final_name = head_names(md["meta"].get("task"))
     heads = {h["name"]: h["node"] for h in md["heads"]}
     model.eval()
@@ -310,7 +327,7 @@ def compare_outputs(model, md, imgs):
         ref = export.run_reference(md, img[..., None])
         with torch.no_grad():
             out = model(torch.from_numpy(img.astype(np.float32))[None, None])
-        for name in (exit_name, final_name):
+        for name in [n for n in (exit_name, LATE_EXIT, final_name) if n in out and n in heads]:
             t = out[name][0]
             t = t.numpy().transpose(1, 2, 0) if t.dim() == 3 else t.numpy().T[None]
             r = ref[heads[name]]

@@ -51,7 +51,7 @@ class Recognizer(nn.Module):
 
     def __init__(self, binary=True, stem=REC_STEM, blocks=None, exit_after=REC_EXIT_AFTER,
                  num_classes=NUM_CLASSES, width_mult=1.0, exit_block=False, real_weights=False,
-                 real_acts=False, act_bases=1):
+                 real_acts=False, act_bases=1, late_exit_after=None):
         super().__init__()
         blocks = [(int(round(c * width_mult)), s, p) for c, s, p in (blocks or REC_BLOCKS)]
         stem = int(round(stem * width_mult))
@@ -59,6 +59,11 @@ class Recognizer(nn.Module):
         self.cfg = dict(binary=binary, stem=stem, blocks=blocks, exit_after=exit_after, num_classes=num_classes)
         if exit_block:
             self.cfg["exit_block"] = True
+        if late_exit_after is not None:   # a second exit head, later in the backbone (session 22)
+            if not exit_after < late_exit_after < len(blocks) - 1:
+                raise ValueError(f"late exit after block {late_exit_after}: give a block after the exit's ({exit_after}) "
+                                 f"and before the last ({len(blocks) - 1})")
+            self.cfg["late_exit_after"] = late_exit_after
         if real_weights:   # binary activations, real weights (stage actbin): a training intermediate
             self.cfg["real_weights"] = True
         if real_acts:      # binary weights, real activations (stage wbin): a diagnostic
@@ -83,6 +88,11 @@ class Recognizer(nn.Module):
         self.exit_block = (Block(blocks[exit_after][0], blocks[exit_after][0], 1, binary, real_weights, real_acts, bases[-1])
                            if exit_block else None)
         self.exit_head = nn.Conv2d(blocks[exit_after][0], num_classes, 1)
+        # The second exit (`exit2`): a plain 1x1 CTC head on a later block's rows, averaged; tried only when the
+        # first exit was not confident enough. Its logits may carry a temperature (add_exit.py) so that one
+        # confidence threshold serves both exits.
+        self.late_exit_after = late_exit_after
+        self.late_exit_head = nn.Conv2d(blocks[late_exit_after][0], num_classes, 1) if late_exit_after is not None else None
         self.head = nn.Conv2d(cin, num_classes, 1)
         self.dropout = nn.Dropout(0.1)
 
@@ -117,6 +127,9 @@ class Recognizer(nn.Module):
                 out["exit"] = self.exit_head(self.dropout(e)).squeeze(2)
                 if exit_only:
                     return out
+            if i == self.late_exit_after:
+                e = avg_pool_ceil(x, x.shape[2], 1)
+                out["exit2"] = self.late_exit_head(self.dropout(e)).squeeze(2)
         x = avg_pool_ceil(x, x.shape[2], 1)
         out["final"] = self.head(self.dropout(x)).squeeze(2)
         return out
@@ -138,7 +151,10 @@ class Recognizer(nn.Module):
 
     def head_stages(self):
         """(real 1x1 head conv, stage whose channels it reads)."""
-        return [(self.head, self.stage_of[-1]), (self.exit_head, self.stage_of[self.exit_after + 1])]
+        heads = [(self.head, self.stage_of[-1]), (self.exit_head, self.stage_of[self.exit_after + 1])]
+        if getattr(self, "late_exit_head", None) is not None:
+            heads.append((self.late_exit_head, self.stage_of[self.late_exit_after + 1]))
+        return heads
 
     def group_norms(self):
         """L2 norm of each channel group, per stage (list of tensors)."""
@@ -165,11 +181,15 @@ class Recognizer(nn.Module):
         return kept, total
 
     def op_counts(self, width=128, height=32):
-        """Binary MACs (XNOR-popcount terms) and real MACs for one crop, with the masks applied."""
+        """Binary MACs (XNOR-popcount terms) and real MACs for one crop, with the masks applied: a whole run
+        (`binary_macs`, `real_macs`: the final head's, not the exits'), and a run that stops at the exit
+        (`exit_*`) or at the late exit (`exit2_*`, when there is one; the first exit's head ran before it)."""
         masks = [int(m.sum().item()) for m in self.masks()]
         h, w = math.ceil(height / 2), math.ceil(width / 2)
         real = h * w * masks[0] * 9
         binary = 0
+        late_after = getattr(self, "late_exit_after", None)
+        out = {}
         for i, (b, (c, s, p)) in enumerate(zip(self.blocks, self.cfg["blocks"])):
             cin, cout = masks[self.stage_of[i]], masks[self.stage_of[i + 1]]
             h, w = math.ceil(h / s), math.ceil(w / s)
@@ -180,11 +200,15 @@ class Recognizer(nn.Module):
             if i == self.exit_after:
                 ce = self.cfg["blocks"][i][0]
                 extra = w * ce * cout * 9 * self.exit_block.act_bases if self.exit_block is not None else 0
-                exit_binary, exit_real = binary + extra, real + w * (ce if extra else cout) * NUM_CLASSES
+                exit_head = w * (ce if extra else cout) * NUM_CLASSES
+                out.update(exit_binary_macs=binary + extra, exit_real_macs=real + exit_head)
                 binary_exit_branch = extra
+            if i == late_after:
+                out.update(exit2_binary_macs=binary + binary_exit_branch,
+                           exit2_real_macs=real + exit_head + w * cout * NUM_CLASSES)
         binary += binary_exit_branch
         real += w * masks[-1] * NUM_CLASSES
-        return dict(binary_macs=binary, real_macs=real, exit_binary_macs=exit_binary, exit_real_macs=exit_real)
+        return dict(binary_macs=binary, real_macs=real, **out)
 
 
 def from_cfg(cfg, binary=None):
@@ -195,6 +219,7 @@ def from_cfg(cfg, binary=None):
                         act_bases=cfg.get("act_bases", 1) if b else 1)
     return Recognizer(binary=b, stem=cfg["stem"], blocks=cfg["blocks"], exit_after=cfg["exit_after"],
                       num_classes=cfg.get("num_classes", NUM_CLASSES), exit_block=cfg.get("exit_block", False),
+                      late_exit_after=cfg.get("late_exit_after"),
                       real_weights=cfg.get("real_weights", False) and b, real_acts=cfg.get("real_acts", False) and b,
                       act_bases=cfg.get("act_bases", 1) if b else 1)
 

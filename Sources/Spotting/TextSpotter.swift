@@ -11,7 +11,8 @@ public struct SpottedWord: Sendable, Equatable, Codable {
     public var confidence: Double
     /// Which sign of the frame it belongs to (0-based, top to bottom).
     public var sign: Int
-    /// Which recognizer head answered: `exit` (early) or `final`.
+    /// Which recognizer head answered: its name in the model file, `exit` (early; `exit2`, the second
+    /// early head of a recognizer that has two) or `final`.
     public var head: String
 }
 
@@ -48,7 +49,8 @@ public struct SpotterSettings: Sendable {
     /// points on the real frames).
     public var tileRegionThreshold: Double? = 0.05
     public var tileRegionGrowX = 1
-    /// Recognizer exit: a crop whose early head is at least this confident is not run further.
+    /// Recognizer exit: a crop whose early head is at least this confident is not run further (with two early
+    /// heads, the first that reaches it answers).
     public var recognizerExitConfidence: Double = 0.8
     /// Widest recognizer crop, in pixels at the crop height of 32: a wider word is squeezed to it. The
     /// recognizer runs at each crop's own width, rounded up to a multiple of ``TextSpotter/recognizerWidthStep``.
@@ -422,7 +424,7 @@ public final class TextSpotter {
                 let r = decoder.decode(logits: UnsafeBufferPointer(rebasing: out.values[0..<(usable * classes)]), steps: usable, classes: classes)
                 if out.head.isExit {
                     if useExit && r.confidence >= threshold {
-                        reading = (r.text, r.confidence, "exit")
+                        reading = (r.text, r.confidence, out.head.name)   // "exit", or "exit2" in a two-exit file
                         return .stop
                     }
                     return .proceed

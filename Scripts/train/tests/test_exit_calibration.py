@@ -24,3 +24,16 @@ def test_threshold_is_the_lowest_within_the_budget():
 def test_no_threshold_within_the_budget():
     conf = np.array([0.99, 0.99])
     assert calibrate_threshold(conf, np.zeros(2), np.ones(2), max_drop=1.0) == 1.0
+
+
+def test_threshold_for_a_cascade_of_exits():
+    """`combine`: the per-crop scores at each threshold come from the caller (two exits, one threshold)."""
+    final = np.ones(4)
+    seen = []
+
+    def combine(t):   # a second exit that misreads one crop at thresholds under 0.5
+        seen.append(t)
+        return np.array([1, 1, 1, 0 if t < 0.5 else 1], dtype=float)
+
+    assert calibrate_threshold(None, None, final, max_drop=1.0, combine=combine) == 0.5
+    assert seen[0] == 0.30 and seen[-1] == 0.5

@@ -40,20 +40,26 @@ def _random_recognizer(seed, **kw):
 
 @pytest.mark.parametrize("exit_block,act_bases,exit_after", [(False, 1, 3), (True, 1, 3), (False, 2, 3), (True, 2, 3),
                                                               (True, [1, 2, 1, 1, 2, 1, 1, 2], 3),
-                                                              (False, 2, 4), (False, 2, 5)])   # later exits (session 22)
+                                                              (False, 2, 4), (False, 2, 5),   # later exits (session 22)
+                                                              (False, 2, (3, 5)), (True, 1, (3, 4))])   # two exits
 def test_recognizer_round_trip(tmp_path, exit_block, act_bases, exit_after):
-    m = _random_recognizer(4, exit_block=exit_block, act_bases=act_bases, exit_after=exit_after)
+    late = None
+    if isinstance(exit_after, tuple):
+        exit_after, late = exit_after
+    m = _random_recognizer(4, exit_block=exit_block, act_bases=act_bases, exit_after=exit_after, late_exit_after=late)
     path = _file(tmp_path, m, 32, 40, "recognizer")
     got, _, report = ib.import_file(path, n_batches=0, check_n=2)
     cfg = got.cfg
     assert cfg["blocks"] == [tuple(b) for b in m.cfg["blocks"]] and cfg["exit_after"] == m.cfg["exit_after"]
     assert cfg.get("exit_block", False) == exit_block and cfg.get("act_bases", 1) == act_bases
+    assert cfg.get("late_exit_after") == late
     assert report["float_rel_diff_after_export"] < 1e-6
     assert report["max_head_diff_vs_file"] < 1e-3
     x = torch.randint(0, 256, (3, 1, 32, 40)).float()
     with torch.no_grad():
         a, b = m(x), got.eval()(x)
-    for head in ("final", "exit"):
+    assert ("exit2" in b) == (late is not None)
+    for head in ("final", "exit") + (("exit2",) if late is not None else ()):
         assert (a[head].argmax(1) == b[head].argmax(1)).float().mean() > 0.99
         assert torch.allclose(a[head], b[head], atol=1e-3), head
     # binary weights: the signs, at the fresh-layer magnitude

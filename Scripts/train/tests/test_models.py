@@ -385,3 +385,45 @@ def test_widen_refuses_pruned_and_odd():
         widen_recognizer(m, 1.5)
     with pytest.raises(ValueError, match="two activation bases"):
         widen_recognizer(models.Recognizer(binary=True, act_bases=2), 1.5)
+
+
+def test_two_exits_cascade_and_add_exit(tmp_path):
+    """A recogniser with a second exit: eval_rec answers each crop at the first exit confident enough, and
+    add_exit.py builds it from a donor whose only difference is an exit head at a later block (any other
+    difference is refused), its logits divided by the temperature."""
+    import add_exit
+    import eval_rec
+    conf = np.array([[0.9, 0.5, 0.5, 0.95], [0.95, 0.85, 0.3, 0.99]])
+    m1, m2 = eval_rec.exit_masks(conf, 0.8)
+    assert m1.tolist() == [True, False, False, True] and m2.tolist() == [False, True, False, False]
+    per = {"final": ["F0", "F1", "F2", "F3"], "exit": ["E0", "E1", "E2", "E3"], "exit2": ["L0", "L1", "L2", "L3"]}
+    assert eval_rec.cascade(per, conf, 0.8) == ["E0", "L1", "F2", "E3"]
+    assert eval_rec.cascade(per, conf[0], 0.8) == ["E0", "F1", "F2", "E3"]     # one exit: a 1-d confidence
+
+    torch.manual_seed(3)
+    base = models.Recognizer(binary=True, act_bases=2)
+    _randomise(base)
+    donor = models.Recognizer(binary=True, act_bases=2, exit_after=5)
+    donor.load_state_dict(base.state_dict())
+    torch.nn.init.normal_(donor.exit_head.weight)
+    ck = lambda m: dict(cfg=dict(m.cfg), model={k: v.clone() for k, v in m.state_dict().items()})  # noqa: E731
+    two = add_exit.combine(ck(base), ck(donor))
+    add_exit.set_temperature(two, ck(donor), 0.5)
+    assert two.cfg["late_exit_after"] == 5 and models.from_cfg(two.cfg).late_exit_after == 5
+    x = torch.randint(0, 256, (2, 1, 32, 48)).float()
+    with torch.no_grad():
+        a, b, d = base.eval()(x), two.eval()(x), donor.eval()(x)
+    assert torch.equal(a["final"], b["final"]) and torch.equal(a["exit"], b["exit"])
+    assert torch.allclose(b["exit2"], d["exit"] / 0.5, atol=1e-5)
+    share = add_exit.mac_share(two)
+    assert 0 < share[0] < share[1] < 1
+    with torch.no_grad():
+        donor.blocks[6].weight.mul_(-1)                      # not the same network any more
+    with pytest.raises(add_exit.Mismatch, match="blocks.6.weight"):
+        add_exit.combine(ck(base), ck(donor))
+    early = models.Recognizer(binary=True, act_bases=2, exit_after=2)
+    early.load_state_dict({k: v for k, v in base.state_dict().items() if not k.startswith("exit_head.")}, strict=False)
+    with pytest.raises(add_exit.Mismatch, match="after BASE's exit"):
+        add_exit.combine(ck(base), ck(early))
+    with pytest.raises(ValueError, match="late exit after block 2"):
+        models.Recognizer(binary=True, late_exit_after=2)
