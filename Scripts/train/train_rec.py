@@ -284,6 +284,9 @@ def main():
         log(logf, f"init from {args.init} (missing {list(missing)[:6]}, unexpected {list(unexpected)[:6]})")
         grow_second_base(model, missing, logf)
         dropped_bases(unexpected, ick["model"], logf)
+        if any(k.startswith("late_exit_head.") for k in unexpected):
+            log(logf, f"second exit (exit2, after block {ick['cfg'].get('late_exit_after')}) not trained here and dropped; "
+                      "add it back with add_exit.py")
         if args.stage == "prune":
             prune_masks(model, args.prune_frac)
             kept, total = model.binary_channels()
