@@ -27,7 +27,7 @@ import torch
 
 import data_rec
 import models
-from eval_rec import EXITS, cascade, exit_masks, load_eval_set, run
+from eval_rec import EVAL_SEED, EXITS, cascade, exit_masks, load_eval_set, run
 from exit_calibration import per_crop
 
 TEMPERATURES = (1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3)
@@ -49,9 +49,11 @@ def combine(base_ck, donor_ck):
         raise Mismatch(f"BASE already has a second exit (after block {bc['late_exit_after']})")
     if dc.get("exit_block") or dc.get("late_exit_after") is not None:
         raise Mismatch("DONOR's exit must be a plain head (trained with --no-exit-block) and its only one")
-    same = lambda k: (bc.get(k) == dc.get(k)) or (k == "blocks" and [tuple(b) for b in bc[k]] == [tuple(b) for b in dc[k]])  # noqa: E731
     for k in ("stem", "blocks", "num_classes", "act_bases"):
-        if not same(k):
+        a, b = bc.get(k), dc.get(k)
+        if k == "blocks":     # tuples or lists, as saved
+            a, b = [tuple(x) for x in a], [tuple(x) for x in b]
+        if a != b:
             raise Mismatch(f"BASE and DONOR differ in {k}: {bc.get(k)} vs {dc.get(k)}")
     late = dc["exit_after"]
     if not bc["exit_after"] < late < len(bc["blocks"]) - 1:
@@ -66,13 +68,12 @@ def combine(base_ck, donor_ck):
                            "(train_rec.py --stage exithead --init BASE)")
     model = models.from_cfg(dict(bc, late_exit_after=late))
     model.load_state_dict(bs, strict=False)
-    with torch.no_grad():
-        model.late_exit_head.weight.copy_(ds["exit_head.weight"])
-        model.late_exit_head.bias.copy_(ds["exit_head.bias"])
+    set_temperature(model, donor_ck, 1.0)
     return model.eval()
 
 
 def set_temperature(model, donor_ck, T):
+    """The late exit head := DONOR's exit head with its logits divided by T."""
     with torch.no_grad():
         model.late_exit_head.weight.copy_(donor_ck["model"]["exit_head.weight"] / T)
         model.late_exit_head.bias.copy_(donor_ck["model"]["exit_head.bias"] / T)
@@ -121,7 +122,6 @@ def main():
         ap.error(f"--temperature {args.temperature}: give 0.05 to 20")
     if not 0 < args.threshold <= 1:
         ap.error(f"--threshold {args.threshold}: give a confidence in (0, 1]")
-    from eval_rec import EVAL_SEED
     if args.calibration_seed == EVAL_SEED:
         ap.error(f"--calibration-seed {EVAL_SEED} is the reported evaluation set's; calibrate on other crops")
     torch.set_num_threads(args.threads)

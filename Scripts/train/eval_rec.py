@@ -79,8 +79,8 @@ def run(model, imgs, dev="cpu", batch=64):
     by_w = defaultdict(list)
     for i, a in enumerate(imgs):
         by_w[a.shape[1]].append(i)
-    heads = ["final"] + [h for h in EXITS if h == "exit" or getattr(model, "late_exit_head", None) is not None]
-    exits = heads[1:]
+    exits = list(EXITS if getattr(model, "late_exit_head", None) is not None else EXITS[:1])
+    heads = ["final"] + exits
     pred = {h: [None] * len(imgs) for h in heads}
     conf = np.zeros((len(exits), len(imgs)))
     for w, idx in by_w.items():

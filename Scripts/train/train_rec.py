@@ -115,14 +115,22 @@ def parse_act_bases(text):
     return bases[0] if len(bases) == 1 else bases
 
 
-def resolve_act_bases(args, ap):
-    """--act-bases, defaulting to the checkpoint this run starts from. A resumed run keeps its layout; a
-    one-count request cannot drop a base the --init checkpoint has (a per-block list can, block by block)."""
+def starting_point(args):
+    """(checkpoint this run starts from or None, whether it resumes, that checkpoint's cfg or {}): OUT/last.pt
+    with --resume when there is one, else --init."""
     resuming = args.resume and (args.out / "last.pt").exists()
     start = args.out / "last.pt" if resuming else args.init
-    had = 1
-    if start is not None and Path(start).exists():
-        had = torch.load(start, map_location="cpu", weights_only=False).get("cfg", {}).get("act_bases", 1)
+    if start is None or not Path(start).exists():
+        return start, resuming, {}
+    return start, resuming, torch.load(start, map_location="cpu", weights_only=False).get("cfg", {})
+
+
+def resolve_act_bases(args, ap, start=None):
+    """--act-bases, defaulting to the checkpoint this run starts from (`start`: `starting_point(args)` when
+    already read). A resumed run keeps its layout; a one-count request cannot drop a base the --init
+    checkpoint has (a per-block list can, block by block)."""
+    start, resuming, cfg = start or starting_point(args)
+    had = cfg.get("act_bases", 1)
     if args.act_bases is None:
         return had if args.stage != "teacher" else 1
     want = args.act_bases
@@ -138,13 +146,11 @@ def resolve_act_bases(args, ap):
     return want
 
 
-def resolve_exit_after(args, ap):
-    """--exit-after, defaulting to the checkpoint this run starts from; a resumed run keeps its exit."""
-    resuming = args.resume and (args.out / "last.pt").exists()
-    start = args.out / "last.pt" if resuming else args.init
-    had = None
-    if start is not None and Path(start).exists():
-        had = torch.load(start, map_location="cpu", weights_only=False).get("cfg", {}).get("exit_after")
+def resolve_exit_after(args, ap, start=None):
+    """--exit-after, defaulting to the checkpoint this run starts from (`start` as for resolve_act_bases); a
+    resumed run keeps its exit."""
+    start, resuming, cfg = start or starting_point(args)
+    had = cfg.get("exit_after")
     if args.exit_after is None:
         return had if had is not None else models.REC_EXIT_AFTER
     n = len(models.REC_BLOCKS)
@@ -244,8 +250,9 @@ def main():
     if not 16 <= args.max_width <= 1024:
         ap.error(f"--max-width {args.max_width}: give 16 to 1024 pixels")
     data_rec.MAX_WIDTH = args.max_width     # crops made here and by the loader's (forked) workers
-    args.act_bases = resolve_act_bases(args, ap)
-    args.exit_after = resolve_exit_after(args, ap)
+    start = starting_point(args)     # read once for both
+    args.act_bases = resolve_act_bases(args, ap, start)
+    args.exit_after = resolve_exit_after(args, ap, start)
     torch.set_num_threads(args.threads)
     dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     args.out.mkdir(parents=True, exist_ok=True)
