@@ -218,6 +218,52 @@ def model_b(p):
     return m, out
 
 
+def model_c(p):
+    """Widening shortcuts without a projection (session 23, `--shortcut dup`): the (pooled) input's channels
+    repeated through the binary conv's channel map, channel c adding channel c mod cin; once in a one-base block
+    (12 -> 40, stride 2) and once on the second base's conv of a two-base pair (40 -> 64), which the runtime fuses."""
+    H, W = 12, 20
+    img = p.rng.integers(0, 256, (H, W, 1)).astype(np.uint8)
+    m = mf.ModelWriter(H, W, 1)
+    out = {0: img}
+    fw, fs, fb = p.i8(12, 3, 3, 1), p.f(12, 0.01, 0.03, 1 / 1024), p.f(12, -1, 1)
+    n1 = m.add_first_conv(fw, 1, 128, scale=fs, bias=fb)
+    out[n1] = first_conv(img, fw, 1, 128, scale=fs, bias=fb)
+    t2 = p.f(12, -0.5, 0.5)
+    n2 = m.add_sign_pack(n1, t2)
+    out[n2] = np.where(out[n1] < t2, -1, 1).astype(np.int8)
+    n3 = m.add_avg_pool(n1, 2, 2)
+    out[n3] = avg_pool(out[n1], 2, 2)
+    map4 = (np.arange(40) % 12).astype(np.int32)
+    w4, s4, b4 = p.pm1(40, 3, 3, 12), p.f(40, 0.01, 0.05, 1 / 1024), p.f(40, -0.5, 0.5)
+    pr4 = (p.f(40, -0.2, 0.2), p.f(40, 0.1, 0.3), p.f(40, -0.2, 0.2))
+    n4 = m.add_binary_conv(n2, w4, 3, 2, scale=s4, bias=b4, shortcut=n3, shortcut_map=map4, prelu=pr4)
+    out[n4] = binary_conv(out[n2], w4, 3, 2, scale=s4, bias=b4, shortcut=out[n3], smap=map4, pr=pr4)
+    # a two-base block: sign-packs at two thresholds, the second base's conv (gamma * s, the bias, the repeated
+    # shortcut) first, then the first base's (s, bias 0, the second conv as its shortcut, PReLU)
+    ta, tb = p.f(40, -0.3, 0.3), p.f(40, -0.8, -0.2)
+    n5 = m.add_sign_pack(n4, ta)
+    out[n5] = np.where(out[n4] < ta, -1, 1).astype(np.int8)
+    n6 = m.add_sign_pack(n4, tb)
+    out[n6] = np.where(out[n4] < tb, -1, 1).astype(np.int8)
+    w7, s7, b7 = p.pm1(64, 3, 3, 40), p.f(64, 0.01, 0.05, 1 / 1024), p.f(64, -0.5, 0.5)
+    g7 = (s7 * F32(0.625)).astype(F32)
+    map7 = (np.arange(64) % 40).astype(np.int32)
+    n7 = m.add_binary_conv(n6, w7, 3, 1, scale=g7, bias=b7, shortcut=n4, shortcut_map=map7)
+    out[n7] = binary_conv(out[n6], w7, 3, 1, scale=g7, bias=b7, shortcut=out[n4], smap=map7)
+    pr8 = (p.f(64, -0.2, 0.2), p.f(64, 0.1, 0.3), p.f(64, -0.2, 0.2))
+    z8 = np.zeros(64, F32)
+    n8 = m.add_binary_conv(n5, w7, 3, 1, scale=s7, bias=z8, shortcut=n7, prelu=pr8)
+    out[n8] = binary_conv(out[n5], w7, 3, 1, scale=s7, bias=z8, shortcut=out[n7], pr=pr8)
+    n9 = m.add_global_avg_pool(n8)
+    out[n9] = global_avg_pool(out[n8])
+    w10, b10 = p.f(6 * 64, -0.5, 0.5).reshape(6, 64), p.f(6, -0.1, 0.1)
+    n10 = m.add_real_conv1x1(n9, w10, b10)
+    out[n10] = real_conv1x1(out[n9], w10, b10, 1)
+    m.add_head(n10, "final", exit=False)
+    return m, out
+
+
 def write_fixture(outdir, name, m, out, meta):
     m.write(os.path.join(outdir, name + ".bitnet"), meta)
     blob = bytearray()
@@ -245,8 +291,11 @@ def main():
     m, out = model_b(Params(2027))
     write_fixture(outdir, "golden-b", m, out, {"name": "golden-b", "task": "test",
                                                "input": {"height": 11, "width": 13, "channels": 1}, "provenance": dict(prov, seed=2027)})
+    m, out = model_c(Params(2028))
+    write_fixture(outdir, "golden-c", m, out, {"name": "golden-c", "task": "test",
+                                               "input": {"height": 12, "width": 20, "channels": 1}, "provenance": dict(prov, seed=2028)})
     # round trip through the Python reader as a self-check
-    for name in ("golden-a", "golden-b"):
+    for name in ("golden-a", "golden-b", "golden-c"):
         r = mf.read(os.path.join(outdir, name + ".bitnet"))
         assert len(r["nodes"]) > 0 and r["meta"]["name"] == name
 

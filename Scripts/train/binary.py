@@ -89,10 +89,21 @@ class FirstConv(nn.Module):
         return self.act(self.bn(F.conv2d(x, w, None, self.stride, 1)))
 
 
+SHORTCUTS = ("proj", "dup")
+
+
+def dup_map(cin, cout):
+    """The parameter-free widening shortcut: output channel c adds input channel c mod cin."""
+    return torch.arange(cout) % cin
+
+
 class Block(nn.Module):
     """One Bi-Real/ReActNet block: y = RPReLU(BN(conv(binarise(x + shift))) + shortcut(x)).
 
-    shortcut: identity; or (stride 2) average pooling, and (channels change) a real 1x1 conv.
+    shortcut: identity; or (stride 2) average pooling, and where the channels change a real 1x1 conv
+    (`shortcut="proj"`) or, without any parameters or float MACs, the input's channels repeated
+    (`shortcut="dup"`, session 23: output channel c adds input channel c mod cin, as ReActNet's reduction
+    blocks duplicate their input; the model file's shortcut channel map expresses it).
     `binary=False` makes the full-precision teacher version (no binarisation, zero padding);
     `real_weights=True` binarises the activations only (ReActNet's first step: the weights stay real;
     such a block is a training intermediate, never exported); `real_acts=True` binarises the weights only
@@ -102,8 +113,11 @@ class Block(nn.Module):
     two sign-packs and two XNOR-popcount passes over the same binary weights and adds dot1 + gamma * dot2.
     With gamma = 0 the block is the one-base block (a one-base checkpoint loads into it unchanged)."""
 
-    def __init__(self, cin, cout, stride=1, binary=True, real_weights=False, real_acts=False, act_bases=1):
+    def __init__(self, cin, cout, stride=1, binary=True, real_weights=False, real_acts=False, act_bases=1,
+                 shortcut="proj"):
         super().__init__()
+        if shortcut not in SHORTCUTS:
+            raise ValueError(f"shortcut must be one of {SHORTCUTS}, not {shortcut!r}")
         self.cin, self.cout, self.stride, self.binary = cin, cout, stride, binary
         self.real_weights, self.real_acts = real_weights, real_acts
         self.act_bases = act_bases
@@ -115,7 +129,10 @@ class Block(nn.Module):
             raise ValueError(f"act_bases must be 1 or 2, not {act_bases}")
         self.weight = nn.Parameter(torch.randn(cout, cin, 3, 3) * (1.0 / (3 * cin ** 0.5)))
         self.bn = nn.BatchNorm2d(cout)
-        self.proj = nn.Conv2d(cin, cout, 1, bias=True) if cin != cout else None
+        self.proj = nn.Conv2d(cin, cout, 1, bias=True) if cin != cout and shortcut == "proj" else None
+        self.dup = cin != cout and shortcut == "dup"
+        if self.dup:
+            self.register_buffer("dup_index", dup_map(cin, cout), persistent=False)
         self.act = RPReLU(cout)
 
     def binary_weight(self):
@@ -148,6 +165,8 @@ class Block(nn.Module):
             s = F.avg_pool2d(s, 2, 2, ceil_mode=True, count_include_pad=False)
         if self.proj is not None:
             s = self.proj(s)
+        elif getattr(self, "dup", False):
+            s = s[:, self.dup_index]
         y = self.act(y + s)
         if out_mask is not None:
             y = y * out_mask.view(1, -1, 1, 1)

@@ -88,12 +88,25 @@ def _export_block(w, x, b, kin, kout, pruned_in, stride, c):
         pw = b.proj.weight.detach().numpy()[:, :, 0, 0][kout][:, kin].astype(F32)
         pb = b.proj.bias.detach().numpy()[kout].astype(F32)
         short = w.add_real_conv1x1(short, pw, pb)
+    smap = dup_shortcut_map(b, kin, kout) if getattr(b, "dup", False) else None
     if two:
         short = w.add_binary_conv(bits2, wts, 3, stride, scale=(gamma * sc[kout]).astype(F32),
-                                  bias=bias[kout].astype(F32), shortcut=short, orig_c=c)
-        bias = np.zeros_like(bias)
+                                  bias=bias[kout].astype(F32), shortcut=short, shortcut_map=smap, orig_c=c)
+        bias, smap = np.zeros_like(bias), None
     return w.add_binary_conv(bits, wts, 3, stride, scale=sc[kout].astype(F32), bias=bias[kout].astype(F32),
-                             shortcut=short, prelu=_prelu(b.act, kout), orig_c=c)
+                             shortcut=short, shortcut_map=smap, prelu=_prelu(b.act, kout), orig_c=c)
+
+
+def dup_shortcut_map(b, kin, kout):
+    """The file's channel map of a duplicating shortcut (`Block.dup`): kept output channel j adds the kept
+    input channel that holds original channel kout[j] mod cin. A pruned source channel (zero in training)
+    has no place in the map, so such a file is refused."""
+    src = b.dup_index.numpy()[kout]
+    where = {int(ch): i for i, ch in enumerate(kin)}
+    missing = sorted({int(ch) for ch in src if int(ch) not in where})
+    if missing:
+        raise ValueError(f"duplicating shortcut reads pruned input channels {missing}: not exportable")
+    return np.array([where[int(ch)] for ch in src], np.int32)
 
 
 LATE_EXIT = "exit2"   # a recogniser's second exit head, when it has one

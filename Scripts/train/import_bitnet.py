@@ -128,6 +128,9 @@ def infer_layout(md):
     first = _node(md, 1)
     cfg = dict(binary=True, stem=first["shape"][2], blocks=blocks, exit_after=exit_after,
                num_classes=_node(md, final_head)["shape"][2])
+    shortcut = _widening_shortcut(md, convs, second, first["shape"][2])
+    if shortcut != "proj":
+        cfg["shortcut"] = shortcut
     if task == "detector":
         cfg["task"] = "detector"
     if exit_block is not None:
@@ -140,6 +143,29 @@ def infer_layout(md):
     ids = dict(stem=1, stem_act=2, blocks=convs, exit_block=exit_block, exit_head=exit_head, final_head=final_head,
                second=second, late_head=late_head)
     return cfg, ids
+
+
+def _widening_shortcut(md, convs, second, stem):
+    """How the blocks that change the width carry their shortcut: 'proj' (a real 1x1 conv) or 'dup' (the
+    input's channels repeated through a channel map, binary.dup_map); one kind for the whole network."""
+    kinds, cin = set(), stem
+    for i in convs:
+        n = _node(md, second.get(i, i))
+        cout = n["shape"][2]
+        if cout != cin:
+            short = n["inputs"][1] if len(n["inputs"]) > 1 else None
+            smap = n["params"].get("shortcut_map")
+            if _op(md, short) == "real_conv1x1" and smap is None:
+                kinds.add("proj")
+            elif smap is not None and np.array_equal(np.array(smap), np.arange(cout) % cin):
+                kinds.add("dup")
+            else:
+                raise ImportFailure(f"node {i}: channels change ({cin} -> {cout}) but its shortcut is neither a 1x1 "
+                                    "projection nor the input's channels repeated")
+        cin = cout
+    if len(kinds) > 1:
+        raise ImportFailure("widening shortcuts of two kinds (projection and repeated channels) in one network")
+    return kinds.pop() if kinds else "proj"
 
 
 def latent_magnitude(cin):

@@ -51,7 +51,7 @@ class Recognizer(nn.Module):
 
     def __init__(self, binary=True, stem=REC_STEM, blocks=None, exit_after=REC_EXIT_AFTER,
                  num_classes=NUM_CLASSES, width_mult=1.0, exit_block=False, real_weights=False,
-                 real_acts=False, act_bases=1, late_exit_after=None):
+                 real_acts=False, act_bases=1, late_exit_after=None, shortcut="proj"):
         super().__init__()
         blocks = [(int(round(c * width_mult)), s, p) for c, s, p in (blocks or REC_BLOCKS)]
         stem = int(round(stem * width_mult))
@@ -59,6 +59,8 @@ class Recognizer(nn.Module):
         self.cfg = dict(binary=binary, stem=stem, blocks=blocks, exit_after=exit_after, num_classes=num_classes)
         if exit_block:
             self.cfg["exit_block"] = True
+        if shortcut != "proj":   # session 23: widening shortcuts without float MACs (binary.Block)
+            self.cfg["shortcut"] = shortcut
         if late_exit_after is not None:   # a second exit head, later in the backbone (session 22)
             if not exit_after < late_exit_after < len(blocks) - 1:
                 raise ValueError(f"late exit after block {late_exit_after}: give a block after the exit's ({exit_after}) "
@@ -75,7 +77,7 @@ class Recognizer(nn.Module):
         self.blocks = nn.ModuleList()
         cin = stem
         for (c, s, _), nb in zip(blocks, bases):
-            self.blocks.append(Block(cin, c, s, binary, real_weights, real_acts, nb))
+            self.blocks.append(Block(cin, c, s, binary, real_weights, real_acts, nb, shortcut))
             cin = c
         self.pools = [p for _, _, p in blocks]
         self.stage_of, widths = _stages(stem, blocks)
@@ -216,12 +218,12 @@ def from_cfg(cfg, binary=None):
     b = cfg["binary"] if binary is None else binary
     if cfg.get("task") == "detector":
         return Detector(binary=b, stem=cfg["stem"], blocks=cfg["blocks"], exit_after=cfg["exit_after"],
-                        act_bases=cfg.get("act_bases", 1) if b else 1)
+                        act_bases=cfg.get("act_bases", 1) if b else 1, shortcut=cfg.get("shortcut", "proj"))
     return Recognizer(binary=b, stem=cfg["stem"], blocks=cfg["blocks"], exit_after=cfg["exit_after"],
                       num_classes=cfg.get("num_classes", NUM_CLASSES), exit_block=cfg.get("exit_block", False),
                       late_exit_after=cfg.get("late_exit_after"),
                       real_weights=cfg.get("real_weights", False) and b, real_acts=cfg.get("real_acts", False) and b,
-                      act_bases=cfg.get("act_bases", 1) if b else 1)
+                      act_bases=cfg.get("act_bases", 1) if b else 1, shortcut=cfg.get("shortcut", "proj"))
 
 
 def fully_binary(model):
@@ -281,9 +283,9 @@ class Detector(Recognizer):
     tile holds text logit). Same blocks, stage masks and pruning as the recognizer."""
 
     def __init__(self, binary=True, stem=DET_STEM, blocks=None, exit_after=DET_EXIT_AFTER, width_mult=1.0,
-                 act_bases=1):
+                 act_bases=1, shortcut="proj"):
         super().__init__(binary=binary, stem=stem, blocks=blocks or DET_BLOCKS, exit_after=exit_after,
-                         num_classes=2, width_mult=width_mult, act_bases=act_bases)
+                         num_classes=2, width_mult=width_mult, act_bases=act_bases, shortcut=shortcut)
         self.exit_head = nn.Conv2d(self.cfg["blocks"][exit_after][0], 1, 1)
         self.cfg["task"] = "detector"
 

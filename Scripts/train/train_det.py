@@ -25,8 +25,9 @@ import data_det
 import fonts_train
 import models
 from eval_det import EVAL_SEED, evaluate, load_eval_set
-from train_rec import (ACT_BASES_HELP, STAGES, dropped_bases, grow_second_base, load_weights, parse_act_bases,
-                       prune_masks, resolve_act_bases)
+from binary import SHORTCUTS
+from train_rec import (ACT_BASES_HELP, SHORTCUT_HELP, STAGES, changed_shortcuts, dropped_bases, grow_second_base,
+                       load_weights, parse_act_bases, prune_masks, resolve_act_bases, resolve_shortcut, starting_point)
 
 WIN_W, WIN_H = 320, 160
 VAL_SEED = 20212     # validation frames (held-out fonts) for choosing best.pt; not the reported set (EVAL_SEED)
@@ -91,6 +92,7 @@ def main():
     ap.add_argument("--lasso", type=float, default=2e-4)
     ap.add_argument("--prune-frac", type=float, default=0.45)
     ap.add_argument("--act-bases", type=parse_act_bases, metavar="N[,N...]", help=ACT_BASES_HELP)
+    ap.add_argument("--shortcut", choices=SHORTCUTS, help=SHORTCUT_HELP)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--eval-every", type=int, default=500)
@@ -104,17 +106,21 @@ def main():
     args = ap.parse_args()
 
     check_out_folder(args.out, args.resume, args.overwrite)
-    args.act_bases = resolve_act_bases(args, ap)
+    start = starting_point(args)     # read once for both
+    args.act_bases = resolve_act_bases(args, ap, start)
+    args.shortcut = resolve_shortcut(args, ap, start)
     torch.set_num_threads(args.threads)
     dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     args.out.mkdir(parents=True, exist_ok=True)
     logf = args.out / "train.log"
-    model = models.Detector(binary=args.stage != "teacher", act_bases=args.act_bases)
+    model = models.Detector(binary=args.stage != "teacher", act_bases=args.act_bases, shortcut=args.shortcut)
     lr = args.lr or (2e-3 if args.stage in ("teacher", "student") else 5e-4)
     teacher = None
     if args.teacher and args.stage != "teacher":
-        teacher = models.Detector(binary=False)
-        teacher.load_state_dict(torch.load(args.teacher, map_location="cpu", weights_only=False)["model"], strict=False)
+        # the teacher's own layout and kind: a binary checkpoint teaches as itself (self-distillation)
+        tck = torch.load(args.teacher, map_location="cpu", weights_only=False)
+        teacher = models.from_cfg(tck["cfg"])
+        teacher.load_state_dict(tck["model"], strict=False)
         teacher.eval().to(dev)
         for p in teacher.parameters():
             p.requires_grad_(False)
@@ -132,6 +138,7 @@ def main():
         log(logf, f"init from {args.init}")
         grow_second_base(model, missing, logf)
         dropped_bases(unexpected, ick["model"], logf)
+        changed_shortcuts(missing, unexpected, logf)
         if args.stage == "prune":
             prune_masks(model, args.prune_frac)
             log(logf, f"pruned: {model.binary_channels()} binary channels kept/total")

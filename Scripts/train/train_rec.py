@@ -39,6 +39,7 @@ import fonts_train
 import models
 from common import encode
 from eval_rec import EVAL_SEED, evaluate, load_eval_set
+from binary import SHORTCUTS
 
 VAL_SEED = 20211   # validation crops (held-out fonts) for choosing best.pt; not the reported set (EVAL_SEED)
 
@@ -88,7 +89,7 @@ def build(stage, args):
     exit_block = args.exit_block if args.exit_block is not None else stage == "exithead"
     return models.Recognizer(binary=(stage != "teacher"), width_mult=args.width_mult, exit_after=args.exit_after,
                              exit_block=exit_block, real_weights=(stage == "actbin"),
-                             real_acts=(stage == "wbin"), act_bases=args.act_bases)
+                             real_acts=(stage == "wbin"), act_bases=args.act_bases, shortcut=args.shortcut)
 
 
 def load_weights(model, path):
@@ -161,6 +162,36 @@ def resolve_exit_after(args, ap, start=None):
     return args.exit_after
 
 
+SHORTCUT_HELP = ("the shortcut of the blocks that widen the network: proj (a real 1x1 convolution, the layout "
+                 "before session 23) or dup (the input's channels repeated: no parameters, no float MACs). Default: "
+                 "the --init or resumed checkpoint's, else proj; from a proj --init, dup drops the projections")
+
+
+def resolve_shortcut(args, ap, start=None):
+    """--shortcut, defaulting to the checkpoint this run starts from (`start` as for resolve_act_bases); a
+    resumed run keeps its layout."""
+    start, resuming, cfg = start or starting_point(args)
+    had = cfg.get("shortcut", "proj") if cfg else None
+    if args.shortcut is None:
+        return had or "proj"
+    if resuming and had is not None and args.shortcut != had:
+        ap.error(f"--shortcut {args.shortcut}: {start} has {had} shortcuts (a resumed run keeps its layout)")
+    return args.shortcut
+
+
+def changed_shortcuts(missing, unexpected, logf):
+    """After loading with `strict=False`: the blocks whose widening shortcut this network carries differently
+    from the --init checkpoint (projections dropped, or new ones initialised at random), logged."""
+    gone = sorted({k.rsplit(".proj.", 1)[0] for k in unexpected if ".proj." in k})
+    new = sorted({k.rsplit(".proj.", 1)[0] for k in missing if ".proj." in k})
+    if gone:
+        log(logf, "shortcut projections dropped in " + ", ".join(gone) + ": those blocks now add their input's channels "
+                  "repeated; the network changes and this run fine-tunes it")
+    if new:
+        log(logf, "shortcut projections new (random) in " + ", ".join(new))
+    return gone, new
+
+
 def second_base_from_first(model, only=None):
     """A one-base checkpoint loaded into a two-base network: each block's second threshold sits 0.5 above its
     first (activations here have a spread of about 0.6-0.9), with weight gamma = 0, so the network starts as
@@ -228,6 +259,7 @@ def main():
     ap.add_argument("--max-width", type=int, default=data_rec.MAX_WIDTH,
                     help="widest crop in pixels at 32 high, wider ones squeezed (default %(default)s; bitspot spot --recognizer-width)")
     ap.add_argument("--act-bases", type=parse_act_bases, metavar="N[,N...]", help=ACT_BASES_HELP)
+    ap.add_argument("--shortcut", choices=SHORTCUTS, help=SHORTCUT_HELP)
     ap.add_argument("--exit-block", action=argparse.BooleanOptionalAction, default=None,
                     help="a binary block on the exit branch (default: with --stage exithead only; --no-exit-block "
                          "trains the exit head alone there)")
@@ -253,6 +285,7 @@ def main():
     start = starting_point(args)     # read once for both
     args.act_bases = resolve_act_bases(args, ap, start)
     args.exit_after = resolve_exit_after(args, ap, start)
+    args.shortcut = resolve_shortcut(args, ap, start)
     torch.set_num_threads(args.threads)
     dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     args.out.mkdir(parents=True, exist_ok=True)
@@ -291,6 +324,7 @@ def main():
         log(logf, f"init from {args.init} (missing {list(missing)[:6]}, unexpected {list(unexpected)[:6]})")
         grow_second_base(model, missing, logf)
         dropped_bases(unexpected, ick["model"], logf)
+        changed_shortcuts(missing, unexpected, logf)
         if any(k.startswith("late_exit_head.") for k in unexpected):
             log(logf, f"second exit (exit2, after block {ick['cfg'].get('late_exit_after')}) not trained here and dropped; "
                       "add it back with add_exit.py")

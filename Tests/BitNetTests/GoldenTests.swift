@@ -80,6 +80,20 @@ final class GoldenTests: XCTestCase {
         for tier in KernelSelector.available { try check("golden-b", tier: tier, threads: 1) }
     }
 
+    /// Widening shortcuts without a projection (the input's channels repeated through a channel map), in a
+    /// one-base block and on the second conv of a two-base pair, which must still run fused.
+    func testGoldenModelCRepeatedShortcutsEveryTier() throws {
+        for tier in KernelSelector.available {
+            try check("golden-c", tier: tier, threads: 1)
+            try check("golden-c", tier: tier, threads: 2)
+        }
+        let g = try Self.loadGolden("golden-c")
+        XCTAssertEqual(g.model.node(4).shortcutMap?.count, 40)
+        XCTAssertEqual(g.model.node(7).shortcutMap?.map { Int($0) }, (0..<64).map { $0 % 40 })
+        let exec = try Executor(model: g.model, tier: KernelSelector.available[0], threads: 1)
+        XCTAssertEqual(exec.elidedNodes, [7])
+    }
+
     func testGoldenWithTwoAndThreeThreads() throws {
         try check("golden-a", tier: KernelSelector.available[0], threads: 2)
         try check("golden-b", tier: KernelSelector.available[0], threads: 3)

@@ -41,18 +41,23 @@ def _random_recognizer(seed, **kw):
 @pytest.mark.parametrize("exit_block,act_bases,exit_after", [(False, 1, 3), (True, 1, 3), (False, 2, 3), (True, 2, 3),
                                                               (True, [1, 2, 1, 1, 2, 1, 1, 2], 3),
                                                               (False, 2, 4), (False, 2, 5),   # later exits (session 22)
-                                                              (False, 2, (3, 5)), (True, 1, (3, 4))])   # two exits
+                                                              (False, 2, (3, 5)), (True, 1, (3, 4)),   # two exits
+                                                              (False, 1, "dup"), (True, 2, "dup")])   # repeated-channel shortcuts
 def test_recognizer_round_trip(tmp_path, exit_block, act_bases, exit_after):
-    late = None
+    late, shortcut = None, "proj"
+    if exit_after == "dup":
+        exit_after, shortcut = 3, "dup"
     if isinstance(exit_after, tuple):
         exit_after, late = exit_after
-    m = _random_recognizer(4, exit_block=exit_block, act_bases=act_bases, exit_after=exit_after, late_exit_after=late)
+    m = _random_recognizer(4, exit_block=exit_block, act_bases=act_bases, exit_after=exit_after, late_exit_after=late,
+                           shortcut=shortcut)
     path = _file(tmp_path, m, 32, 40, "recognizer")
     got, _, report = ib.import_file(path, n_batches=0, check_n=2)
     cfg = got.cfg
     assert cfg["blocks"] == [tuple(b) for b in m.cfg["blocks"]] and cfg["exit_after"] == m.cfg["exit_after"]
     assert cfg.get("exit_block", False) == exit_block and cfg.get("act_bases", 1) == act_bases
-    assert cfg.get("late_exit_after") == late
+    assert cfg.get("late_exit_after") == late and cfg.get("shortcut", "proj") == shortcut
+    assert all((b.proj is None) == (shortcut == "dup" or b.cin == b.cout) for b in got.blocks)
     assert report["float_rel_diff_after_export"] < 1e-6
     assert report["max_head_diff_vs_file"] < 1e-3
     x = torch.randint(0, 256, (3, 1, 32, 40)).float()
@@ -71,10 +76,11 @@ def test_recognizer_round_trip(tmp_path, exit_block, act_bases, exit_after):
             assert torch.equal(bm.shift2, bg.shift2) and float(bg.gamma.detach()) == pytest.approx(float(bm.gamma.detach()), rel=1e-5)
 
 
-@pytest.mark.parametrize("act_bases", [1, 2, [2, 2, 2, 1, 1, 1], [1, 2, 1, 1, 2, 1]])
-def test_detector_round_trip(tmp_path, act_bases):
+@pytest.mark.parametrize("act_bases,shortcut", [(1, "proj"), (2, "proj"), ([2, 2, 2, 1, 1, 1], "proj"),
+                                                ([1, 2, 1, 1, 2, 1], "proj"), (1, "dup"), (2, "dup")])
+def test_detector_round_trip(tmp_path, act_bases, shortcut):
     torch.manual_seed(5)
-    m = models.Detector(binary=True, act_bases=act_bases)
+    m = models.Detector(binary=True, act_bases=act_bases, shortcut=shortcut)
     _randomise(m)
     if act_bases != 1:
         use_second_base(m)
@@ -82,7 +88,7 @@ def test_detector_round_trip(tmp_path, act_bases):
     got, _, report = ib.import_file(path, n_batches=0, check_n=1)
     cfg = got.cfg
     assert cfg["task"] == "detector" and cfg["blocks"] == [tuple(b) for b in m.cfg["blocks"]]
-    assert cfg.get("act_bases", 1) == act_bases
+    assert cfg.get("act_bases", 1) == act_bases and cfg.get("shortcut", "proj") == shortcut
     assert report["float_rel_diff_after_export"] < 1e-6 and report["max_head_diff_vs_file"] < 1e-3
 
 
@@ -198,3 +204,17 @@ def test_cli_exit_codes_and_no_partial_output(tmp_path):
     assert ck["stage"] == "import" and ck["cfg"]["stem"] == 32
     r = run(good, out, "--calibration-batches", "0")
     assert r.returncode == 64 and "--overwrite" in r.stderr
+
+
+def test_dup_shortcut_export_refuses_a_pruned_source_channel(tmp_path):
+    """A duplicating shortcut's channel map can only name kept input channels: a pruned channel that a kept
+    output channel repeats (zero in training) has no place in the file, so export says so."""
+    m = _random_recognizer(6, shortcut="dup")
+    m.mask0[3] = 0.0                       # the stem's channel 3: block 1 (32 -> 64) repeats it in outputs 3 and 35
+    with pytest.raises(ValueError, match=r"pruned input channels \[3\]"):
+        export.export_net(m.eval(), 32, 40)
+    m.mask1[3] = m.mask1[35] = 0.0         # ... unless both of those are pruned too (and block 3's repeats of them)
+    with pytest.raises(ValueError, match=r"pruned input channels \[3, 35\]"):
+        export.export_net(m.eval(), 32, 40)
+    m.mask2[[3, 35, 67, 99]] = 0.0
+    export.export_net(m.eval(), 32, 40)

@@ -319,6 +319,60 @@ def test_exit_after_option(tmp_path):
     assert counts[0] < counts[1] < counts[2] < models.Recognizer(binary=True).op_counts()["binary_macs"]
 
 
+def test_dup_shortcut_block_and_option(tmp_path):
+    """shortcut="dup" (session 23): the widening blocks add their input's channels repeated (output channel c
+    gets input channel c mod cin), carry no projection, count no float MACs for it, and a proj checkpoint
+    loads into the dup network with only the projections left over; --shortcut defaults to the checkpoint
+    the run starts from and a resumed run keeps its layout."""
+    import argparse
+    import train_rec
+    from binary import Block, dup_map
+    torch.manual_seed(0)
+    b = Block(32, 48, stride=2, shortcut="dup").eval()
+    assert b.proj is None and b.dup and dup_map(32, 48).tolist() == list(range(32)) + list(range(16))
+    x = torch.randn(2, 32, 6, 8)
+    with torch.no_grad():
+        y = b(x)
+        b.bn.weight.zero_(); b.bn.bias.zero_()   # the conv path off: the output is RPReLU(shortcut) alone
+        s = torch.nn.functional.avg_pool2d(x, 2, 2, ceil_mode=True, count_include_pad=False)
+        assert torch.allclose(b(x), b.act(torch.cat([s, s[:, :16]], 1)))
+    assert y.shape == (2, 48, 3, 4)
+    with pytest.raises(ValueError):
+        Block(32, 48, shortcut="zero")
+    for M in (models.Recognizer, models.Detector):
+        p, d = M(binary=True), M(binary=True, shortcut="dup")
+        assert d.cfg["shortcut"] == "dup" and "shortcut" not in p.cfg
+        assert models.from_cfg(d.cfg).cfg == d.cfg
+        widen = [i for i, blk in enumerate(p.blocks) if blk.cin != blk.cout]
+        assert all(p.blocks[i].proj is not None and d.blocks[i].proj is None for i in widen)
+        po, do = p.op_counts(), d.op_counts()
+        assert do["binary_macs"] == po["binary_macs"] and do["real_macs"] < po["real_macs"]
+        assert models.param_bytes(d)[1] < models.param_bytes(p)[1]
+        missing, unexpected = d.load_state_dict(p.state_dict(), strict=False)
+        assert not missing and unexpected and all(".proj." in k for k in unexpected)
+        assert train_rec.changed_shortcuts(missing, unexpected, tmp_path / "log")[0] == [f"blocks.{i}" for i in widen]
+
+    class Parser:
+        def error(self, msg):
+            raise SystemExit(msg)
+
+    def resolve(want, had, resume=False):
+        ck = tmp_path / "init.pt"
+        torch.save(dict(cfg=dict(shortcut=had) if had else dict(blocks=[])), ck)
+        out = tmp_path / "out"
+        out.mkdir(exist_ok=True)
+        (out / "last.pt").unlink(missing_ok=True)
+        if resume:
+            torch.save(dict(cfg=dict(shortcut=had) if had else dict(blocks=[])), out / "last.pt")
+        args = argparse.Namespace(out=out, resume=resume, init=ck, shortcut=want)
+        return train_rec.resolve_shortcut(args, Parser())
+
+    assert resolve(None, None) == "proj" and resolve(None, "dup") == "dup" and resolve("dup", None) == "dup"
+    assert resolve("dup", "dup", resume=True) == "dup"
+    with pytest.raises(SystemExit, match="keeps its layout"):
+        resolve("dup", None, resume=True)
+
+
 def test_prune_masks_keep_fraction():
     import train_rec
     m = models.Recognizer(binary=True)
