@@ -57,4 +57,11 @@ $PY Scripts/train/train_det.py --stage finetune --act-bases 2,2,2,1,1,1 --out $O
 $PY Scripts/train/export.py $OUT/det/ab-mixed/best.pt --out $OUT/detector-mixed.bitnet --golden $OUT/golden/detector-mixed
 $PY Scripts/train/import_bitnet.py $OUT/detector-mixed.bitnet $OUT/det/mixed-imported.pt --calibration-batches 0
 $PY -c "import sys, torch; ck = torch.load(sys.argv[1], weights_only=False); assert ck['cfg'].get('act_bases') == [2, 2, 2, 1, 1, 1], ck['cfg']" $OUT/det/mixed-imported.pt
+# widening shortcuts without projections (session 23): from the one-base student with the projections dropped,
+# distilled from a binary teacher (itself), exported with a channel map and imported back as such
+$PY Scripts/train/train_det.py --stage student --shortcut dup --out $OUT/det/dup --init $OUT/det/student/best.pt --teacher $OUT/det/student/best.pt $D
+grep -q "shortcut projections dropped" $OUT/det/dup/train.log || { echo "smoke: dup: projections not reported dropped" >&2; exit 1; }
+$PY Scripts/train/export.py $OUT/det/dup/best.pt --out $OUT/detector-dup.bitnet --golden $OUT/golden/detector-dup
+$PY Scripts/train/import_bitnet.py $OUT/detector-dup.bitnet $OUT/det/dup-imported.pt --calibration-batches 0
+$PY -c "import sys, torch; ck = torch.load(sys.argv[1], weights_only=False); assert ck['cfg'].get('shortcut') == 'dup', ck['cfg']" $OUT/det/dup-imported.pt
 echo "smoke OK: $OUT"
