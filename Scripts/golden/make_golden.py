@@ -126,18 +126,24 @@ class Params:
         return self.rng.integers(depth // 2 - depth // 8, depth // 2 + depth // 8 + 1, n).astype(np.int32)
 
 
-def model_a(p):
-    """A QuickNet-style block chain with a pruned stage, a shortcut map, an early exit and a final head."""
-    H, W = 16, 24
+def real_stem(p, H, W, c):
+    """A random H x W luma image, a real first layer (stride 1, zero point 128, `c` channels) and a sign-pack of
+    it: (writer, reference outputs by node, first layer's node, sign-pack's node)."""
     img = p.rng.integers(0, 256, (H, W, 1)).astype(np.uint8)
     m = mf.ModelWriter(H, W, 1)
     out = {0: img}
-    fw, fs, fb = p.i8(16, 3, 3, 1), p.f(16, 0.01, 0.03, 1 / 1024), p.f(16, -1, 1)
+    fw, fs, fb = p.i8(c, 3, 3, 1), p.f(c, 0.01, 0.03, 1 / 1024), p.f(c, -1, 1)
     n1 = m.add_first_conv(fw, 1, 128, scale=fs, bias=fb)
     out[n1] = first_conv(img, fw, 1, 128, scale=fs, bias=fb)
-    t2 = p.f(16, -0.5, 0.5)
+    t2 = p.f(c, -0.5, 0.5)
     n2 = m.add_sign_pack(n1, t2)
     out[n2] = np.where(out[n1] < t2, -1, 1).astype(np.int8)
+    return m, out, n1, n2
+
+
+def model_a(p):
+    """A QuickNet-style block chain with a pruned stage, a shortcut map, an early exit and a final head."""
+    m, out, n1, n2 = real_stem(p, 16, 24, 16)
     w3, s3, b3 = p.pm1(16, 3, 3, 16), p.f(16, 0.01, 0.05, 1 / 1024), p.f(16, -0.5, 0.5)
     pr3 = (p.f(16, -0.2, 0.2), p.f(16, 0.1, 0.3), p.f(16, -0.2, 0.2))
     n3 = m.add_binary_conv(n2, w3, 3, 1, scale=s3, bias=b3, shortcut=n1, prelu=pr3)
@@ -222,16 +228,7 @@ def model_c(p):
     """Widening shortcuts without a projection (session 23, `--shortcut dup`): the (pooled) input's channels
     repeated through the binary conv's channel map, channel c adding channel c mod cin; once in a one-base block
     (12 -> 40, stride 2) and once on the second base's conv of a two-base pair (40 -> 64), which the runtime fuses."""
-    H, W = 12, 20
-    img = p.rng.integers(0, 256, (H, W, 1)).astype(np.uint8)
-    m = mf.ModelWriter(H, W, 1)
-    out = {0: img}
-    fw, fs, fb = p.i8(12, 3, 3, 1), p.f(12, 0.01, 0.03, 1 / 1024), p.f(12, -1, 1)
-    n1 = m.add_first_conv(fw, 1, 128, scale=fs, bias=fb)
-    out[n1] = first_conv(img, fw, 1, 128, scale=fs, bias=fb)
-    t2 = p.f(12, -0.5, 0.5)
-    n2 = m.add_sign_pack(n1, t2)
-    out[n2] = np.where(out[n1] < t2, -1, 1).astype(np.int8)
+    m, out, n1, n2 = real_stem(p, 12, 20, 12)
     n3 = m.add_avg_pool(n1, 2, 2)
     out[n3] = avg_pool(out[n1], 2, 2)
     map4 = (np.arange(40) % 12).astype(np.int32)

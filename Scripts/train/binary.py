@@ -165,7 +165,7 @@ class Block(nn.Module):
             s = F.avg_pool2d(s, 2, 2, ceil_mode=True, count_include_pad=False)
         if self.proj is not None:
             s = self.proj(s)
-        elif getattr(self, "dup", False):
+        elif self.dup:
             s = s[:, self.dup_index]
         y = self.act(y + s)
         if out_mask is not None:

@@ -88,7 +88,7 @@ def _export_block(w, x, b, kin, kout, pruned_in, stride, c):
         pw = b.proj.weight.detach().numpy()[:, :, 0, 0][kout][:, kin].astype(F32)
         pb = b.proj.bias.detach().numpy()[kout].astype(F32)
         short = w.add_real_conv1x1(short, pw, pb)
-    smap = dup_shortcut_map(b, kin, kout) if getattr(b, "dup", False) else None
+    smap = dup_shortcut_map(b, kin, kout) if b.dup else None
     if two:
         short = w.add_binary_conv(bits2, wts, 3, stride, scale=(gamma * sc[kout]).astype(F32),
                                   bias=bias[kout].astype(F32), shortcut=short, shortcut_map=smap, orig_c=c)

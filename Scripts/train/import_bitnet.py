@@ -42,6 +42,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from binary import dup_map
 from common import ROOT
 import export
 from export import LATE_EXIT, head_names
@@ -157,7 +158,7 @@ def _widening_shortcut(md, convs, second, stem):
             smap = n["params"].get("shortcut_map")
             if _op(md, short) == "real_conv1x1" and smap is None:
                 kinds.add("proj")
-            elif smap is not None and np.array_equal(np.array(smap), np.arange(cout) % cin):
+            elif smap is not None and np.array_equal(np.array(smap), dup_map(cin, cout).numpy()):
                 kinds.add("dup")
             else:
                 raise ImportFailure(f"node {i}: channels change ({cin} -> {cout}) but its shortcut is neither a 1x1 "
