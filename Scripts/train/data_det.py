@@ -88,10 +88,10 @@ def make_frame(rng, split="train", fonts=None, photos=None, size=(FRAME_W, FRAME
     return np.ascontiguousarray(g), words
 
 
-def targets(words, size=(FRAME_W, FRAME_H)):
-    """(kernel, height, ignore) float32 maps of size H/STRIDE x W/STRIDE, and tiles (H/TILE x W/TILE)."""
+def targets(words, size=(FRAME_W, FRAME_H), stride=STRIDE):
+    """(kernel, height, ignore) float32 maps of size H/stride x W/stride, and tiles (H/TILE x W/TILE)."""
     W, H = size
-    gw, gh = (W + STRIDE - 1) // STRIDE, (H + STRIDE - 1) // STRIDE
+    gw, gh = (W + stride - 1) // stride, (H + stride - 1) // stride
     kern = np.zeros((gh, gw), np.float32)
     hmap = np.zeros((gh, gw), np.float32)
     ign = np.zeros((gh, gw), np.float32)
@@ -101,8 +101,8 @@ def targets(words, size=(FRAME_W, FRAME_H)):
         h = y1 - y0
         hh = w["height"]
         if not w["care"]:
-            a0, b0 = int(np.floor(max(0, y0) / STRIDE)), int(np.ceil(min(H, y1) / STRIDE))
-            a1, b1 = int(np.floor(max(0, x0) / STRIDE)), int(np.ceil(min(W, x1) / STRIDE))
+            a0, b0 = int(np.floor(max(0, y0) / stride)), int(np.ceil(min(H, y1) / stride))
+            a1, b1 = int(np.floor(max(0, x0) / stride)), int(np.ceil(min(W, x1) / stride))
             ign[a0:b0, a1:b1] = 1
             continue
         kx0, kx1 = x0 + SHRINK_X * hh, x1 - SHRINK_X * hh
@@ -111,36 +111,36 @@ def targets(words, size=(FRAME_W, FRAME_H)):
         if kx1 < kx0:
             kx0 = kx1 = (x0 + x1) / 2
         # cells whose centres fall inside; at least the centre cell
-        c0 = int(np.ceil(kx0 / STRIDE - 0.5)); c1 = int(np.floor(kx1 / STRIDE - 0.5))
-        r0 = int(np.ceil(ky0 / STRIDE - 0.5)); r1 = int(np.floor(ky1 / STRIDE - 0.5))
+        c0 = int(np.ceil(kx0 / stride - 0.5)); c1 = int(np.floor(kx1 / stride - 0.5))
+        r0 = int(np.ceil(ky0 / stride - 0.5)); r1 = int(np.floor(ky1 / stride - 0.5))
         if c1 < c0:
-            c0 = c1 = int((kx0 + kx1) / 2 / STRIDE)
+            c0 = c1 = int((kx0 + kx1) / 2 / stride)
         if r1 < r0:
-            r0 = r1 = int(cy / STRIDE)
+            r0 = r1 = int(cy / stride)
         c0, c1 = max(c0, 0), min(c1, gw - 1)
         r0, r1 = max(r0, 0), min(r1, gh - 1)
         if c1 < c0 or r1 < r0:
             continue
         kern[r0:r1 + 1, c0:c1 + 1] = 1
         hmap[r0:r1 + 1, c0:c1 + 1] = np.log2(max(h, 1.0))
-        tiles[r0 * STRIDE // TILE:r1 * STRIDE // TILE + 1, c0 * STRIDE // TILE:c1 * STRIDE // TILE + 1] = 1
+        tiles[r0 * stride // TILE:r1 * stride // TILE + 1, c0 * stride // TILE:c1 * stride // TILE + 1] = 1
     ign[kern > 0] = 0
     return kern, hmap, ign, tiles
 
 
-def separation_weights(words, kernel, size=(FRAME_W, FRAME_H), weight=3.0, margin=0.35):
-    """Per-cell kernel-loss weights (H/STRIDE x W/STRIDE): `weight` on background cells (`kernel` 0)
+def separation_weights(words, kernel, size=(FRAME_W, FRAME_H), weight=3.0, margin=0.35, stride=STRIDE):
+    """Per-cell kernel-loss weights (H/stride x W/stride): `weight` on background cells (`kernel` 0)
     inside a legible word's box widened by `margin` x its height on both sides, 1 elsewhere."""
     W, H = size
-    gw, gh = (W + STRIDE - 1) // STRIDE, (H + STRIDE - 1) // STRIDE
+    gw, gh = (W + stride - 1) // stride, (H + stride - 1) // stride
     out = np.ones((gh, gw), np.float32)
     for w in words:
         if not w["care"]:
             continue
         x0, y0, x1, y1 = w["bbox"]
         m = margin * w["height"]
-        c0, c1 = max(int(np.ceil((x0 - m) / STRIDE - 0.5)), 0), min(int(np.floor((x1 + m) / STRIDE - 0.5)), gw - 1)
-        r0, r1 = max(int(np.ceil(y0 / STRIDE - 0.5)), 0), min(int(np.floor(y1 / STRIDE - 0.5)), gh - 1)
+        c0, c1 = max(int(np.ceil((x0 - m) / stride - 0.5)), 0), min(int(np.floor((x1 + m) / stride - 0.5)), gw - 1)
+        r0, r1 = max(int(np.ceil(y0 / stride - 0.5)), 0), min(int(np.floor(y1 / stride - 0.5)), gh - 1)
         if c1 >= c0 and r1 >= r0:
             out[r0:r1 + 1, c0:c1 + 1] = weight
     out[kernel > 0] = 1.0
@@ -202,7 +202,7 @@ def split_columns(profile, ratio, a=0, b=None, min_width=1):
             + split_columns(p, ratio, best + 1, b, min_width))
 
 
-def join_components(comps, hmap, join):
+def join_components(comps, hmap, join, stride=STRIDE):
     """Groups (lists of indices into `comps`) of the kernel components that lie on one text line (centres
     at most LINE_TOL x the shorter height apart vertically, heights within HEIGHT_RATIO) with at most
     `join` x the shorter height of empty columns between them, joined transitively. The detector's kernel
@@ -211,7 +211,7 @@ def join_components(comps, hmap, join):
     info = []
     for rr, cc in comps:
         h = float(2.0 ** hmap[rr, cc].astype(np.float64).mean())
-        info.append((h, (rr.min() + rr.max() + 1) / 2 * STRIDE, cc.min(), cc.max()))
+        info.append((h, (rr.min() + rr.max() + 1) / 2 * stride, cc.min(), cc.max()))
     parent = list(range(len(comps)))
 
     def root(i):
@@ -226,7 +226,7 @@ def join_components(comps, hmap, join):
                 lo_h = min(hi, hj)
                 if max(hi, hj) > HEIGHT_RATIO * lo_h or abs(yi - yj) > LINE_TOL * lo_h:
                     continue
-                if (max(ai, aj) - min(bi, bj) - 1) * STRIDE <= join * lo_h:
+                if (max(ai, aj) - min(bi, bj) - 1) * stride <= join * lo_h:
                     parent[root(i)] = root(j)
     groups = {}
     for i in range(len(comps)):
@@ -234,15 +234,15 @@ def join_components(comps, hmap, join):
     return sorted(groups.values())
 
 
-def boxes_from_maps(score, hmap, thr=0.5, min_cells=1, split=None, join=None, split_gap=None):
+def boxes_from_maps(score, hmap, thr=0.5, min_cells=1, split=None, join=None, split_gap=None, stride=STRIDE):
     """Word boxes (x0, y0, x1, y1, score) in input pixels from the kernel score map (probabilities)
-    and the log2-height map, both H/STRIDE x W/STRIDE. `join` (word heights, None: off) first joins the
+    and the log2-height map, both H/stride x W/stride (`stride`: 4, or 2 for a detector with the sub-cell head). `join` (word heights, None: off) first joins the
     pieces of one line (`join_components`); `split` (a ratio in 0-1, None: off) then splits each at the
     valleys of its column profile (`split_columns`), with valleys at least `split_gap` word heights wide
     when given."""
     out = []
     comps = [c for c in _components(score >= thr) if len(c[0]) >= min_cells]
-    for group in join_components(comps, hmap, join):
+    for group in join_components(comps, hmap, join, stride):
         rr = np.concatenate([comps[i][0] for i in group])
         cc = np.concatenate([comps[i][1] for i in group])
         if split is None:
@@ -253,7 +253,7 @@ def boxes_from_maps(score, hmap, thr=0.5, min_cells=1, split=None, join=None, sp
             np.maximum.at(prof, cc - c0, score[rr, cc].astype(np.float64))
             min_width = 1
             if split_gap:
-                min_width = max(1, int(np.floor(split_gap * 2.0 ** hmap[rr, cc].astype(np.float64).mean() / STRIDE)))
+                min_width = max(1, int(np.floor(split_gap * 2.0 ** hmap[rr, cc].astype(np.float64).mean() / stride)))
             parts = []
             for a, b in split_columns(prof, split, min_width=min_width):
                 m = (cc >= a + c0) & (cc <= b + c0)
@@ -262,8 +262,8 @@ def boxes_from_maps(score, hmap, thr=0.5, min_cells=1, split=None, join=None, sp
             if len(pr) == 0:   # columns between joined pieces only
                 continue
             h = float(2.0 ** hmap[pr, pc].mean())
-            cx0, cx1 = pc.min() * STRIDE, (pc.max() + 1) * STRIDE
-            cy = (pr.min() + pr.max() + 1) / 2 * STRIDE
+            cx0, cx1 = pc.min() * stride, (pc.max() + 1) * stride
+            cy = (pr.min() + pr.max() + 1) / 2 * stride
             x0, x1 = cx0 - SHRINK_X * h, cx1 + SHRINK_X * h
             out.append((x0, cy - h / 2, x1, cy + h / 2, float(score[pr, pc].mean())))
     return out

@@ -58,7 +58,8 @@ def evaluate(model, eval_set, dev="cpu", thr=0.5, exit_thresholds=(0.05, 0.1, 0.
         out = model(torch.from_numpy(g).float()[None, None].to(dev))
         prob = torch.sigmoid(out["maps"][0, 0]).cpu().numpy()
         hmap = out["maps"][0, 1].cpu().numpy()
-        boxes = data_det.boxes_from_maps(prob, hmap, thr, split=split, join=join, split_gap=split_gap)
+        boxes = data_det.boxes_from_maps(prob, hmap, thr, split=split, join=join, split_gap=split_gap,
+                                         stride=model.cfg.get("out_stride", data_det.STRIDE))
         a, b, c = metrics.detection_counts(w, [dict(bbox=[v / scale for v in x[:4]]) for x in boxes])
         tp, n_gt, n_rep = tp + a, n_gt + b, n_rep + c
         tile_max.append(float(torch.sigmoid(out["tiles"]).max()))

@@ -234,7 +234,7 @@ def check_maps(model, writer, meta, imgs):
         with torch.no_grad():
             t = model(torch.from_numpy(img).float()[None, None])
         for name, node in heads.items():
-            tt = t[name][0].numpy().transpose(1, 2, 0)
+            tt = (model.head_layout(t[name]) if name == "maps" else t[name])[0].numpy().transpose(1, 2, 0)
             worst = max(worst, float(np.abs(out[node] - tt).max()))
     return worst, md
 
@@ -296,13 +296,18 @@ def main():
     if model.cfg.get("task") == "detector":
         from eval_det import load_eval_set as det_set
         width = args.width or 640
+        stride = model.cfg.get("out_stride", data_det.STRIDE)
         meta = {"name": "bitspot-detector", "task": "detector",
                 "input": {"height": args.height, "width": width, "channels": 1,
                           "normalisation": f"none: the grey (luma) frame scaled to {width} x {args.height}, 8-bit; zero point 128",
                           "trained_on": "640 x 360 renders (Scripts/train/data_det.py); fully convolutional, any input size runs"},
-                "output": {"maps": "stride 4: channel 0 word-kernel logit (sigmoid >= 0.5: text), channel 1 log2 word height in input px",
+                "output": {"maps": ("stride 4: channel 0 word-kernel logit (sigmoid >= 0.5: text), channel 1 log2 word height in input px"
+                                    if stride == 4 else
+                                    "stride 2 as 2 x 2 sub-cells of each stride-4 cell: channel 4k + 2i + j is channel k of sub-cell (i, j) "
+                                    "(depth-to-space, PyTorch's pixel_shuffle order); channel 0 word-kernel logit (sigmoid >= 0.5: text), "
+                                    "channel 1 log2 word height in input px"),
                            "tiles": "early exit, one logit per 40 x 40 input px tile: text present; skip the frame when all sigmoid < threshold",
-                           "boxes": f"4-connected kernel components; h = 2^mean(height); box x from (min col)*4 - {data_det.SHRINK_X}h to (max col+1)*4 + {data_det.SHRINK_X}h, y = centre +- h/2; components of one line at most {data_det.WORD_JOIN}h apart joined, then split at column-profile valleys below {data_det.WORD_SPLIT} x the peaks either side and at least {data_det.SPLIT_GAP}h wide (Scripts/train/data_det.py boxes_from_maps, join_components, split_columns)",
+                           "boxes": f"4-connected kernel components; h = 2^mean(height); box x from (min col)*{stride} - {data_det.SHRINK_X}h to (max col+1)*{stride} + {data_det.SHRINK_X}h, y = centre +- h/2; components of one line at most {data_det.WORD_JOIN}h apart joined, then split at column-profile valleys below {data_det.WORD_SPLIT} x the peaks either side and at least {data_det.SPLIT_GAP}h wide (Scripts/train/data_det.py boxes_from_maps, join_components, split_columns)",
                            "shrink_x": data_det.SHRINK_X},
                 "provenance": prov}
         writer = export_detector(model, args.height, width)

@@ -134,6 +134,11 @@ def infer_layout(md):
         cfg["shortcut"] = shortcut
     if task == "detector":
         cfg["task"] = "detector"
+        maps_c = _node(md, final_head)["shape"][2]
+        if maps_c not in (2, 8):
+            raise ImportFailure(f"the detector's maps head has {maps_c} channels: 2 (stride 4) or 8 (2 x 2 sub-cells, stride 2)")
+        if maps_c == 8:   # session 24: each cell's 2 x 2 sub-cells
+            cfg["out_stride"] = 2
     if exit_block is not None:
         cfg["exit_block"] = True
     if late_head is not None:
@@ -355,7 +360,7 @@ def compare_outputs(model, md, imgs):
         with torch.no_grad():
             out = model(torch.from_numpy(img.astype(np.float32))[None, None])
         for name in [n for n in (exit_name, LATE_EXIT, final_name) if n in out and n in heads]:
-            t = out[name][0]
+            t = (model.head_layout(out[name]) if name == "maps" else out[name])[0]
             t = t.numpy().transpose(1, 2, 0) if t.dim() == 3 else t.numpy().T[None]
             r = ref[heads[name]]
             worst = max(worst, float(np.abs(r - t).max()))

@@ -218,7 +218,8 @@ def from_cfg(cfg, binary=None):
     b = cfg["binary"] if binary is None else binary
     if cfg.get("task") == "detector":
         return Detector(binary=b, stem=cfg["stem"], blocks=cfg["blocks"], exit_after=cfg["exit_after"],
-                        act_bases=cfg.get("act_bases", 1) if b else 1, shortcut=cfg.get("shortcut", "proj"))
+                        act_bases=cfg.get("act_bases", 1) if b else 1, shortcut=cfg.get("shortcut", "proj"),
+                        out_stride=cfg.get("out_stride", 4))
     return Recognizer(binary=b, stem=cfg["stem"], blocks=cfg["blocks"], exit_after=cfg["exit_after"],
                       num_classes=cfg.get("num_classes", NUM_CLASSES), exit_block=cfg.get("exit_block", False),
                       late_exit_after=cfg.get("late_exit_after"),
@@ -274,20 +275,29 @@ def param_bytes(model):
 DET_STEM = 16
 DET_BLOCKS = [(32, 2, 1), (32, 1, 1), (48, 1, 1), (48, 1, 1), (48, 1, 1), (48, 1, 1)]
 DET_EXIT_AFTER = 1
+DET_OUT_STRIDES = (4, 2)   # the detector's map strides (2: sub-cell head, session 24)
 DET_TILE = 40               # input pixels per early-exit tile (10 x 10 cells at stride 4)
 
 
 class Detector(Recognizer):
     """Input: uint8 grey frame as float, N x 1 x H x W (640 x 360 in use). Output dict:
-    'maps' N x 2 x H/4 x W/4 (kernel logit, log2 word height), 'tiles' N x 1 x H/40 x W/40 (exit:
+    'maps' N x 2 x H/s x W/s (kernel logit, log2 word height; s = cfg's out_stride, default 4), 'tiles' N x 1 x H/40 x W/40 (exit:
     tile holds text logit). Same blocks, stage masks and pruning as the recognizer."""
 
     def __init__(self, binary=True, stem=DET_STEM, blocks=None, exit_after=DET_EXIT_AFTER, width_mult=1.0,
-                 act_bases=1, shortcut="proj"):
+                 act_bases=1, shortcut="proj", out_stride=4):
         super().__init__(binary=binary, stem=stem, blocks=blocks or DET_BLOCKS, exit_after=exit_after,
                          num_classes=2, width_mult=width_mult, act_bases=act_bases, shortcut=shortcut)
         self.exit_head = nn.Conv2d(self.cfg["blocks"][exit_after][0], 1, 1)
         self.cfg["task"] = "detector"
+        if out_stride not in DET_OUT_STRIDES:
+            raise ValueError(f"output stride {out_stride}: the detector's maps are at stride 4 or 2")
+        # Session 24: maps at stride 2 from the stride-4 features: the 1x1 head gives each cell's 2 x 2
+        # sub-cells (kernel logits in channels 0-3, log2 heights in 4-7), rearranged depth-to-space.
+        self.up = 4 // out_stride
+        if out_stride != 4:
+            self.cfg["out_stride"] = out_stride
+            self.head = nn.Conv2d(self.cfg["blocks"][-1][0], 2 * self.up * self.up, 1)
 
     def forward(self, x, exit_only=False):
         masks = self.masks()
@@ -300,8 +310,13 @@ class Detector(Recognizer):
                 out["tiles"] = self.exit_head(avg_pool_ceil(x, k, k))
                 if exit_only:
                     return out
-        out["maps"] = self.head(x)
+        out["maps"] = self.head(x) if self.up == 1 else F.pixel_shuffle(self.head(x), self.up)
         return out
+
+    def head_layout(self, maps):
+        """`maps` (N x 2 x H/s x W/s) as the 1x1 head gives them, the layout a model file's 'maps' head has:
+        N x 2 r^2 x H/4 x W/4 (r = 4 / s sub-cells per cell and axis; unchanged at stride 4)."""
+        return maps if self.up == 1 else F.pixel_unshuffle(maps, self.up)
 
     def op_counts(self, width=640, height=360):
         masks = [int(m.sum().item()) for m in self.masks()]
@@ -316,5 +331,5 @@ class Detector(Recognizer):
                 real += h * w * cout * cin
             if i == self.exit_after:
                 exit_binary, exit_real = binary, real + h * w * cout
-        real += h * w * masks[-1] * 2
+        real += h * w * masks[-1] * 2 * self.up * self.up
         return dict(binary_macs=binary, real_macs=real, exit_binary_macs=exit_binary, exit_real_macs=exit_real)

@@ -27,15 +27,15 @@ import models
 from eval_det import EVAL_SEED, evaluate, load_eval_set
 from binary import SHORTCUTS
 from train_rec import (ACT_BASES_HELP, SHORTCUT_HELP, STAGES, changed_shortcuts, dropped_bases, grow_second_base,
-                       load_weights, parse_act_bases, prune_masks, resolve_act_bases, resolve_shortcut, starting_point)
+                       parse_act_bases, prune_masks, resolve_act_bases, resolve_shortcut, starting_point)
 
 WIN_W, WIN_H = 320, 160
 VAL_SEED = 20212     # validation frames (held-out fonts) for choosing best.pt; not the reported set (EVAL_SEED)
 
 
 class FrameStream(torch.utils.data.IterableDataset):
-    def __init__(self, seed, batch, windows_per_frame=2, sep_weight=3.0):
-        self.seed, self.batch, self.wpf, self.sep_weight = seed, batch, windows_per_frame, sep_weight
+    def __init__(self, seed, batch, windows_per_frame=2, sep_weight=3.0, stride=data_det.STRIDE):
+        self.seed, self.batch, self.wpf, self.sep_weight, self.stride = seed, batch, windows_per_frame, sep_weight, stride
 
     def __iter__(self):
         info = torch.utils.data.get_worker_info()
@@ -45,12 +45,12 @@ class FrameStream(torch.utils.data.IterableDataset):
             xs, ks, hs, igs, ts, ws = [], [], [], [], [], []
             while len(xs) < self.batch:
                 g, words = data_det.make_frame(rng, "train", fonts)
-                k, h, ig, t = data_det.targets(words)
-                sw = data_det.separation_weights(words, k, weight=self.sep_weight)
+                k, h, ig, t = data_det.targets(words, stride=self.stride)
+                sw = data_det.separation_weights(words, k, weight=self.sep_weight, stride=self.stride)
                 for _ in range(self.wpf):
                     ox = int(rng.integers(0, (data_det.FRAME_W - WIN_W) // data_det.TILE + 1)) * data_det.TILE
                     oy = int(rng.integers(0, (data_det.FRAME_H - WIN_H) // data_det.TILE + 1)) * data_det.TILE
-                    s = data_det.STRIDE
+                    s = self.stride
                     xs.append(g[oy:oy + WIN_H, ox:ox + WIN_W])
                     ks.append(k[oy // s:(oy + WIN_H) // s, ox // s:(ox + WIN_W) // s])
                     hs.append(h[oy // s:(oy + WIN_H) // s, ox // s:(ox + WIN_W) // s])
@@ -59,6 +59,51 @@ class FrameStream(torch.utils.data.IterableDataset):
                     T = data_det.TILE
                     ts.append(t[oy // T:(oy + WIN_H) // T, ox // T:(ox + WIN_W) // T])
             yield tuple(torch.from_numpy(np.stack(a[:self.batch])) for a in (xs, ks, hs, igs, ts, ws))
+
+
+OUT_STRIDE_HELP = ("stride of the kernel and height maps: 4 (one prediction per stride-4 feature cell) or 2 (the "
+                   "1x1 head predicts each cell's 2 x 2 sub-cells, rearranged depth-to-space: finer boxes and gaps "
+                   "for small text, for a head 4x as wide). From a stride-4 --init the head's weights are copied to "
+                   "every sub-cell, so the network starts as the one it was loaded from. Default: the --init (or "
+                   "resumed) checkpoint's, else 4")
+
+
+def resolve_out_stride(args, ap, start):
+    """--out-stride, defaulting to the checkpoint this run starts from; a resumed run keeps its layout."""
+    start, resuming, cfg = start
+    had = cfg.get("out_stride", 4) if cfg else None
+    if args.out_stride is None:
+        return had or 4
+    if resuming and had is not None and args.out_stride != had:
+        ap.error(f"--out-stride {args.out_stride}: {start} has maps at stride {had} (a resumed run keeps its layout)")
+    return args.out_stride
+
+
+def fit_head(state, model, logf=None):
+    """A checkpoint's state dict with its map head fitted to `model`'s output stride: a stride-4 head
+    (2 outputs) becomes a stride-2 one (8: sub-cells (i, j) of channel c at c * 4 + 2 * i + j, the order
+    pixel_shuffle reads) by copying each output to its four sub-cells. Returns the (possibly new) dict."""
+    w = state.get("head.weight")
+    want = model.head.weight.shape[0]
+    if w is None or w.shape[0] == want:
+        return state
+    if w.shape[0] != 2 or want % 2:
+        raise SystemExit(f"the checkpoint's map head has {w.shape[0]} outputs; this network's has {want} "
+                         f"(only a stride-4 head can seed a stride-2 one)")
+    r = want // 2
+    state = dict(state)
+    state["head.weight"] = w.repeat_interleave(r, 0)
+    state["head.bias"] = state["head.bias"].repeat_interleave(r, 0)
+    if logf is not None:
+        log(logf, f"map head: stride-4 outputs copied to the {r} sub-cells of each cell (maps at stride {4 // int(r ** 0.5)})")
+    return state
+
+
+def match_maps(teacher_maps, size):
+    """A teacher's maps at the student's map size (nearest: a stride-4 teacher's cell over its sub-cells)."""
+    if teacher_maps.shape[-2:] == size:
+        return teacher_maps
+    return F.interpolate(teacher_maps, size=size, mode="nearest")
 
 
 def det_loss(out, k, h, ig, t, sw=None):
@@ -93,6 +138,7 @@ def main():
     ap.add_argument("--prune-frac", type=float, default=0.45)
     ap.add_argument("--act-bases", type=parse_act_bases, metavar="N[,N...]", help=ACT_BASES_HELP)
     ap.add_argument("--shortcut", choices=SHORTCUTS, help=SHORTCUT_HELP)
+    ap.add_argument("--out-stride", type=int, choices=models.DET_OUT_STRIDES, help=OUT_STRIDE_HELP)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--eval-every", type=int, default=500)
@@ -106,14 +152,16 @@ def main():
     args = ap.parse_args()
 
     check_out_folder(args.out, args.resume, args.overwrite)
-    start = starting_point(args)     # read once for both
+    start = starting_point(args)     # read once for all
     args.act_bases = resolve_act_bases(args, ap, start)
     args.shortcut = resolve_shortcut(args, ap, start)
+    args.out_stride = resolve_out_stride(args, ap, start)
     torch.set_num_threads(args.threads)
     dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     args.out.mkdir(parents=True, exist_ok=True)
     logf = args.out / "train.log"
-    model = models.Detector(binary=args.stage != "teacher", act_bases=args.act_bases, shortcut=args.shortcut)
+    model = models.Detector(binary=args.stage != "teacher", act_bases=args.act_bases, shortcut=args.shortcut,
+                            out_stride=args.out_stride)
     lr = args.lr or (2e-3 if args.stage in ("teacher", "student") else 5e-4)
     teacher = None
     if args.teacher and args.stage != "teacher":
@@ -134,8 +182,9 @@ def main():
         step, best, elapsed0 = ck["step"], ck["best"], ck.get("elapsed", 0.0)
         log(logf, f"resumed {last} at step {step}")
     elif args.init:
-        ick, missing, unexpected = load_weights(model, args.init)
+        ick = torch.load(args.init, map_location="cpu", weights_only=False)
         log(logf, f"init from {args.init}")
+        missing, unexpected = model.load_state_dict(fit_head(ick["model"], model, logf), strict=False)
         grow_second_base(model, missing, logf)
         dropped_bases(unexpected, ick["model"], logf)
         changed_shortcuts(missing, unexpected, logf)
@@ -144,7 +193,8 @@ def main():
             log(logf, f"pruned: {model.binary_channels()} binary channels kept/total")
     model.to(dev)
     eval_set = load_eval_set(args.eval_n, seed=args.val_seed)
-    loader = torch.utils.data.DataLoader(FrameStream(args.seed * 100003 + step, args.batch, sep_weight=args.sep_weight), batch_size=None,
+    loader = torch.utils.data.DataLoader(FrameStream(args.seed * 100003 + step, args.batch, sep_weight=args.sep_weight,
+                                                     stride=args.out_stride), batch_size=None,
                                          num_workers=args.workers, persistent_workers=args.workers > 0)
     log(logf, f"stage {args.stage}: lr {lr} steps {args.steps} batch {args.batch} params/bytes "
               f"{models.param_bytes(model)} ops(640x360) {model.op_counts()}")
@@ -171,8 +221,9 @@ def main():
             with torch.no_grad():
                 to = teacher(x)
             T = args.kd_temp
+            tm = match_maps(to["maps"], out["maps"].shape[-2:])
             loss = loss + args.kd_weight * (
-                F.binary_cross_entropy_with_logits(out["maps"][:, 0] / T, torch.sigmoid(to["maps"][:, 0] / T))
+                F.binary_cross_entropy_with_logits(out["maps"][:, 0] / T, torch.sigmoid(tm[:, 0] / T))
                 + ew * F.binary_cross_entropy_with_logits(out["tiles"] / T, torch.sigmoid(to["tiles"] / T)))
         if args.stage == "sparse" and args.lasso > 0:
             loss = loss + args.lasso * model.group_lasso()

@@ -110,6 +110,9 @@ public final class TextSpotter {
     static let recognizerCacheLimit = 12
     /// Input widths of the recognizer executors kept (at most `recognizerCacheLimit`), the latest last.
     var recognizerWidths: [Int] { recognizers.map(\.width) }
+    /// Sub-cells per map cell along each axis: 1 for a detector whose maps head has 2 channels, 2 for one
+    /// with 8 (session 24's stride-2 maps from stride-4 features).
+    let mapSubcells: Int
     private var score: [Float] = []
     private var log2Height: [Float] = []
     private var labels: [Int32] = []
@@ -149,6 +152,10 @@ public final class TextSpotter {
             throw BitNetError(error.category, "the recognizer cannot read \(maxWidth)-pixel crops: \(error.message)")
         }
         recognizerMaxWidth = maxWidth
+        guard let maps = det.heads.last(where: { !$0.isExit }), let r = Self.subcells(channels: det.shape(maps.node).channels) else {
+            throw BitNetError(.invalid, "models: the detector's maps head must have 2 channels (kernel logit, log2 height) or 8 (the same for 2 x 2 sub-cells)")
+        }
+        mapSubcells = r
         detector = try Executor(model: det, threads: threads)
         recognizerModel = rec
         recognizerThreads = threads
@@ -159,6 +166,37 @@ public final class TextSpotter {
                                 join: settings.wordJoin > 0 ? settings.wordJoin : nil,
                                 splitGap: settings.splitGap > 0 ? settings.splitGap : nil)
         detectorInput = [UInt8](repeating: 0, count: det.input.count)
+    }
+
+    /// The kernel probability (sigmoid of channel 0) and log2 height (channel 1) maps, row-major at r
+    /// (`subcells`) times the head's resolution, from a maps head of 2 r^2 channels-last channels: channel
+    /// k r^2 + i r + j is channel k of sub-cell (i, j) (depth-to-space, PyTorch's `pixel_shuffle`).
+    static func spreadMaps(_ values: UnsafeBufferPointer<Float>, _ shape: TensorShape, subcells r: Int,
+                           score: inout [Float], log2Height: inout [Float]) {
+        let rr = r * r, mapWidth = shape.width * r
+        let cells = shape.height * shape.width * rr
+        if score.count != cells { score = [Float](repeating: 0, count: cells); log2Height = score }
+        for y in 0..<shape.height {
+            for x in 0..<shape.width {
+                let cell = (y * shape.width + x) * shape.channels
+                for i in 0..<r {
+                    for j in 0..<r {
+                        let m = (y * r + i) * mapWidth + x * r + j
+                        score[m] = 1 / (1 + expf(-values[cell + i * r + j]))
+                        log2Height[m] = values[cell + rr + i * r + j]
+                    }
+                }
+            }
+        }
+    }
+
+    /// r for a maps head of 2 r^2 channels, r = 1 or 2; nil for any other count.
+    static func subcells(channels: Int) -> Int? {
+        switch channels {
+        case 2: return 1
+        case 8: return 2
+        default: return nil
+        }
     }
 
     private static func charset(_ metadata: String) -> String? {
@@ -237,7 +275,7 @@ public final class TextSpotter {
         let exited = summary.stoppedAtHead != nil
         var detection = Detection(boxes: [], signs: [], exited: exited, regionShare: summary.restrictedAtHead == nil ? nil : summary.regionShare,
                                   ops: summary.done, skippedOps: summary.skipped)
-        guard let maps, maps.shape.channels >= 2 else { return detection }
+        guard let maps else { return detection }
 
         let sx = Double(frame.width) / Double(din.width), sy = Double(frame.height) / Double(din.height)
         var found = maps.values.withUnsafeBufferPointer { decodeBoxes($0, maps.shape, inputWidth: din.width) }.map { $0.scaled(x: sx, y: sy) }
@@ -268,19 +306,19 @@ public final class TextSpotter {
     /// probability and log2 word height channels. The second look at a long box (`zoomed`) neither joins
     /// pieces nor asks for wide valleys: it is there to split words a few pixels apart, whose valleys
     /// are narrow even when zoomed in.
+    /// A head of 2 r^2 channels (r = ``mapSubcells``) gives each cell's r x r sub-cells, rearranged here
+    /// depth-to-space into maps r times finer (channel k r^2 + i r + j is channel k of sub-cell (i, j), the
+    /// order of PyTorch's `pixel_shuffle`).
     private func decodeBoxes(_ values: UnsafeBufferPointer<Float>, _ shape: TensorShape, inputWidth: Int, zoomed: Bool = false) -> [WordBox] {
-        let cells = shape.height * shape.width
-        if score.count != cells { score = [Float](repeating: 0, count: cells); log2Height = score }
-        for i in 0..<cells {
-            score[i] = 1 / (1 + expf(-values[2 * i]))
-            log2Height[i] = values[2 * i + 1]
-        }
+        let r = mapSubcells
+        let mapWidth = shape.width * r, mapHeight = shape.height * r
+        Self.spreadMaps(values, shape, subcells: r, score: &score, log2Height: &log2Height)
         var decoderForMap = boxes
-        decoderForMap.stride = inputWidth / shape.width
+        decoderForMap.stride = inputWidth / shape.width / r
         if zoomed { decoderForMap.join = nil; decoderForMap.splitGap = nil }
         return score.withUnsafeBufferPointer { s in
             log2Height.withUnsafeBufferPointer { h in
-                decoderForMap.boxes(score: s, log2Height: h, width: shape.width, height: shape.height,
+                decoderForMap.boxes(score: s, log2Height: h, width: mapWidth, height: mapHeight,
                                     labels: &labels, stack: &stack)
             }
         }

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import BitNet
 @testable import Spotting
 import VideoIO
 
@@ -346,5 +347,28 @@ final class FrameQueueTests: XCTestCase {
         XCTAssertNil(TextSpotter.shrinkX(#"{"output": {"shrink_x": -1}}"#))
         XCTAssertNil(TextSpotter.shrinkX(#"{"output": {"shrink_x": 1e300}}"#))
         XCTAssertNil(TextSpotter.shrinkX("not json"))
+    }
+
+    /// A maps head of 8 channels is each cell's 2 x 2 sub-cells (channel 4k + 2i + j: channel k of
+    /// sub-cell (i, j), PyTorch's pixel_shuffle order), spread to maps twice as fine; 2 channels pass
+    /// through; other counts are refused.
+    func testSubcellMapsAreSpreadDepthToSpace() {
+        // A 1 x 2 map of 8 channels: kernel logits 0 (probability 0.5) except one per cell; heights 10 * cell + sub-cell.
+        var values = [Float](repeating: 0, count: 16)
+        values[3] = 30          // cell 0, sub-cell (1, 1)
+        values[8 + 0] = 30      // cell 1, sub-cell (0, 0)
+        for c in 0..<2 { for k in 0..<4 { values[c * 8 + 4 + k] = Float(10 * c + k) } }
+        var score: [Float] = [], height: [Float] = []
+        values.withUnsafeBufferPointer { TextSpotter.spreadMaps($0, TensorShape(1, 2, 8), subcells: 2, score: &score, log2Height: &height) }
+        XCTAssertEqual(height, [0, 1, 10, 11,
+                                2, 3, 12, 13])
+        XCTAssertEqual(score.map { $0 > 0.9 }, [false, false, true, false,
+                                                false, true, false, false])
+        values = [0, 5, 30, 6]
+        values.withUnsafeBufferPointer { TextSpotter.spreadMaps($0, TensorShape(1, 2, 2), subcells: 1, score: &score, log2Height: &height) }
+        XCTAssertEqual(height, [5, 6])
+        XCTAssertEqual(TextSpotter.subcells(channels: 2), 1)
+        XCTAssertEqual(TextSpotter.subcells(channels: 8), 2)
+        XCTAssertNil(TextSpotter.subcells(channels: 4))
     }
 }

@@ -58,6 +58,33 @@ final class ZoomTests: XCTestCase {
         }
     }
 
+    /// A detector whose maps head gives 2 x 2 sub-cells per cell (session 24's candidate, maps at stride 2)
+    /// runs through the same spotter: it reads the sign's words (with the second look too, whose windows
+    /// take other sizes); a maps head of any other channel count is refused when the models load.
+    func testStride2DetectorReadsTheSign() throws {
+        let det = try ModelFile.load(path: Self.models + "/candidates/detector-stride2-s24.bitnet")
+        let rec = try ModelFile.load(path: Self.models + "/recognizer.bitnet")
+        let spotter = try TextSpotter(detector: det, recognizer: rec)
+        XCTAssertEqual(spotter.mapSubcells, 2)
+        XCTAssertEqual(try TextSpotter(models: Self.models).mapSubcells, 1)
+        let spots = try spotter.process(try signFrame())
+        let words = Set(spots.words.map(\.text))
+        print("stride-2 detector: \(spots.words.map(\.text)) (\(spots.boxesZoomed) looked at again)")
+        // A wrong sub-cell order or stride would scatter the boxes: most of what the shipped detector reads
+        // here is read again.
+        let shipped = Set(try read(zoom: 5).words.map(\.text))
+        XCTAssertGreaterThanOrEqual(Double(words.intersection(shipped).count), 0.6 * Double(shipped.count), "\(words) against \(shipped)")
+        for w in spots.words {
+            XCTAssertTrue(w.box.x0 >= 680 && w.box.x1 <= 1020 && w.box.y0 >= 250 && w.box.y1 <= 380, "\(w)")
+        }
+        var odd = det
+        let maps = try XCTUnwrap(det.heads.last { !$0.isExit }).node
+        odd.nodes[maps - 1].shape.channels = 4
+        XCTAssertThrowsError(try TextSpotter(detector: odd, recognizer: rec)) { error in
+            XCTAssertTrue("\(error)".contains("maps head"), "\(error)")
+        }
+    }
+
     /// Boxes of many lengths need windows of many widths: only the most recently used detectors are kept,
     /// and one dropped and made again reads the same.
     func testWindowDetectorsAreBounded() throws {

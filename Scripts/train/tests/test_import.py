@@ -76,11 +76,12 @@ def test_recognizer_round_trip(tmp_path, exit_block, act_bases, exit_after):
             assert torch.equal(bm.shift2, bg.shift2) and float(bg.gamma.detach()) == pytest.approx(float(bm.gamma.detach()), rel=1e-5)
 
 
-@pytest.mark.parametrize("act_bases,shortcut", [(1, "proj"), (2, "proj"), ([2, 2, 2, 1, 1, 1], "proj"),
-                                                ([1, 2, 1, 1, 2, 1], "proj"), (1, "dup"), (2, "dup")])
-def test_detector_round_trip(tmp_path, act_bases, shortcut):
+@pytest.mark.parametrize("act_bases,shortcut,out_stride", [(1, "proj", 4), (2, "proj", 4), ([2, 2, 2, 1, 1, 1], "proj", 4),
+                                                           ([1, 2, 1, 1, 2, 1], "proj", 4), (1, "dup", 4), (2, "dup", 4),
+                                                           (1, "proj", 2), (2, "dup", 2)])   # sub-cell maps (session 24)
+def test_detector_round_trip(tmp_path, act_bases, shortcut, out_stride):
     torch.manual_seed(5)
-    m = models.Detector(binary=True, act_bases=act_bases, shortcut=shortcut)
+    m = models.Detector(binary=True, act_bases=act_bases, shortcut=shortcut, out_stride=out_stride)
     _randomise(m)
     if act_bases != 1:
         use_second_base(m)
@@ -89,7 +90,13 @@ def test_detector_round_trip(tmp_path, act_bases, shortcut):
     cfg = got.cfg
     assert cfg["task"] == "detector" and cfg["blocks"] == [tuple(b) for b in m.cfg["blocks"]]
     assert cfg.get("act_bases", 1) == act_bases and cfg.get("shortcut", "proj") == shortcut
+    assert cfg.get("out_stride", 4) == out_stride
     assert report["float_rel_diff_after_export"] < 1e-6 and report["max_head_diff_vs_file"] < 1e-3
+    x = torch.randint(0, 256, (1, 1, 80, 120)).float()
+    with torch.no_grad():
+        a, b = m.eval()(x)["maps"], got.eval()(x)["maps"]
+    assert a.shape == b.shape == (1, 2, 80 // out_stride, 120 // out_stride)
+    assert torch.allclose(a, b, atol=1e-3)
 
 
 def test_tie_explanation_tells_a_flipped_tie_from_a_real_difference(tmp_path):

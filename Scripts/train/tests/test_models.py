@@ -481,3 +481,62 @@ def test_two_exits_cascade_and_add_exit(tmp_path):
         add_exit.combine(ck(base), ck(early))
     with pytest.raises(ValueError, match="late exit after block 2"):
         models.Recognizer(binary=True, late_exit_after=2)
+
+
+def test_subcell_head_starts_as_the_stride4_network_and_exports(tmp_path):
+    """out_stride=2 (session 24): the 1x1 head gives each stride-4 cell's 2 x 2 sub-cells, rearranged
+    depth-to-space; seeded from a stride-4 checkpoint (train_det.fit_head) the maps are the stride-4 maps
+    repeated over the sub-cells; the file's maps head holds the 8 channels in pixel_shuffle order; the
+    trainer's targets and boxes at stride 2 agree with stride 4's; --out-stride resolves like --shortcut."""
+    import argparse
+    import export
+    import train_det
+    import data_det
+    torch.manual_seed(2)
+    m4 = models.Detector(binary=True)
+    _randomise(m4)
+    m2 = models.Detector(binary=True, out_stride=2)
+    assert m2.cfg["out_stride"] == 2 and "out_stride" not in m4.cfg and models.from_cfg(m2.cfg).cfg == m2.cfg
+    missing, unexpected = m2.load_state_dict(train_det.fit_head(m4.state_dict(), m2, tmp_path / "log"), strict=False)
+    assert not missing and not unexpected
+    m4.eval(), m2.eval()
+    x = torch.randint(0, 256, (1, 1, 40, 48)).float()
+    with torch.no_grad():
+        a, b = m4(x)["maps"], m2(x)["maps"]
+    assert b.shape == (1, 2, 20, 24) and torch.allclose(b, a.repeat_interleave(2, 2).repeat_interleave(2, 3), atol=1e-5)
+    assert torch.allclose(train_det.match_maps(a, b.shape[-2:]), b, atol=1e-5)
+    assert m2.op_counts()["real_macs"] - m4.op_counts()["real_macs"] == 90 * 160 * 48 * 6
+    with pytest.raises(ValueError):
+        models.Detector(out_stride=1)
+    with pytest.raises(SystemExit):   # only a stride-4 head seeds a stride-2 one
+        train_det.fit_head(dict(m2.state_dict(), **{"head.weight": torch.zeros(4, 48, 1, 1)}), m2)
+    img = np.random.default_rng(0).integers(0, 256, (40, 48)).astype(np.uint8)
+    worst, md = export.check_maps(m2, export.export_detector(m2, 40, 48), {"name": "t"}, [img])
+    assert worst < 1e-3
+    maps = next(h["node"] for h in md["heads"] if h["name"] == "maps")
+    assert md["nodes"][maps - 1]["shape"][2] == 8
+    # targets: the same words at both strides give the same boxes back
+    h = 12.0
+    words = [dict(text="AB", bbox=[100, 100, 150, 100 + h], height=h, care=True),
+             dict(text="CD", bbox=[157, 100, 210, 100 + h], height=h, care=True)]
+    for s in (4, 2):
+        k, hm, ig, tiles = data_det.targets(words, stride=s)
+        assert k.shape == (360 // s, 640 // s)
+        w = data_det.separation_weights(words, k, stride=s)
+        assert w.shape == k.shape and w.max() == 3.0
+        boxes = data_det.boxes_from_maps(k, hm, stride=s, split=0.8, join=0.3, split_gap=0.4)
+        assert len(boxes) == 2
+        for got, want in zip(sorted(boxes), words):
+            assert abs(got[0] - want["bbox"][0]) <= s and abs(got[2] - want["bbox"][2]) <= s
+
+    class Parser:
+        def error(self, msg):
+            raise SystemExit(msg)
+
+    ck = tmp_path / "init.pt"
+    torch.save(dict(cfg=dict(out_stride=2)), ck)
+    args = argparse.Namespace(out=tmp_path / "o", resume=False, init=ck, out_stride=None)
+    from train_rec import starting_point
+    assert train_det.resolve_out_stride(args, Parser(), starting_point(args)) == 2
+    args.init, args.out_stride = None, None
+    assert train_det.resolve_out_stride(args, Parser(), starting_point(args)) == 4
