@@ -2,7 +2,8 @@
 """Detector evaluation on held-out-font synthetic 640 x 360 frames (fixed seed, cached under data/):
 word precision/recall at IoU 0.5 (Scripts/eval/metrics.detection_counts, 'don't care' words excluded)
 from `data_det.boxes_from_maps` (pieces of a line joined, then split at wide valleys: the pipeline's defaults); early exit: a frame is skipped when every tile's text probability
-is below t; reported per t: share of no-text frames skipped and the word recall kept.
+is below t; reported per t: share of no-text frames skipped and the word recall kept; and per word height
+(`by_height`), the share of words some reported box matches at IoU 0.5.
 
   .venv-train/bin/python Scripts/train/eval_det.py checkpoints/det/student/best.pt [--n 100] [--split 0 0.7 0.8] [--join 0] [--split-gap 0]
 """
@@ -50,7 +51,7 @@ def evaluate(model, eval_set, dev="cpu", thr=0.5, exit_thresholds=(0.05, 0.1, 0.
     frames, words = eval_set
     model.eval()
     tp = n_gt = n_rep = 0
-    tile_max, per_frame = [], []
+    tile_max, per_frame, heights = [], [], []
     for g, w in zip(frames, words):
         if scale != 1.0:
             size = (round(g.shape[1] * scale), round(g.shape[0] * scale))
@@ -60,8 +61,13 @@ def evaluate(model, eval_set, dev="cpu", thr=0.5, exit_thresholds=(0.05, 0.1, 0.
         hmap = out["maps"][0, 1].cpu().numpy()
         boxes = data_det.boxes_from_maps(prob, hmap, thr, split=split, join=join, split_gap=split_gap,
                                          stride=model.cfg.get("out_stride", data_det.STRIDE))
-        a, b, c = metrics.detection_counts(w, [dict(bbox=[v / scale for v in x[:4]]) for x in boxes])
+        reported = [[v / scale for v in x[:4]] for x in boxes]
+        a, b, c = metrics.detection_counts(w, [dict(bbox=x) for x in reported])
         tp, n_gt, n_rep = tp + a, n_gt + b, n_rep + c
+        for x in w:
+            if x["care"] and x["bbox"] is not None:
+                best = max((metrics.iou(x["bbox"], r) for r in reported), default=0.0)
+                heights.append((x["bbox"][3] - x["bbox"][1], best))
         tile_max.append(float(torch.sigmoid(out["tiles"]).max()))
         per_frame.append((a, b, any(x["care"] for x in w)))
     P, R, F1 = metrics.prf(tp, n_gt, n_rep)
@@ -75,7 +81,22 @@ def evaluate(model, eval_set, dev="cpu", thr=0.5, exit_thresholds=(0.05, 0.1, 0.
                        text_frames_skipped=float(skip[has_text].mean()) if has_text.any() else None,
                        recall_with_exit=kept_tp / max(n_gt, 1)))
     return dict(precision=P or 0.0, recall=R or 0.0, f1=F1 or 0.0, tp=tp, n_gt=n_gt, n_rep=n_rep, early_exit=ex,
-                frames=len(frames))
+                frames=len(frames), by_height=by_height(heights))
+
+
+HEIGHT_BINS = (0, 8, 12, 18, 27, float("inf"))   # word heights in frame pixels
+
+
+def by_height(heights, bins=HEIGHT_BINS, thr=0.5):
+    """Per word-height bin (`heights`: (height, best IoU of any reported box) per cared-for word): the words
+    and the share whose best box reaches IoU `thr` (not one-to-one: a box over two words counts for neither
+    at 0.5, since it is twice either's width)."""
+    out = []
+    for lo, hi in zip(bins, bins[1:]):
+        ious = [v for h, v in heights if lo <= h < hi]
+        out.append(dict(height=f"{lo}-{hi:g}" if hi != float("inf") else f">={lo}", words=len(ious),
+                        matched=sum(v >= thr for v in ious) / len(ious) if ious else None))
+    return out
 
 
 def main():

@@ -540,3 +540,11 @@ def test_subcell_head_starts_as_the_stride4_network_and_exports(tmp_path):
     assert train_det.resolve_out_stride(args, Parser(), starting_point(args)) == 2
     args.init, args.out_stride = None, None
     assert train_det.resolve_out_stride(args, Parser(), starting_point(args)) == 4
+
+
+def test_detector_matches_by_word_height():
+    import eval_det   # needs torch
+    rows = eval_det.by_height([(6, 0.7), (7, 0.2), (10, 0.5), (30, 0.9), (40, 0.1)])
+    assert [r["height"] for r in rows] == ["0-8", "8-12", "12-18", "18-27", ">=27"]
+    assert [r["words"] for r in rows] == [2, 1, 0, 0, 2]
+    assert [r["matched"] for r in rows] == [0.5, 1.0, None, None, 0.5]
