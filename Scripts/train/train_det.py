@@ -27,7 +27,8 @@ import models
 from eval_det import EVAL_SEED, evaluate, load_eval_set
 from binary import SHORTCUTS
 from train_rec import (ACT_BASES_HELP, SHORTCUT_HELP, STAGES, changed_shortcuts, dropped_bases, grow_second_base,
-                       parse_act_bases, prune_masks, resolve_act_bases, resolve_shortcut, starting_point)
+                       parse_act_bases, prune_masks, resolve_act_bases, resolve_layout, resolve_shortcut,
+                       starting_point)
 
 WIN_W, WIN_H = 320, 160
 VAL_SEED = 20212     # validation frames (held-out fonts) for choosing best.pt; not the reported set (EVAL_SEED)
@@ -70,13 +71,7 @@ OUT_STRIDE_HELP = ("stride of the kernel and height maps: 4 (one prediction per 
 
 def resolve_out_stride(args, ap, start):
     """--out-stride, defaulting to the checkpoint this run starts from; a resumed run keeps its layout."""
-    start, resuming, cfg = start
-    had = cfg.get("out_stride", 4) if cfg else None
-    if args.out_stride is None:
-        return had or 4
-    if resuming and had is not None and args.out_stride != had:
-        ap.error(f"--out-stride {args.out_stride}: {start} has maps at stride {had} (a resumed run keeps its layout)")
-    return args.out_stride
+    return resolve_layout(args.out_stride, ap, start, "out_stride", 4, "--out-stride", lambda had: f"maps at stride {had}")
 
 
 def fit_head(state, model, logf=None):
@@ -95,7 +90,7 @@ def fit_head(state, model, logf=None):
     state["head.weight"] = w.repeat_interleave(r, 0)
     state["head.bias"] = state["head.bias"].repeat_interleave(r, 0)
     if logf is not None:
-        log(logf, f"map head: stride-4 outputs copied to the {r} sub-cells of each cell (maps at stride {4 // int(r ** 0.5)})")
+        log(logf, f"map head: stride-4 outputs copied to the {r} sub-cells of each cell (maps at stride {4 // model.up})")
     return state
 
 

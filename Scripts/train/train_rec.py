@@ -167,16 +167,24 @@ SHORTCUT_HELP = ("the shortcut of the blocks that widen the network: proj (a rea
                  "the --init or resumed checkpoint's, else proj; from a proj --init, dup drops the projections")
 
 
+def resolve_layout(want, ap, start, key, default, flag, has):
+    """A layout option (`want`, None when not given) defaulting to cfg[`key`] of the checkpoint this run starts
+    from (`start` = starting_point(args)), else `default`; a resumed run keeps its layout (`ap.error` otherwise,
+    saying `flag want: START has has(had)`)."""
+    start, resuming, cfg = start
+    had = cfg.get(key, default) if cfg else None
+    if want is None:
+        return had or default
+    if resuming and had is not None and want != had:
+        ap.error(f"{flag} {want}: {start} has {has(had)} (a resumed run keeps its layout)")
+    return want
+
+
 def resolve_shortcut(args, ap, start=None):
     """--shortcut, defaulting to the checkpoint this run starts from (`start` as for resolve_act_bases); a
     resumed run keeps its layout."""
-    start, resuming, cfg = start or starting_point(args)
-    had = cfg.get("shortcut", "proj") if cfg else None
-    if args.shortcut is None:
-        return had or "proj"
-    if resuming and had is not None and args.shortcut != had:
-        ap.error(f"--shortcut {args.shortcut}: {start} has {had} shortcuts (a resumed run keeps its layout)")
-    return args.shortcut
+    return resolve_layout(args.shortcut, ap, start or starting_point(args), "shortcut", "proj", "--shortcut",
+                          lambda had: f"{had} shortcuts")
 
 
 def changed_shortcuts(missing, unexpected, logf):

@@ -305,10 +305,7 @@ public final class TextSpotter {
     /// Word boxes (in the detector input's pixels) from the detector's `maps` output: the text-kernel
     /// probability and log2 word height channels. The second look at a long box (`zoomed`) neither joins
     /// pieces nor asks for wide valleys: it is there to split words a few pixels apart, whose valleys
-    /// are narrow even when zoomed in.
-    /// A head of 2 r^2 channels (r = ``mapSubcells``) gives each cell's r x r sub-cells, rearranged here
-    /// depth-to-space into maps r times finer (channel k r^2 + i r + j is channel k of sub-cell (i, j), the
-    /// order of PyTorch's `pixel_shuffle`).
+    /// are narrow even when zoomed in. An 8-channel head is decoded at twice its resolution (``spreadMaps``).
     private func decodeBoxes(_ values: UnsafeBufferPointer<Float>, _ shape: TensorShape, inputWidth: Int, zoomed: Bool = false) -> [WordBox] {
         let r = mapSubcells
         let mapWidth = shape.width * r, mapHeight = shape.height * r
