@@ -27,10 +27,12 @@ public struct FrameSpots: Sendable {
     public var cropsRead: Int
     /// Crops answered by the recognizer's early-exit head.
     public var recognizerExits: Int
-    /// Long boxes the detector looked at again (``SpotterSettings/zoomAspect``), and how many of them it
-    /// split into several words.
+    /// Boxes the detector looked at again (long ones, ``SpotterSettings/zoomAspect``, and small ones,
+    /// ``SpotterSettings/zoomSmall``), how many of them it split into several words, and how many small ones
+    /// it dropped because the second look found no word in them.
     public var boxesZoomed = 0
     public var boxesSplit = 0
+    public var boxesDropped = 0
     /// Network work done and skipped by early exits (``TextSpotter/process(_:)``: both networks).
     public var ops: OpCount
     public var skippedOps: OpCount
@@ -72,7 +74,7 @@ public struct SpotterSettings: Sendable {
     public var splitGap: Double = 0.4
     /// Smallest word box height (frame pixels) worth reading.
     public var minWordHeight: Double = 8
-    /// Second look at long boxes: a box at least this many of its heights wide and under `zoomHeight`
+    /// Second look at long boxes: a box at least this many of its heights wide and under `zoomMaxHeight`
     /// pixels high in the detector's input (where small words whose gap falls under a cell of the
     /// score map come out joined) is cut from the frame with `zoomMargin` heights around it, scaled so
     /// that its height is `zoomHeight` detector pixels, and detected again; when that finds two or more
@@ -80,7 +82,16 @@ public struct SpotterSettings: Sendable {
     /// Defaults chosen on the evaluation suite (Scripts/eval/README.md, session 7).
     public var zoomAspect: Double? = 5
     public var zoomHeight: Double = 20
+    /// Long boxes this tall or taller in the detector's input are left alone (nil: any height; a taller box
+    /// is scaled down to `zoomHeight`).
+    public var zoomMaxHeight: Double? = 20
     public var zoomMargin: Double = 0.7
+    /// Second look at small boxes: a box under this many pixels high in the detector's input, whatever its
+    /// width, is looked at the same way and replaced by the words found inside it; when none is found it is
+    /// dropped (nil: never). Default chosen in session 25 (docs/spot-output.md): 12 lifted the held-out
+    /// frames, the suite's detection recall and precision and left the real frames as they were; 15 lost
+    /// a real word.
+    public var zoomSmall: Double? = 12
     /// Switches for the early exits (for comparisons).
     public var detectorExit = true
     public var recognizerExit = true
@@ -244,9 +255,11 @@ public final class TextSpotter {
         public var regionShare: Double?
         public var ops: OpCount
         public var skippedOps: OpCount
-        /// Long boxes looked at again, and how many of them were split (``SpotterSettings/zoomAspect``).
+        /// Boxes looked at again, how many of them were split, and how many small ones were dropped
+        /// (``SpotterSettings/zoomAspect``, ``SpotterSettings/zoomSmall``).
         public var zoomed = 0
         public var split = 0
+        public var dropped = 0
     }
 
     /// Runs the detector (stopping at its tile head when no tile holds text) and extracts word boxes.
@@ -279,17 +292,16 @@ public final class TextSpotter {
 
         let sx = Double(frame.width) / Double(din.width), sy = Double(frame.height) / Double(din.height)
         var found = maps.values.withUnsafeBufferPointer { decodeBoxes($0, maps.shape, inputWidth: din.width) }.map { $0.scaled(x: sx, y: sy) }
-        if let aspect = settings.zoomAspect {
+        if settings.zoomAspect != nil || settings.zoomSmall != nil {
             var refined: [WordBox] = []
             for box in found {
-                // Only boxes the window would enlarge: ones already that tall in the detector's input were
-                // seen at the scale the second look would give them.
-                guard box.height >= settings.minWordHeight, box.width >= aspect * box.height,
-                      box.height / sy < settings.zoomHeight else { refined.append(box); continue }
+                let look = secondLook(box, detectorHeight: box.height / sy)
+                guard look != .none else { refined.append(box); continue }
                 detection.zoomed += 1
                 let parts = try zoomIn(frame, box, ops: &detection.ops)
-                if parts.count >= 2 {
-                    detection.split += 1
+                if parts.count >= 2 { detection.split += 1 }
+                if parts.isEmpty && look == .small { detection.dropped += 1 }
+                if parts.count >= 2 || look == .small {
                     refined += parts
                 } else {
                     refined.append(box)
@@ -300,6 +312,20 @@ public final class TextSpotter {
         detection.boxes = found.filter { $0.height >= settings.minWordHeight }
         detection.signs = SignGrouping().group(detection.boxes)
         return detection
+    }
+
+    enum SecondLook { case none, long, small }
+
+    /// Whether a box (frame pixels; `detectorHeight` its height in the detector's input) gets a second look:
+    /// `.small` under ``SpotterSettings/zoomSmall`` (replaced by what that look finds, dropped when it finds
+    /// nothing), else `.long` when at least ``SpotterSettings/zoomAspect`` heights wide and under
+    /// ``SpotterSettings/zoomMaxHeight`` (replaced only when split), else `.none`.
+    func secondLook(_ box: WordBox, detectorHeight: Double) -> SecondLook {
+        guard box.height >= settings.minWordHeight else { return .none }
+        if let small = settings.zoomSmall, detectorHeight < small { return .small }
+        guard let aspect = settings.zoomAspect, box.width >= aspect * box.height,
+              detectorHeight < settings.zoomMaxHeight ?? .infinity else { return .none }
+        return .long
     }
 
     /// Word boxes (in the detector input's pixels) from the detector's `maps` output: the text-kernel
@@ -398,7 +424,7 @@ public final class TextSpotter {
     /// Reads every box of a detection with the recognizer (`ops` counts the recognizer's work only).
     public func recognize(_ frame: LumaFrame, _ detection: Detection) throws -> FrameSpots {
         var result = FrameSpots(words: [], detectorExited: detection.exited, detectorRegionShare: detection.regionShare,
-                                cropsRead: 0, recognizerExits: 0, boxesZoomed: detection.zoomed, boxesSplit: detection.split,
+                                cropsRead: 0, recognizerExits: 0, boxesZoomed: detection.zoomed, boxesSplit: detection.split, boxesDropped: detection.dropped,
                                 ops: OpCount(), skippedOps: OpCount())
         for (signIndex, lines) in detection.signs.enumerated() {
             for line in lines {

@@ -322,6 +322,7 @@ struct PipelineRun {
                     if detection.regionShare != nil { acct.count(detect, "tile_regions") }
                     acct.count(detect, "boxes_zoomed", by: detection.zoomed)
                     acct.count(detect, "boxes_split_by_zoom", by: detection.split)
+                    acct.count(detect, "boxes_dropped_by_zoom", by: detection.dropped)
                     acct.count(recognize, "crops", by: spots.cropsRead)
                     acct.count(recognize, "early_exits", by: spots.recognizerExits)
                     acct.addOps(detect, NetworkOps.energyCounts(detection.ops))

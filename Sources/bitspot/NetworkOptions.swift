@@ -33,6 +33,15 @@ struct NetworkOptions: ParsableArguments {
     @Option(name: .customLong("zoom-split"), help: ArgumentHelp("Look again, zoomed in, at every box at least this many of its heights wide, and split it into the words found there (0: never).", valueName: "aspect"))
     var zoomSplit: Double = SpotterSettings().zoomAspect ?? 0
 
+    @Option(name: .customLong("zoom-max-height"), help: ArgumentHelp("Look again only at long boxes under this many pixels high in the detector's input (0: any height; taller boxes are scaled down for the look).", valueName: "px"))
+    var zoomMaxHeight: Double = SpotterSettings().zoomMaxHeight ?? 0
+
+    @Option(name: .customLong("zoom-margin"), help: ArgumentHelp("How much of the frame around a box the second look takes, in the box's heights each side.", valueName: "heights"))
+    var zoomMargin: Double = SpotterSettings().zoomMargin
+
+    @Option(name: .customLong("zoom-small"), help: ArgumentHelp("Look again at every box under this many pixels high in the detector's input, whatever its width, and keep only the words found there (0: never).", valueName: "px"))
+    var zoomSmall: Double = SpotterSettings().zoomSmall ?? 0
+
     @Option(name: .customLong("recognizer-exit"), help: "Recognizer early exit: stop at the early head when it is this confident.")
     var recognizerExit: Double = SpotterSettings().recognizerExitConfidence
 
@@ -49,6 +58,9 @@ struct NetworkOptions: ParsableArguments {
         guard wordJoin >= 0, wordJoin <= 5 else { throw ValidationError("--word-join must be between 0 and 5 word heights") }
         guard splitGap >= 0, splitGap <= 5 else { throw ValidationError("--split-gap must be between 0 and 5 word heights") }
         guard zoomSplit == 0 || (zoomSplit >= 1 && zoomSplit <= 100) else { throw ValidationError("--zoom-split must be 0 (never) or between 1 and 100") }
+        guard zoomMaxHeight == 0 || (zoomMaxHeight >= 4 && zoomMaxHeight <= 1000) else { throw ValidationError("--zoom-max-height must be 0 (any height) or 4 to 1000 pixels") }
+        guard zoomMargin >= 0, zoomMargin <= 3 else { throw ValidationError("--zoom-margin must be between 0 and 3 word heights") }
+        guard zoomSmall == 0 || (zoomSmall >= 4 && zoomSmall <= 100) else { throw ValidationError("--zoom-small must be 0 (never) or 4 to 100 pixels") }
         guard recognizerExit > 0, recognizerExit <= 1 else { throw ValidationError("--recognizer-exit must be in (0, 1]") }
         guard recognizerWidth.map({ (16...1024).contains($0) }) ?? true else { throw ValidationError("--recognizer-width must be 16 to 1024 pixels") }
     }
@@ -63,6 +75,9 @@ struct NetworkOptions: ParsableArguments {
         s.wordJoin = wordJoin
         s.splitGap = splitGap
         s.zoomAspect = zoomSplit > 0 ? zoomSplit : nil
+        s.zoomMaxHeight = zoomMaxHeight > 0 ? zoomMaxHeight : nil
+        s.zoomMargin = zoomMargin
+        s.zoomSmall = zoomSmall > 0 ? zoomSmall : nil
         s.detectorExit = !noExits
         s.recognizerExit = !noExits
         return s

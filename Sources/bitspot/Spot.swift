@@ -108,7 +108,7 @@ struct Spot: ParsableCommand {
             bar.enabled = !json || isatty(STDERR_FILENO) != 0
             let interruption = Interruption()
             interruption.onSignal { pump.cancel() }
-            var processed = 0, detectorExits = 0, crops = 0, recognizerExits = 0, regionFrames = 0, zoomed = 0, zoomSplit = 0
+            var processed = 0, detectorExits = 0, crops = 0, recognizerExits = 0, regionFrames = 0, zoomed = 0, zoomSplit = 0, zoomDropped = 0
             var regionShare = 0.0
             let cpu0 = Clocks.processCPU(), wall0 = Date()
             pump.start()
@@ -130,6 +130,7 @@ struct Spot: ParsableCommand {
                 recognizerExits += spots.recognizerExits
                 zoomed += spots.boxesZoomed
                 zoomSplit += spots.boxesSplit
+                zoomDropped += spots.boxesDropped
                 let tracksBefore = tracker.tracks.count
                 let readings = spots.words.map { WordTracker.Reading(time: frame.time, box: $0.box, text: $0.text, confidence: $0.confidence, sign: $0.sign) }
                 let ids = tracker.update(readings)
@@ -169,7 +170,7 @@ struct Spot: ParsableCommand {
                 + String(format: "%.1f ms CPU per processed frame", processed > 0 ? cpu * 1000 / Double(processed) : 0)
                 + "; detector exits \(detectorExits)"
                 + (regionFrames > 0 ? String(format: ", tile regions %d (%.0f %% of the later layers' cells)", regionFrames, 100 * regionShare / Double(regionFrames)) : "")
-                + (network.zoomSplit > 0 ? ", long boxes looked at again \(zoomed) (\(zoomSplit) split)" : "")
+                + (network.zoomSplit > 0 || network.zoomSmall > 0 ? ", boxes looked at again \(zoomed) (\(zoomSplit) split, \(zoomDropped) dropped)" : "")
                 + ", crops read \(crops) (early exits \(recognizerExits))\n"
             let brief = tracks.count - listed.count
             let briefNote = brief > 0 ? "; \(brief) seen in fewer than \(minSightings) frames not listed" : ""

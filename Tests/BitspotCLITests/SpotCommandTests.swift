@@ -62,16 +62,19 @@ final class SpotCommandTests: XCTestCase {
         XCTAssertEqual(try CLI.run(["spot", "--models", Self.models, "--split-gap", "6"]).status, 64)
     }
 
-    /// `--zoom-split`: the summary counts the long boxes looked at again (none with 0); a ratio under 1 is a usage error.
+    /// `--zoom-split`, `--zoom-small`: the summary counts the boxes looked at again (nothing said with both 0);
+    /// values out of range are usage errors.
     func testZoomSplit() throws {
         let on = try CLI.run(["spot", Samples.video, "--every", "30", "--max-frames", "8"])
-        let off = try CLI.run(["spot", Samples.video, "--every", "30", "--max-frames", "8", "--zoom-split", "0"])
+        let off = try CLI.run(["spot", Samples.video, "--every", "30", "--max-frames", "8", "--zoom-split", "0", "--zoom-small", "0"])
         XCTAssertEqual(on.status, 0, on.stderr)
         XCTAssertEqual(off.status, 0, off.stderr)
-        XCTAssertTrue(on.stdout.contains("long boxes looked at again"), on.stdout)
-        XCTAssertFalse(off.stdout.contains("long boxes looked at again"), off.stdout)
-        XCTAssertEqual(try CLI.run(["spot", "--models", Self.models, "--zoom-split", "0.5"]).status, 64)
-        XCTAssertEqual(try CLI.run(["spot", "--models", Self.models, "--zoom-split", "101"]).status, 64)
+        XCTAssertTrue(on.stdout.contains("boxes looked at again"), on.stdout)
+        XCTAssertFalse(off.stdout.contains("boxes looked at again"), off.stdout)
+        for bad in [["--zoom-split", "0.5"], ["--zoom-split", "101"], ["--zoom-small", "2"], ["--zoom-small", "101"],
+                    ["--zoom-margin", "4"], ["--zoom-margin=-1"], ["--zoom-max-height", "3"]] {
+            XCTAssertEqual(try CLI.run(["spot", "--models", Self.models] + bad).status, 64, "\(bad)")
+        }
     }
 
     /// `--detector-size` runs the detector at another input size; a bad size is a usage error.

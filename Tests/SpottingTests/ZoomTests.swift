@@ -24,9 +24,11 @@ final class ZoomTests: XCTestCase {
         return LumaFrame(width: 1280, height: 720, pixels: pixels, time: 0, index: 0, isKeyFrame: true)
     }
 
+    /// The sign read with the second look at long boxes of this aspect (nil: none) and none at small boxes.
     func read(zoom: Double?) throws -> FrameSpots {
         var settings = SpotterSettings()
         settings.zoomAspect = zoom
+        settings.zoomSmall = nil
         let spotter = try TextSpotter(models: Self.models, settings: settings)
         return try spotter.process(try signFrame())
     }
@@ -47,6 +49,7 @@ final class ZoomTests: XCTestCase {
         XCTAssertGreaterThan(zoomed.words.count, plain.words.count)
         // The second look is counted in the detector's work, and its words lie inside the sign.
         var settings = SpotterSettings()
+        settings.zoomSmall = nil
         let frame = try signFrame()
         let with = try TextSpotter(models: Self.models, settings: settings).detect(frame)
         settings.zoomAspect = nil
@@ -56,6 +59,40 @@ final class ZoomTests: XCTestCase {
         for w in zoomed.words {
             XCTAssertTrue(w.box.x0 >= 680 && w.box.x1 <= 1020 && w.box.y0 >= 250 && w.box.y1 <= 380, "\(w)")
         }
+    }
+
+    /// The second look at small boxes (``SpotterSettings/zoomSmall``): which boxes get which look, and on the
+    /// sign (every box taken as small) each box is replaced by the words found again inside it or dropped,
+    /// and most of what the look at long boxes reads is read.
+    func testSmallBoxesAreKeptOnlyWhenFoundAgain() throws {
+        var settings = SpotterSettings()
+        settings.zoomSmall = 12
+        let rules = try TextSpotter(models: Self.models, settings: settings)
+        XCTAssertEqual(rules.secondLook(WordBox(x0: 0, y0: 0, x1: 30, y1: 10, score: 1), detectorHeight: 11), .small)
+        XCTAssertEqual(rules.secondLook(WordBox(x0: 0, y0: 0, x1: 30, y1: 10, score: 1), detectorHeight: 12), .none)
+        XCTAssertEqual(rules.secondLook(WordBox(x0: 0, y0: 0, x1: 100, y1: 10, score: 1), detectorHeight: 19), .long)
+        XCTAssertEqual(rules.secondLook(WordBox(x0: 0, y0: 0, x1: 100, y1: 10, score: 1), detectorHeight: 20), .none)
+        XCTAssertEqual(rules.secondLook(WordBox(x0: 0, y0: 0, x1: 30, y1: 7, score: 1), detectorHeight: 5), .none)   // under 8 frame px
+        rules.settings.zoomMaxHeight = nil
+        XCTAssertEqual(rules.secondLook(WordBox(x0: 0, y0: 0, x1: 500, y1: 50, score: 1), detectorHeight: 50), .long)
+
+        let frame = try signFrame()
+        settings.zoomAspect = nil
+        settings.zoomSmall = nil
+        let plain = try TextSpotter(models: Self.models, settings: settings).detect(frame)
+        settings.zoomSmall = 100
+        let spotter = try TextSpotter(models: Self.models, settings: settings)
+        let looked = try spotter.detect(frame)
+        XCTAssertEqual(looked.zoomed, plain.boxes.count)
+        XCTAssertGreaterThan(looked.ops.binaryMACs, plain.ops.binaryMACs)
+        XCTAssertGreaterThanOrEqual(looked.dropped, plain.boxes.filter { box in !looked.boxes.contains { $0.centerX >= box.x0 && $0.centerX <= box.x1 && $0.centerY >= box.y0 && $0.centerY <= box.y1 } }.count)
+        for b in looked.boxes {
+            XCTAssertTrue(plain.boxes.contains { b.centerX >= $0.x0 && b.centerX <= $0.x1 && b.centerY >= $0.y0 && b.centerY <= $0.y1 }, "\(b)")
+        }
+        let words = Set(try spotter.recognize(frame, looked).words.map(\.text))
+        let before = Set(try read(zoom: 5).words.map(\.text))   // the long boxes are split here too
+        print("every box looked at again: \(words.sorted()) (\(looked.zoomed) looked at, \(looked.split) split, \(looked.dropped) dropped)")
+        XCTAssertGreaterThanOrEqual(Double(words.intersection(before).count), 0.6 * Double(before.count), "\(words) against \(before)")
     }
 
     /// A detector whose maps head gives 2 x 2 sub-cells per cell (session 24's candidate, maps at stride 2)

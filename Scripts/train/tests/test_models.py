@@ -548,3 +548,39 @@ def test_detector_matches_by_word_height():
     assert [r["height"] for r in rows] == ["0-8", "8-12", "12-18", "18-27", ">=27"]
     assert [r["words"] for r in rows] == [2, 1, 0, 0, 2]
     assert [r["matched"] for r in rows] == [0.5, 1.0, None, None, 0.5]
+
+
+def test_second_look_follows_spot_rules():
+    """eval_det's second look (`bitspot spot`'s, TextSpotter.detect/zoomIn): which boxes are looked at, the window's
+    size, and what replaces them."""
+    import eval_det   # needs torch
+    SL = eval_det.SecondLook
+    assert SL().kind((0, 0, 150, 14)) == "long"            # 10:1 and under 20 px
+    assert SL().kind((0, 0, 50, 14)) is None                 # 3.6:1
+    assert SL().kind((0, 0, 250, 25)) is None                # 10:1 but 25 px high
+    assert SL(max_height=None).kind((0, 0, 250, 25)) == "long"
+    assert SL().kind((0, 0, 20, 11)) == "small"              # any width under 12 px
+    assert SL().kind((0, 0, 200, 11)) == "small"
+    assert SL(small=None).kind((0, 0, 20, 11)) is None
+    assert SL(aspect=None).kind((0, 0, 200, 14)) is None
+
+    torch.manual_seed(0)
+    m = models.Detector(binary=True)
+    m.eval()
+    g = np.random.default_rng(1).integers(0, 256, (360, 640), dtype=np.uint8)
+    box = (100.3, 50.2, 300.7, 62.9, 0.9)
+    with torch.no_grad():
+        parts, px = eval_det.zoom_in(m, g, box, SL())
+        # 48 rows (20 px x (1 + 2 x 0.7), 8-aligned); the box and 0.7 h each side at 20 / 12.7, 32-aligned
+        h = 62.9 - 50.2
+        assert px == 48 * int(np.ceil((200.4 + 1.4 * h) * 20 / h / 32)) * 32
+        for p in parts:
+            assert box[0] <= (p[0] + p[2]) / 2 <= box[2] and box[1] <= (p[1] + p[3]) / 2 <= box[3]
+        assert eval_det.zoom_in(m, g, (0, 100, 630, 108), SL())[1] == 48 * 1024    # at most 1024 wide
+        square = (10, 10, 30, 30, 0.5)
+        out, looked, _ = eval_det.second_look(m, g, [box, square], SL(small=None))
+        assert looked == 1 and square in out                                    # too short to look at
+        out, looked, _ = eval_det.second_look(m, g, [box, square], SL(small=25))
+        assert looked == 2 and square not in out                                # looked at: replaced or dropped
+        assert all(b[:4] == box[:4] or box[0] <= (b[0] + b[2]) / 2 <= box[2] or square[0] <= (b[0] + b[2]) / 2 <= square[2]
+                   for b in out)
