@@ -72,7 +72,7 @@ class SecondLook:
 
 
 def _detect(model, g, dev, thr, **decoding):
-    out = model(torch.from_numpy(np.ascontiguousarray(g)).float()[None, None].to(dev))
+    out = model(torch.tensor(g, dtype=torch.float32)[None, None].to(dev))
     prob = torch.sigmoid(out["maps"][0, 0]).cpu().numpy()
     hmap = out["maps"][0, 1].cpu().numpy()
     boxes = data_det.boxes_from_maps(prob, hmap, thr, stride=model.cfg.get("out_stride", data_det.STRIDE), **decoding)

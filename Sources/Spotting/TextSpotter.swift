@@ -329,7 +329,7 @@ public final class TextSpotter {
     }
 
     /// Word boxes (in the detector input's pixels) from the detector's `maps` output: the text-kernel
-    /// probability and log2 word height channels. The second look at a long box (`zoomed`) neither joins
+    /// probability and log2 word height channels. The second look at a box (`zoomed`) neither joins
     /// pieces nor asks for wide valleys: it is there to split words a few pixels apart, whose valleys
     /// are narrow even when zoomed in. An 8-channel head is decoded at twice its resolution (``spreadMaps``).
     private func decodeBoxes(_ values: UnsafeBufferPointer<Float>, _ shape: TensorShape, inputWidth: Int, zoomed: Bool = false) -> [WordBox] {
@@ -347,7 +347,7 @@ public final class TextSpotter {
         }
     }
 
-    /// The second look at a long box: the frame around it (``SpotterSettings/zoomMargin`` heights each
+    /// The second look at a box (long or small, ``secondLook(_:detectorHeight:)``): the frame around it (``SpotterSettings/zoomMargin`` heights each
     /// side, edge pixels repeated past the frame) scaled so the box is ``SpotterSettings/zoomHeight``
     /// pixels high, detected again without exits; the words found whose centres lie in the box, in
     /// frame pixels.

@@ -12,7 +12,7 @@ struct Spot: ParsableCommand {
         discussion: """
             Reads the input (default: the sample video), keeps the frames the sampling options choose, runs the \
             binary detector on each (its tile head skips frames with no text; long boxes of small text are looked \
-            at again, zoomed in, to split joined words), reads every word box with the \
+            at again, zoomed in, to split joined words, and small boxes to confirm them), reads every word box with the \
             binary recognizer (its early head answers crops it is sure of), groups words into signs and \
             follows each word across frames. --json prints one JSON line per processed frame and one per track \
             (docs/spot-output.md); the summary goes to standard error then. --annotate writes the processed \
