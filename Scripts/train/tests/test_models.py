@@ -564,6 +564,14 @@ def test_second_look_follows_spot_rules():
     assert SL(small=None).kind((0, 0, 20, 11)) is None
     assert SL(aspect=None).kind((0, 0, 200, 14)) is None
 
+    # spot's rounding (halves away from zero) and resizing (swscale: bilinear up, area down)
+    assert [eval_det._round(v) for v in (2.5, 3.5, -2.5, 2.49)] == [3, 4, -3, 2]
+    ramp = np.tile(np.arange(0, 256, 8, dtype=np.uint8), (8, 1))            # 8 x 32
+    up = eval_det.resize_like_spot(ramp, 64, 16)
+    assert up.shape == (16, 64) and up.dtype == np.uint8
+    assert np.all(np.diff(up[0].astype(int)) >= 0) and abs(int(up[0, 32]) - 128) <= 8   # still a ramp
+    assert eval_det.resize_like_spot(np.full((20, 40), 77, np.uint8), 10, 5).tolist() == [[77] * 10] * 5
+
     torch.manual_seed(0)
     m = models.Detector(binary=True)
     m.eval()
