@@ -96,13 +96,19 @@ def _round(v):
 
 
 _FFMPEG = shutil.which("ffmpeg")
+_WARNED = False
 
 
 def resize_like_spot(a, width, height):
     """Grey image `a` resized as `bitspot spot` resizes (`Raster.resized`: swscale, area when shrinking either
     side, else bilinear, bit-exact), through the ffmpeg program; without it, PIL's bilinear (boxes may then
     differ from spot's by a few pixels on small text)."""
+    global _WARNED
     if _FFMPEG is None:
+        if not _WARNED:
+            print("eval_det: no ffmpeg program on PATH; the second look resizes with PIL, so its boxes may differ from "
+                  "spot's by a few pixels (apt-get install ffmpeg)", file=sys.stderr)
+            _WARNED = True
         return np.asarray(Image.fromarray(a).resize((width, height), Image.BILINEAR))
     flags = "area" if width < a.shape[1] or height < a.shape[0] else "bilinear"
     out = subprocess.run([_FFMPEG, "-v", "error", "-f", "rawvideo", "-pix_fmt", "gray", "-s", f"{a.shape[1]}x{a.shape[0]}",
