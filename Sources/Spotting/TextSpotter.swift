@@ -291,25 +291,19 @@ public final class TextSpotter {
         guard let maps else { return detection }
 
         let sx = Double(frame.width) / Double(din.width), sy = Double(frame.height) / Double(din.height)
-        var found = maps.values.withUnsafeBufferPointer { decodeBoxes($0, maps.shape, inputWidth: din.width) }.map { $0.scaled(x: sx, y: sy) }
-        if settings.zoomAspect != nil || settings.zoomSmall != nil {
-            var refined: [WordBox] = []
-            for box in found {
-                let look = secondLook(box, detectorHeight: box.height / sy)
-                guard look != .none else { refined.append(box); continue }
-                detection.zoomed += 1
-                let parts = try zoomIn(frame, box, ops: &detection.ops)
-                if parts.count >= 2 { detection.split += 1 }
-                if parts.isEmpty && look == .small { detection.dropped += 1 }
-                if parts.count >= 2 || look == .small {
-                    refined += parts
-                } else {
-                    refined.append(box)
-                }
-            }
-            found = refined
+        let found = maps.values.withUnsafeBufferPointer { decodeBoxes($0, maps.shape, inputWidth: din.width) }.map { $0.scaled(x: sx, y: sy) }
+        // The second look (``secondLook(_:detectorHeight:)`` says which boxes get one, none when both looks are off).
+        var refined: [WordBox] = []
+        for box in found {
+            let look = secondLook(box, detectorHeight: box.height / sy)
+            guard look != .none else { refined.append(box); continue }
+            detection.zoomed += 1
+            let parts = try zoomIn(frame, box, ops: &detection.ops)
+            if parts.count >= 2 { detection.split += 1 }
+            if parts.isEmpty && look == .small { detection.dropped += 1 }
+            refined += parts.count >= 2 || look == .small ? parts : [box]
         }
-        detection.boxes = found.filter { $0.height >= settings.minWordHeight }
+        detection.boxes = refined.filter { $0.height >= settings.minWordHeight }
         detection.signs = SignGrouping().group(detection.boxes)
         return detection
     }
