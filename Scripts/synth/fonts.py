@@ -148,3 +148,15 @@ def pick_font(rng, split: str = "train", fonts: Sequence[str] | None = None) -> 
 def load_font(path: str, size: int) -> ImageFont.FreeTypeFont:
     """Cached FreeType font at a pixel size."""
     return ImageFont.truetype(path, int(size))
+
+
+@functools.lru_cache(maxsize=None)
+def is_monospace(path: str) -> bool:
+    """True if every letter and digit of the face advances by the same width (a monospace face)."""
+    f = load_font(path, 32)
+    return len({round(f.getlength(c), 3) for c in "iIlW mM01"}) == 1
+
+
+def monospace(fonts: Sequence[str]) -> tuple[str, ...]:
+    """The monospace faces of `fonts`, in their order."""
+    return tuple(p for p in fonts if is_monospace(p))

@@ -85,8 +85,12 @@ def render_sign(rng, lines: list[list[str]], font: str, size: int | None = None,
                 polarity: str | None = None, fg=None, bg=None, padding: float | None = None,
                 line_spacing: float | None = None, word_spacing: float | None = None,
                 align: str | None = None, border: bool | None = None, line_scales: list[float] | None = None,
-                rounded: float | None = None, sign_index: int = 0, plate: bool = True):
+                rounded: float | None = None, sign_index: int = 0, plate: bool = True, tracking: float = 0.0):
     """Draw `lines` (lists of words) with the font file `font` on a plate.
+
+    `tracking` spaces the letters of every word apart by that fraction of the font size (0: the font's own
+    advances and kerning; lettering on banners and monospace signage is often spaced 0.1-0.5 em). It is
+    never drawn from `rng`, so callers that leave it at 0 get the same signs as before it existed.
 
     Every parameter left as None is drawn from `rng` (a numpy Generator), so the call is a pure
     function of (rng state, arguments). Returns (image, words): an RGBA PIL image whose alpha is the
@@ -112,11 +116,12 @@ def render_sign(rng, lines: list[list[str]], font: str, size: int | None = None,
     layout, widths, heights = [], [], []
     for li, line in enumerate(lines):
         f = load_font(font, max(6, int(round(size * line_scales[li]))))
-        space = f.getlength(" ") * word_spacing
+        # letter spacing widens the spaces too, as CSS letter-spacing does (one gap after the word, one after the space)
+        space = f.getlength(" ") * word_spacing + 2 * tracking * f.size
         xs, x = [], 0.0
         for w in line:
             xs.append(x)
-            x += f.getlength(w) + space
+            x += _word_length(f, w, tracking * f.size) + space
         width = x - space if line else 0.0
         asc, desc = f.getmetrics()
         layout.append((f, xs, asc, desc))
@@ -141,8 +146,7 @@ def render_sign(rng, lines: list[list[str]], font: str, size: int | None = None,
         x0 = padding + ((W - 2 * padding - widths[li]) / 2 if align == "center" else 0.0)
         for w, xo in zip(line, xs):
             pos = (x0 + xo, base)
-            d.text(pos, w, font=f, fill=tuple(fg) + (255,), anchor="ls")
-            box = d.textbbox(pos, w, font=f, anchor="ls")
+            box = _draw_word(d, pos, w, f, tuple(fg) + (255,), tracking * f.size)
             words.append(WordBox(w, quad_of(box), line=li, sign=sign_index))
         y += heights[li]
     if not plate:
@@ -155,6 +159,27 @@ def render_sign(rng, lines: list[list[str]], font: str, size: int | None = None,
         rgb[:] = np.array(fg, dtype=np.uint8)[None, None, :3]
         img = Image.fromarray(np.dstack([rgb, alpha]), "RGBA")
     return img, words
+
+
+def _word_length(f, word: str, gap: float) -> float:
+    """Advance width of `word` with `gap` pixels between letters (the font's own length when 0)."""
+    if gap <= 0 or len(word) < 2:
+        return f.getlength(word)
+    return sum(f.getlength(c) for c in word) + gap * (len(word) - 1)
+
+
+def _draw_word(d, pos, word: str, f, fill, gap: float):
+    """Draw `word` at `pos` (left, baseline) with `gap` extra pixels between letters; its ink box."""
+    if gap <= 0 or len(word) < 2:
+        d.text(pos, word, font=f, fill=fill, anchor="ls")
+        return d.textbbox(pos, word, font=f, anchor="ls")
+    x, y = pos
+    boxes = []
+    for c in word:
+        d.text((x, y), c, font=f, fill=fill, anchor="ls")
+        boxes.append(d.textbbox((x, y), c, font=f, anchor="ls"))
+        x += f.getlength(c) + gap
+    return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
 
 
 def ink_bbox(img: Image.Image, box, bg) -> tuple[int, int, int, int] | None:

@@ -3,7 +3,8 @@ with 0-4 signs/posters, per-word boxes and the training targets.
 
 Frame: `synth.make_scene` background (procedural, photos when installed, clutter = non-text hard
 negatives such as blocky patterns) -> signs drawn by `synth.render_sign` (1-4 lines, training fonts)
-placed with tilt and perspective (`synth.sign_quad`, `synth.place_on`) so the text is 4-40 px tall ->
+placed with tilt and perspective (`synth.sign_quad`, `synth.place_on`) so the text is 4-40 px tall (`max_text_h`;
+optionally more monospace faces and letter-spaced words: `mono`, `tracking`) ->
 degraded (`synth.degrade`: motion blur, defocus, gamma, low contrast, noise, JPEG) -> grey.
 About 30 % of frames hold no text.
 
@@ -41,19 +42,31 @@ LINE_TOL = 0.5     # pieces are on one line when their centres are at most this 
 HEIGHT_RATIO = 1.5 # ... and the taller is at most this many times the shorter
 
 
-def make_frame(rng, split="train", fonts=None, photos=None, size=(FRAME_W, FRAME_H), p_empty=0.3, strength=None):
-    """(grey uint8 H x W, [dict(text, bbox, care, quad)])."""
+def make_frame(rng, split="train", fonts=None, photos=None, size=(FRAME_W, FRAME_H), p_empty=0.3, strength=None,
+               max_text_h=40.0, mono=0.0, tracking=0.0):
+    """(grey uint8 H x W, [dict(text, bbox, care, quad)]).
+
+    Text is 4 to `max_text_h` px tall (log-uniform). `mono`: the share of signs drawn in a monospace face of
+    `fonts` (when there is one; otherwise in any); `tracking`: the share drawn with letters spaced 0.1-0.5 em
+    apart (`synth.render_sign(tracking=...)`). At 0 neither draws from `rng`, so frames are those of
+    earlier sessions (the evaluation sets are made with the defaults)."""
     W, H = size
+    mono_fonts = None
+    if mono > 0:
+        mono_fonts = synth.monospace(fonts if fonts is not None else synth.list_fonts(split))
     scene = synth.make_scene(rng, W, H, photos=photos, clutter=True)
     words = []
     n_signs = 0 if rng.random() < p_empty else int(rng.choice([1, 2, 3, 4], p=[0.45, 0.3, 0.15, 0.1]))
     occupied = []
     for s in range(n_signs):
         font = synth.pick_font(rng, split, fonts)
+        if mono > 0 and rng.random() < mono and mono_fonts:
+            font = synth.pick_font(rng, split, mono_fonts)
+        gap = float(rng.uniform(0.1, 0.5)) if tracking > 0 and rng.random() < tracking else 0.0
         lines = synth.sign_lines(rng, n_lines=int(rng.choice([1, 2, 3, 4], p=[0.35, 0.35, 0.2, 0.1])),
                                  max_words_per_line=3, p_code=0.3)
-        plate, wb = synth.render_sign(rng, lines, font, size=int(rng.integers(28, 56)), sign_index=s)
-        text_h = float(np.exp(rng.uniform(np.log(4.0), np.log(40.0))))
+        plate, wb = synth.render_sign(rng, lines, font, size=int(rng.integers(28, 56)), sign_index=s, tracking=gap)
+        text_h = float(np.exp(rng.uniform(np.log(4.0), np.log(max_text_h))))
         mean_h = np.mean([w.height for w in wb]) if wb else plate.height
         sh = plate.height * text_h / max(mean_h, 1.0)
         sw = plate.width * sh / plate.height

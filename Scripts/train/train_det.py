@@ -35,8 +35,9 @@ VAL_SEED = 20212     # validation frames (held-out fonts) for choosing best.pt; 
 
 
 class FrameStream(torch.utils.data.IterableDataset):
-    def __init__(self, seed, batch, windows_per_frame=2, sep_weight=3.0, stride=data_det.STRIDE):
+    def __init__(self, seed, batch, windows_per_frame=2, sep_weight=3.0, stride=data_det.STRIDE, frame_opts=None):
         self.seed, self.batch, self.wpf, self.sep_weight, self.stride = seed, batch, windows_per_frame, sep_weight, stride
+        self.frame_opts = dict(frame_opts or {})   # data_det.make_frame's max_text_h, mono, tracking
 
     def __iter__(self):
         info = torch.utils.data.get_worker_info()
@@ -45,7 +46,7 @@ class FrameStream(torch.utils.data.IterableDataset):
         while True:
             xs, ks, hs, igs, ts, ws = [], [], [], [], [], []
             while len(xs) < self.batch:
-                g, words = data_det.make_frame(rng, "train", fonts)
+                g, words = data_det.make_frame(rng, "train", fonts, **self.frame_opts)
                 k, h, ig, t = data_det.targets(words, stride=self.stride)
                 sw = data_det.separation_weights(words, k, weight=self.sep_weight, stride=self.stride)
                 for _ in range(self.wpf):
@@ -144,7 +145,18 @@ def main():
     ap.add_argument("--ckpt-every", type=int, default=100)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--max-minutes", type=float, default=120.0)
+    ap.add_argument("--max-text-height", type=float, default=40.0, metavar="PX",
+                    help="training text is 4 to PX px tall in the 640 x 360 frames, log-uniform (default 40)")
+    ap.add_argument("--mono-share", type=float, default=0.0, metavar="P",
+                    help="share of signs drawn in a monospace training face (default 0: faces as they come, about "
+                         "1 in 8 monospace)")
+    ap.add_argument("--tracking-share", type=float, default=0.0, metavar="P",
+                    help="share of signs whose letters are spaced 0.1-0.5 em apart (default 0)")
     args = ap.parse_args()
+    if not 8 <= args.max_text_height <= 200:
+        ap.error(f"--max-text-height {args.max_text_height:g}: expected 8 to 200 px")
+    if not (0 <= args.mono_share <= 1 and 0 <= args.tracking_share <= 1):
+        ap.error("--mono-share and --tracking-share are shares: 0 to 1")
 
     check_out_folder(args.out, args.resume, args.overwrite)
     start = starting_point(args)     # read once for all
@@ -188,10 +200,11 @@ def main():
             log(logf, f"pruned: {model.binary_channels()} binary channels kept/total")
     model.to(dev)
     eval_set = load_eval_set(args.eval_n, seed=args.val_seed)
+    frame_opts = dict(max_text_h=args.max_text_height, mono=args.mono_share, tracking=args.tracking_share)
     loader = torch.utils.data.DataLoader(FrameStream(args.seed * 100003 + step, args.batch, sep_weight=args.sep_weight,
-                                                     stride=args.out_stride), batch_size=None,
+                                                     stride=args.out_stride, frame_opts=frame_opts), batch_size=None,
                                          num_workers=args.workers, persistent_workers=args.workers > 0)
-    log(logf, f"stage {args.stage}: lr {lr} steps {args.steps} batch {args.batch} params/bytes "
+    log(logf, f"stage {args.stage}: lr {lr} steps {args.steps} batch {args.batch} frames {frame_opts} params/bytes "
               f"{models.param_bytes(model)} ops(640x360) {model.op_counts()}")
 
     def save(path, extra=None):

@@ -214,3 +214,50 @@ def test_camera_never_looks_outside_the_world(motion):
         path = synth.camera_path(rng, 40, world.size, (640, 360), motion)
         for M in path[::3]:
             assert np.asarray(synth.render_view(world, M, (640, 360))).min() > 0
+
+
+def _ink_columns(img, box):
+    """Columns of `box` holding ink (dark pixels on the white plate)."""
+    a = np.asarray(img.convert("L"))
+    x0, y0, x1, y1 = [int(round(v)) for v in box]
+    return (a[max(0, y0):y1 + 1, max(0, x0):x1 + 1] < 128).any(0)
+
+
+def _gaps(cols):
+    """Lengths of the runs of empty columns between inked ones."""
+    idx = np.flatnonzero(cols)
+    d = np.diff(idx) - 1
+    return d[d > 0]
+
+
+def test_monospace_faces_are_told_from_proportional_ones():
+    mono = [f for f in fonts.list_fonts("eval") + fonts.list_fonts("train") if "Mono" in fonts.family_of(f)]
+    prop = [f for f in fonts.list_fonts("eval") + fonts.list_fonts("train")
+            if fonts.family_of(f) in ("Nimbus Sans", "DejaVu Sans", "Carlito", "Liberation Sans")]
+    if not mono or not prop:
+        pytest.skip("no monospace and proportional faces installed")
+    assert synth.is_monospace(mono[0]) and not synth.is_monospace(prop[0])
+    assert synth.monospace([prop[0], mono[0]]) == (mono[0],)
+
+
+def test_letter_spaced_words_keep_their_boxes_and_wider_spaces():
+    font = any_font()
+    lines = [["EXIT", "B056"], ["Personnel"]]
+    kw = dict(size=40, border=False, fg=(0, 0, 0), bg=(255, 255, 255), padding=0.5, word_spacing=1.0,
+              line_spacing=1.2, align="left", rounded=0.0)
+    plain, wp = synth.render_sign(np.random.default_rng(1), lines, font, **kw)
+    same, ws = synth.render_sign(np.random.default_rng(1), lines, font, tracking=0.0, **kw)
+    assert np.array_equal(np.asarray(plain), np.asarray(same))      # tracking 0 draws as before it existed
+    img, words = synth.render_sign(np.random.default_rng(1), lines, font, tracking=0.4, **kw)
+    for a, b in zip(wp, words):
+        assert a.text == b.text and b.bbox[2] - b.bbox[0] > (a.bbox[2] - a.bbox[0]) + 0.4 * 40 * (len(a.text) - 1) * 0.8
+        ink = synth.ink_bbox(img, (b.bbox[0] - 3, b.bbox[1] - 3, b.bbox[2] + 3, b.bbox[3] + 3), (255, 255, 255))
+        assert ink is not None and abs(ink[0] - b.bbox[0]) <= 2 and abs(ink[2] - b.bbox[2]) <= 2, (b.text, ink, b.bbox)
+        # the letters stand apart: each gap between letters is at least most of the tracking (16 px at 40 px)
+        gaps = _gaps(_ink_columns(img, b.bbox))
+        assert len(gaps) >= len(b.text) - 1 and gaps.min() >= 10, (b.text, gaps)
+    # and the space between two words is wider than any gap between letters of either
+    exit_, b056 = words[0], words[1]
+    space = b056.bbox[0] - exit_.bbox[2]
+    letters = np.concatenate([_gaps(_ink_columns(img, w.bbox)) for w in (exit_, b056)])
+    assert space > letters.max(), (space, letters)

@@ -158,3 +158,40 @@ def test_split_gap_keeps_narrow_dips_in_one_word():
     h = np.full_like(row, 5.0)   # 32-pixel word
     counts = [len(data_det.boxes_from_maps(row, h, split=0.8, split_gap=g)) for g in (None, 0.3, 0.4, 0.5)]
     assert counts == [3, 2, 2, 1]
+
+
+@needs_fonts
+def test_detector_frames_take_monospace_letter_spaced_and_taller_text(monkeypatch):
+    import data_det
+    fonts = fonts_train.training_fonts()
+    if not synth.monospace(fonts):
+        pytest.skip("no monospace training faces")
+    drawn = []
+    real = synth.render_sign
+
+    def spy(rng, lines, font, *a, **kw):
+        drawn.append((font, kw.get("tracking", 0.0)))
+        return real(rng, lines, font, *a, **kw)
+    monkeypatch.setattr(synth, "render_sign", spy)
+    rng = np.random.default_rng(5)
+    heights = []
+    for _ in range(12):
+        _, words = data_det.make_frame(rng, "train", fonts, p_empty=0.0, mono=1.0, tracking=1.0, max_text_h=80.0)
+        heights += [w["height"] for w in words]
+    assert drawn and all(synth.is_monospace(f) and 0.1 <= t <= 0.5 for f, t in drawn)
+    assert max(heights) > 40          # beyond the default's 40 px
+    drawn.clear()
+    for _ in range(4):
+        data_det.make_frame(rng, "train", fonts, p_empty=0.0)
+    assert drawn and all(t == 0.0 for _, t in drawn)      # by default no letter spacing
+
+
+def test_train_det_refuses_bad_data_options(tmp_path):
+    import subprocess, sys
+    pytest.importorskip("torch")
+    from common import ROOT
+    for bad in (["--mono-share", "1.5"], ["--tracking-share", "-0.1"], ["--max-text-height", "4"]):
+        r = subprocess.run([sys.executable, str(ROOT / "Scripts/train/train_det.py"), "--stage", "student",
+                            "--out", str(tmp_path / "x"), *bad], capture_output=True, text=True)
+        assert r.returncode == 2 and ("expected" in r.stderr or "shares" in r.stderr), r.stderr
+        assert not (tmp_path / "x").exists()
