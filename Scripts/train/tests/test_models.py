@@ -592,3 +592,23 @@ def test_second_look_follows_spot_rules():
         assert looked == 2 and square not in out                                # looked at: replaced or dropped
         assert all(b[:4] == box[:4] or box[0] <= (b[0] + b[2]) / 2 <= box[2] or square[0] <= (b[0] + b[2]) / 2 <= square[2]
                    for b in out)
+
+
+@pytest.mark.skipif(not __import__("synth").list_fonts("eval"), reason="held-out fonts not installed")
+def test_det_by_face_counts_every_cared_word_under_its_held_out_face(tmp_path, monkeypatch):
+    import det_by_face, eval_det, synth
+    frames, words, faces = det_by_face.frames_with_faces(3, 20202)
+    assert len(frames) == len(words) == len(faces) == 3
+    for w, fs in zip(words, faces):
+        assert all(synth.is_held_out(f) for f in fs)
+        assert all(x["sign"] < len(fs) for x in w)
+    torch.manual_seed(0)
+    model = models.Detector(binary=True).eval()
+    stat = det_by_face.by_face(model, frames, words, faces, None)
+    cared = sum(x["care"] for w in words for x in w)
+    assert sum(s["words"] for s in stat.values()) == cared
+    assert all(s["matched"] <= s["words"] and s["pieces"] <= s["words"] - s["matched"] for s in stat.values())
+    # frames that are not the stored set are refused rather than mislabelled
+    monkeypatch.setattr(eval_det, "load_eval_set", lambda n, seed: ([f + 1 for f in frames], words))
+    with pytest.raises(SystemExit, match="differ"):
+        det_by_face.frames_with_faces(3, 20202)
