@@ -46,8 +46,8 @@ def make_frame(rng, split="train", fonts=None, photos=None, size=(FRAME_W, FRAME
                max_text_h=40.0, mono=0.0, tracking=0.0):
     """(grey uint8 H x W, [dict(text, bbox, care, quad)]).
 
-    Text is 4 to `max_text_h` px tall (log-uniform). `mono`: the share of signs drawn in a monospace face of
-    `fonts` (when there is one; otherwise in any); `tracking`: the share drawn with letters spaced 0.1-0.5 em
+    Text is 4 to `max_text_h` px tall (log-uniform). `mono`: the share of signs whose face is drawn again from the
+    monospace faces of `fonts` (when it has any); `tracking`: the share drawn with letters spaced 0.1-0.5 em
     apart (`synth.render_sign(tracking=...)`). At 0 neither draws from `rng`, so frames are those of
     earlier sessions (the evaluation sets are made with the defaults)."""
     W, H = size

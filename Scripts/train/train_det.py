@@ -148,8 +148,8 @@ def main():
     ap.add_argument("--max-text-height", type=float, default=40.0, metavar="PX",
                     help="training text is 4 to PX px tall in the 640 x 360 frames, log-uniform (default 40)")
     ap.add_argument("--mono-share", type=float, default=0.0, metavar="P",
-                    help="share of signs drawn in a monospace training face (default 0: faces as they come, about "
-                         "1 in 8 monospace)")
+                    help="share of signs whose face is drawn again from the monospace training faces (default 0: faces "
+                         "as they come, about 1 in 8 of them monospace; 0.3 makes about 38 %% monospace)")
     ap.add_argument("--tracking-share", type=float, default=0.0, metavar="P",
                     help="share of signs whose letters are spaced 0.1-0.5 em apart (default 0)")
     args = ap.parse_args()
